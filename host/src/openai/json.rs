@@ -1,0 +1,177 @@
+//! Reading an OpenAI request as plain JSON, field by field, so every mistake is reported
+//! with the path OpenAI itself would use (`messages[2].content`) instead of serde's
+//! positional messages. A JSON `null` counts as absent, as it does for OpenAI's optional
+//! parameters.
+
+use serde_json::{Map, Value};
+
+use super::RequestError;
+
+/// How a JSON value's type reads in an error message.
+pub(crate) fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A type error at `param`.
+pub(crate) fn type_error(param: &str, expected: &'static str, got: &Value) -> RequestError {
+    RequestError::Type {
+        param: param.to_owned(),
+        expected,
+        got: kind(got),
+    }
+}
+
+/// A JSON object together with its path in the request.
+pub(crate) struct Obj<'a> {
+    /// The object's fields.
+    pub map: &'a Map<String, Value>,
+    /// Where it sits, e.g. `messages[1]`; empty for the request itself.
+    pub path: String,
+}
+
+impl<'a> Obj<'a> {
+    /// `value` as an object at `path`, or a type error naming `path`.
+    pub fn new(value: &'a Value, path: impl Into<String>) -> Result<Self, RequestError> {
+        let path = path.into();
+        match value {
+            Value::Object(map) => Ok(Obj { map, path }),
+            other => Err(type_error(&path, "an object", other)),
+        }
+    }
+
+    /// The path of field `key` of this object.
+    pub fn field(&self, key: &str) -> String {
+        if self.path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{}.{key}", self.path)
+        }
+    }
+
+    /// Field `key`, treating `null` as absent.
+    pub fn get(&self, key: &str) -> Option<&'a Value> {
+        self.map.get(key).filter(|v| !v.is_null())
+    }
+
+    /// Field `key`, or an error naming it when absent.
+    pub fn require(&self, key: &str) -> Result<&'a Value, RequestError> {
+        self.get(key).ok_or_else(|| RequestError::Missing {
+            param: self.field(key),
+        })
+    }
+
+    /// An optional string field.
+    pub fn str(&self, key: &str) -> Result<Option<&'a str>, RequestError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(other) => Err(type_error(&self.field(key), "a string", other)),
+        }
+    }
+
+    /// A required string field.
+    pub fn req_str(&self, key: &str) -> Result<&'a str, RequestError> {
+        self.str(key)?.ok_or_else(|| RequestError::Missing {
+            param: self.field(key),
+        })
+    }
+
+    /// An optional boolean field.
+    pub fn bool(&self, key: &str) -> Result<Option<bool>, RequestError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(other) => Err(type_error(&self.field(key), "a boolean", other)),
+        }
+    }
+
+    /// An optional number field, narrowed to `f32` as SCRI's sampling fields are.
+    pub fn f32(&self, key: &str) -> Result<Option<f32>, RequestError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Number(n)) => Ok(n.as_f64().map(|f| f as f32)),
+            Some(other) => Err(type_error(&self.field(key), "a number", other)),
+        }
+    }
+
+    /// An optional non-negative integer field.
+    pub fn u64(&self, key: &str) -> Result<Option<u64>, RequestError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Number(n)) => n.as_u64().map(Some).ok_or_else(|| RequestError::Value {
+                param: self.field(key),
+                reason: format!("expected a non-negative integer, got {n}"),
+            }),
+            Some(other) => Err(type_error(&self.field(key), "an integer", other)),
+        }
+    }
+
+    /// An optional non-negative integer field that fits SCRI's `u32` counts.
+    pub fn u32(&self, key: &str) -> Result<Option<u32>, RequestError> {
+        match self.u64(key)? {
+            None => Ok(None),
+            Some(n) => u32::try_from(n).map(Some).map_err(|_| RequestError::Value {
+                param: self.field(key),
+                reason: format!("{n} is too large (at most {})", u32::MAX),
+            }),
+        }
+    }
+
+    /// An optional object field.
+    pub fn obj(&self, key: &str) -> Result<Option<Obj<'a>>, RequestError> {
+        self.get(key)
+            .map(|v| Obj::new(v, self.field(key)))
+            .transpose()
+    }
+
+    /// An optional array field.
+    pub fn array(&self, key: &str) -> Result<Option<&'a Vec<Value>>, RequestError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Array(items)) => Ok(Some(items)),
+            Some(other) => Err(type_error(&self.field(key), "an array", other)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn paths_nest_and_null_is_absent() {
+        let v = json!({"a": {"b": null, "c": 3}});
+        let root = Obj::new(&v, "").unwrap();
+        let a = root.obj("a").unwrap().unwrap();
+        assert_eq!(a.field("c"), "a.c");
+        assert_eq!(a.u32("b").unwrap(), None);
+        assert_eq!(
+            a.require("b"),
+            Err(RequestError::Missing {
+                param: "a.b".into()
+            })
+        );
+    }
+
+    #[test]
+    fn wrong_types_and_values_are_named() {
+        let v = json!({"n": -1, "s": 5, "big": 5_000_000_000u64});
+        let root = Obj::new(&v, "").unwrap();
+        assert!(
+            matches!(root.u64("n"), Err(RequestError::Value { ref param, .. }) if param == "n")
+        );
+        assert_eq!(
+            root.str("s").unwrap_err().to_string(),
+            "s: expected a string, got a number"
+        );
+        assert!(root.u32("big").is_err());
+    }
+}
