@@ -1,0 +1,281 @@
+//! The config's shape: one struct per section, each with the defaults documented in
+//! `config.example.toml`.
+//!
+//! Sections deserialize with `deny_unknown_fields`, so a typo is an error instead of a silently
+//! ignored setting. Providers are read into [`ProviderFile`] (every field optional) and then
+//! resolved into [`ProviderConfig`], whose defaults depend on the provider's name.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::secrets;
+
+/// The gateway's whole configuration, after layering and validation.
+///
+/// It never holds a credential (those are read from the environment when needed), so it is safe
+/// to log or print.
+#[derive(Clone, Debug, Serialize)]
+pub struct Config {
+    /// How the HTTP server listens.
+    pub server: ServerConfig,
+    /// Gateway-wide behaviour: default model, upstream timeouts, adapter sandbox limits.
+    pub behaviour: BehaviourConfig,
+    /// Providers by name (always at least one).
+    pub providers: BTreeMap<String, ProviderConfig>,
+    /// Alias name → ordered `provider:model` entries, tried in order.
+    pub aliases: BTreeMap<String, Vec<String>>,
+    /// The self-healing worker.
+    pub healing: HealingConfig,
+    /// The file this config was read from, if one existed.
+    #[serde(skip)]
+    pub file: Option<PathBuf>,
+}
+
+impl Default for Config {
+    /// The config used when there is no file: defaults everywhere and one `local` provider.
+    fn default() -> Self {
+        ConfigFile::default().resolve(None)
+    }
+}
+
+impl Config {
+    /// Enabled providers in the order they are tried: by priority (lower first), then by name.
+    pub fn providers_by_priority(&self) -> Vec<(&str, &ProviderConfig)> {
+        let mut enabled: Vec<_> = self
+            .providers
+            .iter()
+            .filter(|(_, provider)| provider.enabled)
+            .map(|(name, provider)| (name.as_str(), provider))
+            .collect();
+        enabled.sort_by_key(|(name, provider)| (provider.priority, *name));
+        enabled
+    }
+
+    /// The upstream timeout for one provider: its own override, else the behaviour default.
+    pub fn provider_timeout(&self, name: &str) -> Duration {
+        let seconds = self
+            .providers
+            .get(name)
+            .and_then(|provider| provider.timeout_seconds)
+            .unwrap_or(self.behaviour.upstream_timeout_seconds);
+        Duration::from_secs(seconds)
+    }
+}
+
+/// `[server]`: where and how the gateway listens.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to bind; `127.0.0.1` keeps the gateway private to this machine.
+    pub host: String,
+    /// Port to bind.
+    pub port: u16,
+    /// Longest time one client request may take, streaming included.
+    pub request_timeout_seconds: u64,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            host: "127.0.0.1".into(),
+            port: 8640,
+            request_timeout_seconds: 600,
+            max_body_bytes: 32 * 1024 * 1024,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// `request_timeout_seconds` as a [`Duration`].
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_seconds)
+    }
+}
+
+/// `[behaviour]`: defaults for routing, upstream calls and the adapter sandbox.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BehaviourConfig {
+    /// Model used when a request names none: an alias or `provider:model`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_model: Option<String>,
+    /// Time allowed to connect to an upstream.
+    pub upstream_connect_timeout_seconds: u64,
+    /// Time allowed for a whole upstream call, unless the provider overrides it.
+    pub upstream_timeout_seconds: u64,
+    /// Linear memory each adapter instance may use, in MiB.
+    pub adapter_memory_mib: u64,
+    /// CPU budget per adapter call, roughly in wasm instructions.
+    pub adapter_fuel: u64,
+}
+
+impl Default for BehaviourConfig {
+    fn default() -> Self {
+        BehaviourConfig {
+            default_model: None,
+            upstream_connect_timeout_seconds: 10,
+            upstream_timeout_seconds: 300,
+            adapter_memory_mib: 64,
+            adapter_fuel: 5_000_000_000,
+        }
+    }
+}
+
+impl BehaviourConfig {
+    /// `upstream_connect_timeout_seconds` as a [`Duration`].
+    pub fn upstream_connect_timeout(&self) -> Duration {
+        Duration::from_secs(self.upstream_connect_timeout_seconds)
+    }
+
+    /// `upstream_timeout_seconds` as a [`Duration`].
+    pub fn upstream_timeout(&self) -> Duration {
+        Duration::from_secs(self.upstream_timeout_seconds)
+    }
+}
+
+/// `[healing]`: when the heal worker diagnoses a failing adapter and what it may apply alone.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HealingConfig {
+    /// Whether the heal worker runs at all.
+    pub enabled: bool,
+    /// Errors within `window_seconds` that mark an adapter as failing.
+    pub error_threshold: u32,
+    /// The window errors are counted in.
+    pub window_seconds: u64,
+    /// How long to leave an adapter alone after a healing attempt.
+    pub cooldown_seconds: u64,
+    /// Fixes at or above this confidence (0–1) are applied without a human.
+    pub auto_apply_confidence: f64,
+    /// Model that diagnoses failures (alias or `provider:model`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diagnose_model: Option<String>,
+    /// Model that researches API changes (alias or `provider:model`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub research_model: Option<String>,
+}
+
+impl Default for HealingConfig {
+    fn default() -> Self {
+        HealingConfig {
+            enabled: false,
+            error_threshold: 5,
+            window_seconds: 300,
+            cooldown_seconds: 900,
+            auto_apply_confidence: 0.9,
+            diagnose_model: None,
+            research_model: None,
+        }
+    }
+}
+
+/// One `[providers.<name>]` entry with its name-dependent defaults filled in.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProviderConfig {
+    /// Where the provider's API lives; `None` means the adapter's default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// Order in which providers are tried; lower first.
+    pub priority: i32,
+    /// Disabled providers stay configured but are never called.
+    pub enabled: bool,
+    /// The adapter (component) that speaks this provider's API.
+    pub adapter: String,
+    /// The environment variable holding the API key.
+    pub api_key_env: String,
+    /// Hosts (`host` or `host:port`) the adapter may reach beyond the base URL's.
+    pub allowed_hosts: Vec<String>,
+    /// Overrides `behaviour.upstream_timeout_seconds` for this provider.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<u64>,
+}
+
+impl ProviderConfig {
+    /// The defaults for a provider called `name`, as if its section were empty.
+    pub fn defaults_for(name: &str) -> ProviderConfig {
+        ProviderFile::default().resolve(name)
+    }
+
+    /// The environment variable that holds `name`'s API key when `api_key_env` is not set:
+    /// the provider's conventional variable (`GEMINI_API_KEY` for google), else `<NAME>_API_KEY`.
+    pub fn api_key_env(name: &str) -> String {
+        secrets::default_api_key_env(name)
+    }
+
+    /// Whether a missing key is an error: local servers usually need none.
+    pub fn api_key_required(&self) -> bool {
+        self.adapter != "local"
+    }
+}
+
+/// The file's form of the whole config, before name-dependent defaults are resolved.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct ConfigFile {
+    server: ServerConfig,
+    behaviour: BehaviourConfig,
+    providers: BTreeMap<String, ProviderFile>,
+    aliases: BTreeMap<String, Vec<String>>,
+    healing: HealingConfig,
+}
+
+impl ConfigFile {
+    /// Fills in provider defaults, adding `local` when no provider is configured.
+    pub(crate) fn resolve(self, file: Option<PathBuf>) -> Config {
+        let mut providers: BTreeMap<String, ProviderConfig> = self
+            .providers
+            .into_iter()
+            .map(|(name, provider)| {
+                let resolved = provider.resolve(&name);
+                (name, resolved)
+            })
+            .collect();
+        if providers.is_empty() {
+            providers.insert("local".into(), ProviderConfig::defaults_for("local"));
+        }
+        Config {
+            server: self.server,
+            behaviour: self.behaviour,
+            providers,
+            aliases: self.aliases,
+            healing: self.healing,
+            file,
+        }
+    }
+}
+
+/// The file's form of one provider: every field optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct ProviderFile {
+    base_url: Option<String>,
+    priority: Option<i32>,
+    enabled: Option<bool>,
+    adapter: Option<String>,
+    api_key_env: Option<String>,
+    allowed_hosts: Vec<String>,
+    timeout_seconds: Option<u64>,
+}
+
+impl ProviderFile {
+    fn resolve(self, name: &str) -> ProviderConfig {
+        ProviderConfig {
+            base_url: self.base_url,
+            priority: self
+                .priority
+                .unwrap_or(if name == "local" { 0 } else { 100 }),
+            enabled: self.enabled.unwrap_or(true),
+            adapter: self.adapter.unwrap_or_else(|| name.to_string()),
+            api_key_env: self
+                .api_key_env
+                .unwrap_or_else(|| ProviderConfig::api_key_env(name)),
+            allowed_hosts: self.allowed_hosts,
+            timeout_seconds: self.timeout_seconds,
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! Value checks that types alone cannot express. Each message says what is acceptable.
+
+use super::error::{Problem, ProblemKind};
+use super::model::{Config, ProviderConfig};
+use super::parse_model_ref;
+
+/// Every problem in `config`, keyed but without origins (the loader adds those).
+pub(crate) fn validate(config: &Config) -> Vec<Problem> {
+    let mut problems = Problems::default();
+    server(config, &mut problems);
+    behaviour(config, &mut problems);
+    for (name, provider) in &config.providers {
+        self::provider(name, provider, &mut problems);
+    }
+    aliases(config, &mut problems);
+    healing(config, &mut problems);
+    problems.0
+}
+
+#[derive(Default)]
+struct Problems(Vec<Problem>);
+
+impl Problems {
+    fn add(&mut self, key: impl Into<String>, message: impl Into<String>) {
+        let kind = ProblemKind::Invalid(message.into());
+        self.0.push(Problem::new(key, None, kind));
+    }
+
+    fn at_least_one(&mut self, key: &str, value: u64, default: u64) {
+        if value == 0 {
+            self.add(key, format!("must be at least 1 (default {default})"));
+        }
+    }
+}
+
+fn server(config: &Config, problems: &mut Problems) {
+    let server = &config.server;
+    if server.host.trim().is_empty() || server.host.contains(['/', ' ']) {
+        problems.add(
+            "server.host",
+            "must be an address to listen on, like 127.0.0.1 (this machine only) or 0.0.0.0 \
+             (every interface), without a scheme or path",
+        );
+    }
+    if server.port == 0 {
+        problems.add(
+            "server.port",
+            "must be a port from 1 to 65535 (default 8640)",
+        );
+    }
+    problems.at_least_one(
+        "server.request_timeout_seconds",
+        server.request_timeout_seconds,
+        600,
+    );
+    problems.at_least_one("server.max_body_bytes", server.max_body_bytes, 33_554_432);
+}
+
+fn behaviour(config: &Config, problems: &mut Problems) {
+    let behaviour = &config.behaviour;
+    if let Some(model) = &behaviour.default_model {
+        model_choice(config, "behaviour.default_model", model, problems);
+    }
+    problems.at_least_one(
+        "behaviour.upstream_connect_timeout_seconds",
+        behaviour.upstream_connect_timeout_seconds,
+        10,
+    );
+    problems.at_least_one(
+        "behaviour.upstream_timeout_seconds",
+        behaviour.upstream_timeout_seconds,
+        300,
+    );
+    if !(1..=4096).contains(&behaviour.adapter_memory_mib) {
+        problems.add(
+            "behaviour.adapter_memory_mib",
+            "must be from 1 to 4096 (a wasm32 adapter cannot address more than 4 GiB); default 64",
+        );
+    }
+    problems.at_least_one(
+        "behaviour.adapter_fuel",
+        behaviour.adapter_fuel,
+        5_000_000_000,
+    );
+}
+
+fn provider(name: &str, provider: &ProviderConfig, problems: &mut Problems) {
+    let key = |field: &str| format!("providers.{name}.{field}");
+    if !is_identifier(name) {
+        problems.add(
+            format!("providers.{name}"),
+            "provider names use lowercase letters, digits, `-` and `_`, starting with a letter or \
+             digit (they appear in `provider:model` and in environment variable names)",
+        );
+    }
+    if let Some(url) = &provider.base_url
+        && let Err(message) = check_base_url(url)
+    {
+        problems.add(key("base_url"), message);
+    }
+    if provider.adapter != name && !is_identifier(&provider.adapter) {
+        problems.add(
+            key("adapter"),
+            "must name an installed adapter (lowercase letters, digits, `-`, `_`); \
+             see `aratta adapter list`",
+        );
+    }
+    let env_ok = provider
+        .api_key_env
+        .starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && provider
+            .api_key_env
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !env_ok {
+        problems.add(
+            key("api_key_env"),
+            format!(
+                "must name the environment variable that holds the key (like {}), not the key itself",
+                ProviderConfig::api_key_env(name)
+            ),
+        );
+    }
+    for host in &provider.allowed_hosts {
+        if !is_host_and_port(host) {
+            problems.add(
+                key("allowed_hosts"),
+                format!(
+                    "`{host}` is not a host; write `api.example.com` or `api.example.com:8443` \
+                     (no scheme, path or wildcard)"
+                ),
+            );
+        }
+    }
+    if provider.timeout_seconds == Some(0) {
+        problems.add(
+            key("timeout_seconds"),
+            "must be at least 1; leave it out to use behaviour.upstream_timeout_seconds",
+        );
+    }
+}
+
+fn aliases(config: &Config, problems: &mut Problems) {
+    for (alias, entries) in &config.aliases {
+        let key = format!("aliases.{alias}");
+        if config.providers.contains_key(alias) {
+            problems.add(
+                &key,
+                format!(
+                    "an alias cannot be named like a provider (`{alias}:...` would be ambiguous); \
+                     rename the alias"
+                ),
+            );
+        }
+        if alias.is_empty() || alias.contains(':') {
+            problems.add(
+                &key,
+                "alias names cannot be empty or contain `:` (that separates provider and model)",
+            );
+        }
+        if entries.is_empty() {
+            problems.add(
+                &key,
+                "needs at least one `provider:model` entry, e.g. [\"local:llama3.2\"]",
+            );
+        }
+        for entry in entries {
+            if let Err(message) = model_ref(config, entry) {
+                problems.add(&key, message);
+            }
+        }
+    }
+}
+
+fn healing(config: &Config, problems: &mut Problems) {
+    let healing = &config.healing;
+    problems.at_least_one(
+        "healing.error_threshold",
+        u64::from(healing.error_threshold),
+        5,
+    );
+    problems.at_least_one("healing.window_seconds", healing.window_seconds, 300);
+    if !(0.0..=1.0).contains(&healing.auto_apply_confidence) {
+        problems.add(
+            "healing.auto_apply_confidence",
+            "must be from 0.0 to 1.0 (default 0.9; 1.0 applies only certain fixes)",
+        );
+    }
+    for (field, model) in [
+        ("diagnose_model", &healing.diagnose_model),
+        ("research_model", &healing.research_model),
+    ] {
+        if let Some(model) = model {
+            model_choice(config, &format!("healing.{field}"), model, problems);
+        }
+    }
+}
+
+/// A model setting: an alias name or a `provider:model` naming a configured provider.
+fn model_choice(config: &Config, key: &str, model: &str, problems: &mut Problems) {
+    if config.aliases.contains_key(model) {
+        return;
+    }
+    if let Err(message) = model_ref(config, model) {
+        problems.add(key, format!("{message}, or name an alias"));
+    }
+}
+
+fn model_ref(config: &Config, entry: &str) -> Result<(), String> {
+    let Some((provider, _model)) = parse_model_ref(entry) else {
+        return Err(format!(
+            "`{entry}` is not `provider:model` (e.g. `local:llama3.2`)"
+        ));
+    };
+    if config.providers.contains_key(provider) {
+        return Ok(());
+    }
+    let configured: Vec<&str> = config.providers.keys().map(String::as_str).collect();
+    Err(format!(
+        "`{entry}` names provider `{provider}`, which is not configured (configured: {}); \
+         add [providers.{provider}] or fix the name",
+        configured.join(", ")
+    ))
+}
+
+fn check_base_url(text: &str) -> Result<(), String> {
+    let example = "write it like https://api.openai.com/v1 or http://127.0.0.1:11434/v1";
+    let url =
+        url::Url::parse(text).map_err(|e| format!("`{text}` is not a URL ({e}); {example}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "`{text}` must start with http:// or https://; {example}"
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("`{text}` has no host; {example}"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(
+            "must not contain credentials (user:password@); API keys are read only from the \
+             environment (see api_key_env)"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+fn is_identifier(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+fn is_host_and_port(entry: &str) -> bool {
+    if entry.is_empty() || entry.contains(['/', '*', '@', '?', '#', ' ']) {
+        return false;
+    }
+    url::Url::parse(&format!("http://{entry}"))
+        .is_ok_and(|url| url.host_str().is_some_and(|host| !host.is_empty()))
+}
