@@ -1,0 +1,100 @@
+//! The [`Adapter`] trait every provider adapter implements, and the [`EventStream`] a streamed
+//! answer is read from. Only [`Adapter::describe`] is required: every other operation defaults
+//! to the `unsupported` error naming it, so an adapter grows one operation at a time.
+
+use crate::{
+    AdapterError, AdapterInfo, CallContext, ChatRequest, ChatResponse, EmbeddingRequest,
+    EmbeddingResponse, HealthReport, Json, Message, ModelInfo, StreamEvent, Tool,
+};
+
+/// The events of one streamed answer, pulled by the host one at a time.
+///
+/// A well-formed stream yields `start`, any deltas and `usage`, then exactly one `stop`; or an
+/// `error` at any point. The SDK's glue returns `None` after the first `stop` or `error`, so an
+/// implementation need not guard against being called again.
+pub trait EventStream {
+    /// The next event, or `None` once the stream has ended. Read only as much of the provider's
+    /// body as the next event needs, so the first token reaches the client early.
+    fn next(&mut self) -> Option<StreamEvent>;
+}
+
+/// A boxed [`EventStream`], what [`Adapter::chat_stream`] returns.
+pub type BoxEventStream = Box<dyn EventStream>;
+
+/// One provider's translation between SCRI and its API. The functions take no `self`: an
+/// adapter instance may be created per request, so state lives in the arguments, not the type.
+///
+/// Export an implementation with [`export_adapter!`](crate::export_adapter).
+pub trait Adapter: 'static {
+    /// Who the adapter is and what it needs from the host. Called once at load; must not do I/O.
+    fn describe() -> AdapterInfo;
+
+    /// Answer a chat request.
+    fn chat(_ctx: CallContext, _request: ChatRequest) -> Result<ChatResponse, AdapterError> {
+        Err(AdapterError::unsupported("chat"))
+    }
+
+    /// Start a streamed answer. Return errors that happen before the first byte of the answer
+    /// here rather than as a stream `error` event, so the host can still fall back.
+    fn chat_stream(
+        _ctx: CallContext,
+        _request: ChatRequest,
+    ) -> Result<BoxEventStream, AdapterError> {
+        Err(AdapterError::unsupported("chat-stream"))
+    }
+
+    /// Embed texts.
+    fn embed(
+        _ctx: CallContext,
+        _request: EmbeddingRequest,
+    ) -> Result<EmbeddingResponse, AdapterError> {
+        Err(AdapterError::unsupported("embed"))
+    }
+
+    /// The provider's native form of a conversation (JSON), without sending it. Pure.
+    fn convert_messages(_messages: Vec<Message>) -> Result<Json, AdapterError> {
+        Err(AdapterError::unsupported("convert-messages"))
+    }
+
+    /// The provider's native tool definitions (a JSON array). Pure.
+    fn convert_tools(_tools: Vec<Tool>) -> Result<Json, AdapterError> {
+        Err(AdapterError::unsupported("convert-tools"))
+    }
+
+    /// SCRI tools from the provider's native tool definitions (a JSON array). Pure.
+    fn parse_tools(_native: Json) -> Result<Vec<Tool>, AdapterError> {
+        Err(AdapterError::unsupported("parse-tools"))
+    }
+
+    /// The models the provider offers.
+    fn get_models(_ctx: CallContext) -> Result<Vec<ModelInfo>, AdapterError> {
+        Err(AdapterError::unsupported("get-models"))
+    }
+
+    /// Whether the provider is reachable and accepts the credential.
+    fn health_check(_ctx: CallContext) -> Result<HealthReport, AdapterError> {
+        Err(AdapterError::unsupported("health-check"))
+    }
+}
+
+/// An [`EventStream`] over events already in memory, for adapters whose provider cannot stream
+/// (answer with `chat`, then replay the result) and for tests.
+#[derive(Debug, Default)]
+pub struct VecEventStream {
+    events: std::collections::VecDeque<StreamEvent>,
+}
+
+impl VecEventStream {
+    /// A stream that yields `events` in order.
+    pub fn new(events: Vec<StreamEvent>) -> Self {
+        VecEventStream {
+            events: events.into(),
+        }
+    }
+}
+
+impl EventStream for VecEventStream {
+    fn next(&mut self) -> Option<StreamEvent> {
+        self.events.pop_front()
+    }
+}

@@ -1,0 +1,99 @@
+//! The glue between an [`Adapter`] and the generated bindings. Adapters never name these items;
+//! [`export_adapter!`](crate::export_adapter) does.
+
+use std::cell::RefCell;
+use std::marker::PhantomData;
+
+use crate::adapter::{Adapter, BoxEventStream};
+use crate::bindings::exports::aratta::scri::provider::{ChatEvents, Guest, GuestChatEvents};
+use crate::{
+    AdapterError, AdapterInfo, CallContext, ChatRequest, ChatResponse, EmbeddingRequest,
+    EmbeddingResponse, HealthReport, Json, Message, ModelInfo, StreamEvent, Tool,
+};
+
+/// Implements the generated `Guest` trait for any [`Adapter`] `A`.
+#[doc(hidden)]
+pub struct Glue<A>(PhantomData<A>);
+
+/// The `chat-events` resource: the adapter's stream, ended for good after `stop` or `error`.
+#[doc(hidden)]
+pub struct GlueEvents {
+    inner: RefCell<Option<BoxEventStream>>,
+}
+
+impl GuestChatEvents for GlueEvents {
+    fn next(&self) -> Option<StreamEvent> {
+        let mut slot = self.inner.borrow_mut();
+        let event = slot.as_mut()?.next();
+        match &event {
+            // Nothing follows a terminal event; drop the stream (and its HTTP body) now.
+            Some(StreamEvent::Stop(_)) | Some(StreamEvent::Error(_)) | None => *slot = None,
+            Some(_) => {}
+        }
+        event
+    }
+}
+
+impl<A: Adapter> Guest for Glue<A> {
+    type ChatEvents = GlueEvents;
+
+    fn describe() -> AdapterInfo {
+        A::describe()
+    }
+
+    fn chat(ctx: CallContext, request: ChatRequest) -> Result<ChatResponse, AdapterError> {
+        A::chat(ctx, request)
+    }
+
+    fn chat_stream(ctx: CallContext, request: ChatRequest) -> Result<ChatEvents, AdapterError> {
+        let stream = A::chat_stream(ctx, request)?;
+        Ok(ChatEvents::new(GlueEvents {
+            inner: RefCell::new(Some(stream)),
+        }))
+    }
+
+    fn embed(
+        ctx: CallContext,
+        request: EmbeddingRequest,
+    ) -> Result<EmbeddingResponse, AdapterError> {
+        A::embed(ctx, request)
+    }
+
+    fn convert_messages(messages: Vec<Message>) -> Result<Json, AdapterError> {
+        A::convert_messages(messages)
+    }
+
+    fn convert_tools(tools: Vec<Tool>) -> Result<Json, AdapterError> {
+        A::convert_tools(tools)
+    }
+
+    fn parse_tools(native: Json) -> Result<Vec<Tool>, AdapterError> {
+        A::parse_tools(native)
+    }
+
+    fn get_models(ctx: CallContext) -> Result<Vec<ModelInfo>, AdapterError> {
+        A::get_models(ctx)
+    }
+
+    fn health_check(ctx: CallContext) -> Result<HealthReport, AdapterError> {
+        A::health_check(ctx)
+    }
+}
+
+/// Export an [`Adapter`](crate::Adapter) implementation as the component's `provider`
+/// interface. Call it once, at the root of the adapter crate:
+///
+/// ```ignore
+/// struct MyAdapter;
+/// impl aratta_guest::Adapter for MyAdapter { /* ... */ }
+/// aratta_guest::export_adapter!(MyAdapter);
+/// ```
+#[macro_export]
+macro_rules! export_adapter {
+    ($adapter:ty) => {
+        const _: () = {
+            type __ArattaAdapterGlue = $crate::__private::Glue<$adapter>;
+    $crate::bindings::export!(__ArattaAdapterGlue with_types_in $crate::bindings);
+        };
+    };
+}

@@ -1,0 +1,99 @@
+//! The OpenAI-compatible operations over [`http`](crate::http): what an adapter's `chat`,
+//! `chat-stream`, `embed`, `get-models` and `health-check` call, given a [`Dialect`].
+
+use super::stream::{SseChatStream, response_events};
+use super::{Dialect, Fallbacks, request, response};
+use crate::adapter::{BoxEventStream, VecEventStream};
+use crate::http::Request;
+use crate::{
+    AdapterError, CallContext, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse,
+    HealthReport, ModelInfo,
+};
+
+/// `POST {base}/chat/completions` and the answer as SCRI.
+pub fn chat(
+    ctx: &CallContext,
+    req: &ChatRequest,
+    dialect: &Dialect,
+) -> Result<ChatResponse, AdapterError> {
+    let body = request::chat_body(req, dialect, false)?;
+    let bytes = Request::post(ctx, "/chat/completions")
+        .header("accept", "application/json")
+        .json(&body)
+        .send()?
+        .error_for_status()?
+        .bytes()?;
+    response::chat_response(&bytes, &Fallbacks::new(ctx, &req.model))
+}
+
+/// `POST {base}/chat/completions` with `stream: true` and usage in the final chunk. Errors
+/// before the body (refused connection, 4xx/5xx) are returned here so the host can fall back;
+/// a server that answers with one JSON body instead of events is replayed as events.
+pub fn chat_stream(
+    ctx: &CallContext,
+    req: &ChatRequest,
+    dialect: &Dialect,
+) -> Result<BoxEventStream, AdapterError> {
+    let body = request::chat_body(req, dialect, true)?;
+    let response = Request::post(ctx, "/chat/completions")
+        .header("accept", "text/event-stream")
+        .json(&body)
+        .send()?
+        .error_for_status()?;
+    let fallbacks = Fallbacks::new(ctx, &req.model);
+    let is_json = response
+        .header("content-type")
+        .is_some_and(|t| t.trim_start().starts_with("application/json"));
+    if is_json {
+        let bytes = response.bytes()?;
+        let answer = response::chat_response(&bytes, &fallbacks)?;
+        return Ok(Box::new(VecEventStream::new(response_events(answer))));
+    }
+    Ok(Box::new(SseChatStream::new(
+        response.into_body(),
+        fallbacks,
+    )))
+}
+
+/// `POST {base}/embeddings` and the vectors in input order.
+pub fn embed(ctx: &CallContext, req: &EmbeddingRequest) -> Result<EmbeddingResponse, AdapterError> {
+    if req.inputs.is_empty() {
+        return Ok(EmbeddingResponse {
+            model: req.model.clone(),
+            embeddings: Vec::new(),
+            usage: None,
+        });
+    }
+    let body = request::embeddings_body(req)?;
+    let bytes = Request::post(ctx, "/embeddings")
+        .header("accept", "application/json")
+        .json(&body)
+        .send()?
+        .error_for_status()?
+        .bytes()?;
+    response::embedding_response(&bytes, req.inputs.len(), &req.model)
+}
+
+/// `GET {base}/models`.
+pub fn models(ctx: &CallContext) -> Result<Vec<ModelInfo>, AdapterError> {
+    let bytes = Request::get(ctx, "/models")
+        .header("accept", "application/json")
+        .send()?
+        .error_for_status()?
+        .bytes()?;
+    response::models(&bytes)
+}
+
+/// A health check through `GET {base}/models`: reachable, credential accepted, and how many
+/// models it lists.
+pub fn health_check(ctx: &CallContext) -> Result<HealthReport, AdapterError> {
+    let models = models(ctx)?;
+    let detail = match models.len() {
+        0 => Some("the server lists no models".to_string()),
+        _ => None,
+    };
+    Ok(HealthReport {
+        model_count: Some(u32::try_from(models.len()).unwrap_or(u32::MAX)),
+        detail,
+    })
+}
