@@ -213,3 +213,109 @@ fn a_bare_stop_still_announces_the_role_and_zero_usage() {
     );
     assert_eq!(chunks[1]["usage"]["total_tokens"], 0);
 }
+
+/// The openai-python SDK's `_accumulate_delta`: strings concatenate, `index` and `type`
+/// are replaced, lists of objects merge by their `index`.
+fn accumulate(acc: &mut serde_json::Map<String, Value>, delta: &serde_json::Map<String, Value>) {
+    for (key, value) in delta {
+        match (acc.get_mut(key), value) {
+            (None | Some(Value::Null), _) => {
+                acc.insert(key.clone(), value.clone());
+            }
+            _ if key == "index" || key == "type" => {
+                acc.insert(key.clone(), value.clone());
+            }
+            (Some(Value::String(a)), Value::String(d)) => a.push_str(d),
+            (Some(Value::Object(a)), Value::Object(d)) => accumulate(a, d),
+            (Some(Value::Array(a)), Value::Array(d)) => {
+                for entry in d {
+                    let entry = entry.as_object().expect("list entries are objects");
+                    let index = entry["index"]
+                        .as_u64()
+                        .expect("list entries carry an index")
+                        as usize;
+                    match a.get_mut(index) {
+                        Some(Value::Object(existing)) => accumulate(existing, entry),
+                        _ => a.insert(index.min(a.len()), Value::Object(entry.clone())),
+                    }
+                }
+            }
+            (Some(slot), _) => *slot = value.clone(),
+        }
+    }
+}
+
+#[test]
+fn a_streamed_answer_accumulated_by_the_sdk_comes_back_as_the_same_blocks() {
+    let mut enc = ChunkEncoder::new("id", "m", 1, false);
+    let events = [
+        StreamEvent::Start {
+            id: "msg_1".into(),
+            model: "claude".into(),
+        },
+        StreamEvent::ReasoningDelta {
+            text: "Let me ".into(),
+            signature: None,
+            redacted: None,
+        },
+        StreamEvent::ReasoningDelta {
+            text: "think.".into(),
+            signature: None,
+            redacted: None,
+        },
+        StreamEvent::ReasoningDelta {
+            text: String::new(),
+            signature: Some("EqQB+/=".into()),
+            redacted: None,
+        },
+        StreamEvent::ReasoningDelta {
+            text: String::new(),
+            signature: None,
+            redacted: Some("opaque".into()),
+        },
+        text("Checking"),
+        text(" now."),
+        StreamEvent::ToolCallStart {
+            index: 0,
+            id: "call_1".into(),
+            name: "weather".into(),
+            signature: Some("gsig".into()),
+        },
+        StreamEvent::ToolCallDelta {
+            index: 0,
+            arguments: "{\"city\":".into(),
+        },
+        StreamEvent::ToolCallDelta {
+            index: 0,
+            arguments: "\"Florence\"}".into(),
+        },
+        stop(FinishReason::ToolCalls),
+    ];
+    let mut message = serde_json::Map::new();
+    for chunk in run(&mut enc, &events) {
+        accumulate(
+            &mut message,
+            chunk["choices"][0]["delta"].as_object().unwrap(),
+        );
+    }
+    assert_eq!(message["content"], "Checking now.");
+    assert_eq!(message["reasoning_content"], "Let me think.");
+
+    let next = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}, message]});
+    let req = crate::openai::chat_request(next.to_string().as_bytes())
+        .unwrap()
+        .request;
+    let crate::scri::Content::Blocks(blocks) = &req.messages[1].content else {
+        panic!("blocks expected")
+    };
+    assert_eq!(
+        serde_json::to_value(blocks).unwrap(),
+        json!([
+            {"type": "reasoning", "text": "Let me think.", "signature": "EqQB+/="},
+            {"type": "reasoning", "text": "", "redacted": "opaque"},
+            {"type": "text", "text": "Checking now."},
+            {"type": "tool_use", "id": "call_1", "name": "weather",
+             "arguments": {"city": "Florence"}, "signature": "gsig"}
+        ])
+    );
+}
