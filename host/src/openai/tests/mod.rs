@@ -4,4 +4,5 @@
 mod chat_request;
 mod chat_response;
 mod embeddings;
+mod sdk;
 mod stream;

@@ -214,37 +214,6 @@ fn a_bare_stop_still_announces_the_role_and_zero_usage() {
     assert_eq!(chunks[1]["usage"]["total_tokens"], 0);
 }
 
-/// The openai-python SDK's `_accumulate_delta`: strings concatenate, `index` and `type`
-/// are replaced, lists of objects merge by their `index`.
-fn accumulate(acc: &mut serde_json::Map<String, Value>, delta: &serde_json::Map<String, Value>) {
-    for (key, value) in delta {
-        match (acc.get_mut(key), value) {
-            (None | Some(Value::Null), _) => {
-                acc.insert(key.clone(), value.clone());
-            }
-            _ if key == "index" || key == "type" => {
-                acc.insert(key.clone(), value.clone());
-            }
-            (Some(Value::String(a)), Value::String(d)) => a.push_str(d),
-            (Some(Value::Object(a)), Value::Object(d)) => accumulate(a, d),
-            (Some(Value::Array(a)), Value::Array(d)) => {
-                for entry in d {
-                    let entry = entry.as_object().expect("list entries are objects");
-                    let index = entry["index"]
-                        .as_u64()
-                        .expect("list entries carry an index")
-                        as usize;
-                    match a.get_mut(index) {
-                        Some(Value::Object(existing)) => accumulate(existing, entry),
-                        _ => a.insert(index.min(a.len()), Value::Object(entry.clone())),
-                    }
-                }
-            }
-            (Some(slot), _) => *slot = value.clone(),
-        }
-    }
-}
-
 #[test]
 fn a_streamed_answer_accumulated_by_the_sdk_comes_back_as_the_same_blocks() {
     let mut enc = ChunkEncoder::new("id", "m", 1, false);
@@ -293,7 +262,7 @@ fn a_streamed_answer_accumulated_by_the_sdk_comes_back_as_the_same_blocks() {
     ];
     let mut message = serde_json::Map::new();
     for chunk in run(&mut enc, &events) {
-        accumulate(
+        super::sdk::accumulate(
             &mut message,
             chunk["choices"][0]["delta"].as_object().unwrap(),
         );
