@@ -4,5 +4,6 @@
 mod chat_request;
 mod chat_response;
 mod embeddings;
+mod request_errors;
 mod sdk;
 mod stream;
