@@ -1,1 +1,104 @@
-fn main() {}
+//! The `aratta` binary: sets up logging, parses the command line and runs the command.
+//! Errors print as `error: <message>` with their causes, and exit with status 1.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use aratta_host::cli::{AdapterCommand, Cli, Command};
+use aratta_host::commands;
+use aratta_host::home::Home;
+
+/// Log filter for the server when `RUST_LOG` is unset.
+const SERVE_LOG_FILTER: &str = "info,wasmtime=warn,cranelift_codegen=warn";
+/// Log filter for one-shot commands, which report through their own output.
+const COMMAND_LOG_FILTER: &str = "warn,aratta_host=off,wasmtime=off,cranelift_codegen=off";
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let serving = matches!(cli.command, Command::Serve(_));
+    if let Err(error) = init_logging(if serving {
+        SERVE_LOG_FILTER
+    } else {
+        COMMAND_LOG_FILTER
+    }) {
+        report(&error);
+        return ExitCode::FAILURE;
+    }
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            report(&error);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let home = Home::from_env()?;
+    match cli.command {
+        Command::Init(args) => {
+            println!("{}", commands::init::init(&home, args.force)?);
+        }
+        Command::Serve(args) => {
+            let config = commands::serve_config(&args, &home)?;
+            if let Some(file) = &config.file {
+                tracing::info!(config = %file.display(), "config loaded");
+            } else {
+                tracing::info!(expected = %home.config_path().display(), "no config file; using defaults (run `aratta init` to create one)");
+            }
+            async_runtime()?.block_on(aratta_host::server::run(config, home))?;
+        }
+        Command::Adapter(AdapterCommand::Build(args)) => {
+            let installed =
+                async_runtime()?.block_on(commands::adapter::build(&args.crate_dir, &home))?;
+            println!("{installed}");
+        }
+        Command::Adapter(AdapterCommand::List(args)) => {
+            let config = aratta_host::config::load(args.config.as_deref(), &home)?;
+            print!(
+                "{}",
+                async_runtime()?.block_on(commands::adapter::list(&home, &config))?
+            );
+        }
+    }
+    Ok(())
+}
+
+fn async_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (else `default_filter`); `ARATTA_LOG_FORMAT=json`
+/// writes one JSON object per line for log collectors.
+fn init_logging(default_filter: &str) -> anyhow::Result<()> {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(directives) if !directives.trim().is_empty() => EnvFilter::try_new(&directives)
+            .with_context(|| format!("RUST_LOG={directives:?} is not a valid log filter (e.g. RUST_LOG=info,aratta_host=debug)"))?,
+        _ => EnvFilter::new(default_filter),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match std::env::var("ARATTA_LOG_FORMAT").as_deref() {
+        Ok("json") => builder.json().init(),
+        Ok("text") | Ok("") | Err(_) => builder.init(),
+        Ok(other) => anyhow::bail!(
+            "ARATTA_LOG_FORMAT={other:?} is not a log format; use `text` (the default) or `json`"
+        ),
+    }
+    Ok(())
+}
+
+/// Prints an error and its causes, one per line, without Debug output.
+fn report(error: &anyhow::Error) {
+    eprintln!("error: {error}");
+    for cause in error.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+}

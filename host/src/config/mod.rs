@@ -30,3 +30,16 @@ pub fn parse_model_ref(reference: &str) -> Option<(&str, &str)> {
         .split_once(':')
         .filter(|(provider, model)| !provider.is_empty() && !model.is_empty())
 }
+
+impl Config {
+    /// Checks the values again after a caller changed them (e.g. `--port`); the problems have
+    /// no origin, since they did not come from a file or variable.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let problems = validate::validate(self);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid { problems })
+        }
+    }
+}

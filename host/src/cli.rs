@@ -1,0 +1,147 @@
+//! The `aratta` command line: what each subcommand takes, with the help text users see.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Aratta: an LLM gateway that runs provider adapters as sandboxed WebAssembly components.
+#[derive(Debug, Parser)]
+#[command(
+    name = "aratta",
+    version,
+    about,
+    long_about = "Aratta: an LLM gateway that runs provider adapters as sandboxed WebAssembly \
+                  components and serves SCRI plus OpenAI-compatible endpoints.\n\n\
+                  Files live in Aratta's home: $ARATTA_HOME, else ~/.aratta. The config file is \
+                  $ARATTA_CONFIG, else <home>/config.toml.",
+    after_help = "Start with `aratta init`, then `aratta serve`. Logs: RUST_LOG=debug for more \
+                  detail, ARATTA_LOG_FORMAT=json for JSON lines."
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a commented starter config to <home>/config.toml (or $ARATTA_CONFIG).
+    Init(InitArgs),
+    /// Run the gateway.
+    Serve(ServeArgs),
+    /// Build, install and list provider adapters.
+    #[command(subcommand)]
+    Adapter(AdapterCommand),
+}
+
+/// Options of `aratta init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Overwrite an existing config file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Options of `aratta serve`. Flags win over ARATTA_* variables, which win over the file.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Any config key can also be set as ARATTA_<SECTION>__<KEY>, e.g. \
+                  ARATTA_SERVER__PORT=9000 or ARATTA_PROVIDERS__LOCAL__BASE_URL=http://127.0.0.1:8000/v1."
+)]
+pub struct ServeArgs {
+    /// Config file to use (must exist). Overrides $ARATTA_CONFIG and <home>/config.toml.
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on, e.g. 127.0.0.1 or 0.0.0.0. Overrides server.host.
+    #[arg(long, value_name = "H")]
+    pub host: Option<String>,
+    /// Port to listen on. Overrides server.port.
+    #[arg(long, value_name = "P", value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: Option<u16>,
+}
+
+/// `aratta adapter ...`.
+#[derive(Debug, Subcommand)]
+pub enum AdapterCommand {
+    /// Compile an adapter crate to a wasm32-wasip2 component, check it, and install it into
+    /// <home>/adapters/<name>.wasm.
+    Build(BuildArgs),
+    /// List the adapters `aratta serve` would load (built-in and installed), and any refused
+    /// files with the reason.
+    List(ListArgs),
+}
+
+/// Options of `aratta adapter build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Directory of the adapter crate (the one holding its Cargo.toml).
+    #[arg(value_name = "CRATE_DIR")]
+    pub crate_dir: PathBuf,
+}
+
+/// Options of `aratta adapter list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Config file whose sandbox limits and providers to use. Overrides $ARATTA_CONFIG.
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("aratta").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn the_command_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn serve_takes_config_host_and_port() {
+        let cli = parse(&[
+            "serve",
+            "--config",
+            "/etc/a.toml",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "9000",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("expected serve");
+        };
+        assert_eq!(args.config, Some(PathBuf::from("/etc/a.toml")));
+        assert_eq!(args.host.as_deref(), Some("0.0.0.0"));
+        assert_eq!(args.port, Some(9000));
+    }
+
+    #[test]
+    fn port_zero_is_rejected() {
+        assert!(parse(&["serve", "--port", "0"]).is_err());
+    }
+
+    #[test]
+    fn init_and_adapter_commands_parse() {
+        assert!(matches!(
+            parse(&["init", "--force"]).unwrap().command,
+            Command::Init(InitArgs { force: true })
+        ));
+        let cli = parse(&["adapter", "build", "adapters/local"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Adapter(AdapterCommand::Build(BuildArgs { ref crate_dir })) if crate_dir == &PathBuf::from("adapters/local")
+        ));
+        let cli = parse(&["adapter", "list", "--config", "x.toml"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Adapter(AdapterCommand::List(_))
+        ));
+    }
+}

@@ -1,0 +1,93 @@
+//! What each `aratta` subcommand does, apart from `serve`'s server itself (see `crate::server`).
+//! `main` parses the command line and calls into here.
+
+pub mod adapter;
+mod cargo;
+pub mod init;
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::cli::ServeArgs;
+use crate::config::{self, Config, ConfigError};
+use crate::home::Home;
+
+/// The config `aratta serve` runs with: file and environment per [`config::load`], then the
+/// `--host` and `--port` flags on top, checked again.
+pub fn serve_config(args: &ServeArgs, home: &Home) -> Result<Config, ConfigError> {
+    let mut config = config::load(args.config.as_deref(), home)?;
+    if let Some(host) = &args.host {
+        config.server.host = host.clone();
+    }
+    if let Some(port) = args.port {
+        config.server.port = port;
+    }
+    config.validate()?;
+    Ok(config)
+}
+
+/// Writes `bytes` to `path` so readers see the old file or the new one, never half of one:
+/// a temporary file in the same directory, flushed, then renamed over `path`.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_file_and_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::at(dir.path());
+        std::fs::write(
+            home.config_path(),
+            "[server]\nport = 9000\nhost = \"0.0.0.0\"\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: None,
+            host: None,
+            port: Some(9100),
+        };
+        let config = serve_config(&args, &home).unwrap();
+        assert_eq!(
+            (config.server.host.as_str(), config.server.port),
+            ("0.0.0.0", 9100)
+        );
+    }
+
+    #[test]
+    fn a_bad_host_flag_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let args = ServeArgs {
+            config: None,
+            host: Some("http://x".into()),
+            port: None,
+        };
+        let err = serve_config(&args, &Home::at(dir.path())).unwrap_err();
+        assert!(err.to_string().starts_with("server.host: "), "{err}");
+    }
+
+    #[test]
+    fn write_atomic_replaces_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("file.txt");
+        write_atomic(&path, b"one").unwrap();
+        write_atomic(&path, b"two").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}
