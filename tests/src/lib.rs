@@ -1,1 +1,18 @@
+//! Aratta's end-to-end test kit.
+//!
+//! - [`mock`]: a mock OpenAI-compatible upstream (Ollama, vLLM, llama.cpp) that serves recorded wire
+//!   fixtures, misbehaves on demand and records every request it receives.
+//! - [`gateway`]: starts the real `aratta` binary against a config, in a temporary `ARATTA_HOME`.
+//! - [`config`]: the config TOML a test runs with.
+//! - [`bins`]: where the `aratta` binary, the misbehaving adapter and the shared compile cache are.
+//! - [`sse`]: reads streamed answers on the client side.
+//! - [`expect`]: shared assertions on OpenAI-format answers and Aratta's lineage headers.
+//!
+//! The tests themselves are in `tests/e2e/`, one file per area.
 
+pub mod bins;
+pub mod config;
+pub mod expect;
+pub mod gateway;
+pub mod mock;
+pub mod sse;

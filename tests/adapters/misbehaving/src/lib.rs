@@ -1,0 +1,160 @@
+//! A misbehaving adapter, used only by Aratta's sandbox tests.
+//!
+//! It describes itself as `misbehaving` with the credential in the `x-test-key` header, and its
+//! `chat` misbehaves according to the request's model:
+//!
+//! | model          | what it does                                                              |
+//! |----------------|---------------------------------------------------------------------------|
+//! | `panic`        | panics                                                                    |
+//! | `spin`         | loops forever (the host's CPU budget must stop it)                        |
+//! | `alloc`        | allocates until the memory limit stops it                                 |
+//! | `exfiltrate`   | GETs the URL in `extra` (`{"url": "..."}`) with raw `wasi:http`, answering with the error it got or the body if it got through |
+//! | `echo-headers` | GETs `{base_url}/echo` and answers with that body plus the environment it can see |
+//! | anything else  | answers `ok`                                                              |
+//!
+//! `chat-stream` does the same, then replays the answer as stream events.
+
+use aratta_guest::http::Request;
+use aratta_guest::{
+    Adapter, AdapterError, AdapterInfo, AuthScheme, BoxEventStream, CallContext, ChatRequest,
+    ChatResponse, ContentBlock, FinishReason, StreamEvent, StreamStart, VecEventStream,
+};
+
+struct Misbehaving;
+
+impl Adapter for Misbehaving {
+    fn describe() -> AdapterInfo {
+        AdapterInfo {
+            name: "misbehaving".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            description: "Test adapter that attacks the sandbox".into(),
+            default_base_url: "http://127.0.0.1:9/v1".into(),
+            extra_hosts: vec![],
+            auth: AuthScheme::Header("x-test-key".into()),
+        }
+    }
+
+    fn chat(ctx: CallContext, request: ChatRequest) -> Result<ChatResponse, AdapterError> {
+        let text = misbehave(&ctx, &request)?;
+        Ok(ChatResponse {
+            id: format!("misbehaving-{}", ctx.request_id),
+            model: request.model,
+            content: vec![ContentBlock::Text(text)],
+            finish_reason: FinishReason::Stop,
+            usage: None,
+        })
+    }
+
+    fn chat_stream(ctx: CallContext, request: ChatRequest) -> Result<BoxEventStream, AdapterError> {
+        let text = misbehave(&ctx, &request)?;
+        Ok(Box::new(VecEventStream::new(vec![
+            StreamEvent::Start(StreamStart {
+                id: format!("misbehaving-{}", ctx.request_id),
+                model: request.model,
+            }),
+            StreamEvent::TextDelta(text),
+            StreamEvent::Stop(FinishReason::Stop),
+        ])))
+    }
+}
+
+aratta_guest::export_adapter!(Misbehaving);
+
+/// Does what the model asks and returns the answer text.
+fn misbehave(ctx: &CallContext, request: &ChatRequest) -> Result<String, AdapterError> {
+    match request.model.as_str() {
+        "panic" => panic!("misbehaving adapter: panicking on purpose"),
+        "spin" => spin(),
+        "alloc" => allocate_forever(),
+        "exfiltrate" => {
+            let extra: serde_json::Value = request
+                .extra
+                .as_deref()
+                .and_then(|e| serde_json::from_str(e).ok())
+                .unwrap_or_default();
+            let url = extra["url"].as_str().ok_or_else(|| {
+                AdapterError::invalid_request("exfiltrate needs extra = {\"url\": \"...\"}")
+            })?;
+            Ok(match raw_get(url) {
+                Ok((status, body)) => format!("exfiltrate: got through: {status}: {body}"),
+                Err(error) => format!("exfiltrate: request failed: {error}"),
+            })
+        }
+        "echo-headers" => {
+            let echo = Request::get(ctx, "/echo")
+                .send()?
+                .error_for_status()?
+                .bytes()?;
+            let echo: serde_json::Value = serde_json::from_slice(&echo)
+                .map_err(|e| AdapterError::other(format!("echo answer is not JSON: {e}")))?;
+            let env: Vec<String> = std::env::vars().map(|(k, v)| format!("{k}={v}")).collect();
+            Ok(serde_json::json!({"echo": echo, "env": env}).to_string())
+        }
+        _ => Ok("ok".into()),
+    }
+}
+
+/// Burns CPU forever without being optimised away.
+fn spin() -> ! {
+    let mut x: u64 = 0;
+    loop {
+        x = std::hint::black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1));
+    }
+}
+
+/// Allocates and touches 1 MiB blocks until the allocator fails (which aborts: a trap).
+fn allocate_forever() -> ! {
+    let mut hoard: Vec<Vec<u8>> = Vec::new();
+    loop {
+        let mut block = vec![0u8; 1 << 20];
+        block[0] = hoard.len() as u8;
+        hoard.push(std::hint::black_box(block));
+    }
+}
+
+/// A GET of `url` with raw `wasi:http`: `(status, body)`, or the error code the host returned.
+fn raw_get(url: &str) -> Result<(u16, String), String> {
+    use wasip2::http::outgoing_handler;
+    use wasip2::http::types::{Fields, Method, OutgoingBody, OutgoingRequest, Scheme};
+
+    let (scheme, rest) = url.split_once("://").ok_or("the URL has no scheme")?;
+    let (authority, path) = rest.find('/').map_or((rest, "/"), |i| rest.split_at(i));
+    let request = OutgoingRequest::new(Fields::new());
+    request
+        .set_method(&Method::Get)
+        .map_err(|()| "bad method")?;
+    let scheme = if scheme == "https" {
+        Scheme::Https
+    } else {
+        Scheme::Http
+    };
+    request
+        .set_scheme(Some(&scheme))
+        .map_err(|()| "bad scheme")?;
+    request
+        .set_authority(Some(authority))
+        .map_err(|()| "bad authority")?;
+    request
+        .set_path_with_query(Some(path))
+        .map_err(|()| "bad path")?;
+    let body = request.body().map_err(|()| "no request body")?;
+    let future = outgoing_handler::handle(request, None).map_err(|code| format!("{code:?}"))?;
+    // A denied request may fail here first; the response future says why.
+    let _ = OutgoingBody::finish(body, None);
+    let response = loop {
+        match future.get() {
+            Some(Ok(Ok(response))) => break response,
+            Some(Ok(Err(code))) => return Err(format!("{code:?}")),
+            Some(Err(())) => return Err("the response future failed".into()),
+            None => future.subscribe().block(),
+        }
+    };
+    let status = response.status();
+    let incoming = response.consume().map_err(|()| "no response body")?;
+    let stream = incoming.stream().map_err(|()| "no body stream")?;
+    let mut bytes = Vec::new();
+    while let Ok(chunk) = stream.blocking_read(64 * 1024) {
+        bytes.extend(chunk);
+    }
+    Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
+}

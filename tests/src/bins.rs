@@ -1,0 +1,141 @@
+//! Where the test suite finds what it runs: the `aratta` binary, the misbehaving adapter and the
+//! shared compile cache. Each is built at most once per test process.
+//!
+//! Paths follow the test executable: a test runs as `target/<profile>/deps/<name>-<hash>`, so the
+//! gateway is `target/<profile>/aratta`, built with the same profile.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The workspace root (the directory with the root `Cargo.toml`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits inside the workspace")
+        .to_path_buf()
+}
+
+/// `target/<profile>`: the directory holding the test executable's `deps/`.
+pub fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("path of the test executable");
+    match exe.parent() {
+        Some(deps) if deps.file_name().is_some_and(|n| n == "deps") => {
+            deps.parent().expect("deps/ has a parent").to_path_buf()
+        }
+        _ => {
+            let profile = if cfg!(debug_assertions) {
+                "debug"
+            } else {
+                "release"
+            };
+            workspace_root().join("target").join(profile)
+        }
+    }
+}
+
+/// The profile the tests were built with (`release`, `debug`, or a custom one).
+pub fn profile_name() -> String {
+    profile_dir()
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "debug".into())
+}
+
+/// The cargo target directory (`target/`).
+pub fn target_dir() -> PathBuf {
+    profile_dir()
+        .parent()
+        .expect("the profile directory has a parent")
+        .to_path_buf()
+}
+
+/// The wasmtime compile cache every test gateway shares (`target/<profile>/aratta-test-cache`),
+/// passed to the server as `ARATTA_CACHE_DIR`.
+pub fn cache_dir() -> PathBuf {
+    profile_dir().join("aratta-test-cache")
+}
+
+/// The `aratta` binary: `$ARATTA_BIN` as given, else `target/<profile>/aratta` after one
+/// `cargo build -p aratta-host --bin aratta` with the test's profile (a no-op when it is fresh,
+/// so a test never runs a stale gateway). Panics with cargo's output when the build fails.
+pub fn aratta_bin() -> PathBuf {
+    static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(bin) = std::env::var_os("ARATTA_BIN") {
+            return Ok(PathBuf::from(bin));
+        }
+        let mut args = vec!["build", "-p", "aratta-host", "--bin", "aratta"];
+        let profile = profile_name();
+        match profile.as_str() {
+            "debug" => {}
+            "release" => args.push("--release"),
+            other => args.extend(["--profile", other]),
+        }
+        let manifest = workspace_root().join("Cargo.toml");
+        cargo(&args, &manifest, &target_dir())?;
+        let bin = profile_dir().join(format!("aratta{}", std::env::consts::EXE_SUFFIX));
+        if bin.is_file() {
+            Ok(bin)
+        } else {
+            Err(format!(
+                "cargo built aratta but {} is missing",
+                bin.display()
+            ))
+        }
+    })
+    .clone()
+    .unwrap_or_else(|e| panic!("cannot get the aratta binary: {e}"))
+}
+
+/// The misbehaving test adapter (`tests/adapters/misbehaving`), built once per process with
+/// `cargo build --release --target wasm32-wasip2 --target-dir target/adapters`.
+pub fn misbehaving_adapter() -> PathBuf {
+    static WASM: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    WASM.get_or_init(|| {
+        let manifest =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("adapters/misbehaving/Cargo.toml");
+        let target = target_dir().join("adapters");
+        cargo(
+            &["build", "--release", "--target", "wasm32-wasip2"],
+            &manifest,
+            &target,
+        )?;
+        let wasm = target.join("wasm32-wasip2/release/aratta_adapter_misbehaving.wasm");
+        if wasm.is_file() {
+            Ok(wasm)
+        } else {
+            Err(format!(
+                "cargo built the adapter but {} is missing",
+                wasm.display()
+            ))
+        }
+    })
+    .clone()
+    .unwrap_or_else(|e| panic!("cannot build the misbehaving adapter: {e}"))
+}
+
+/// Runs `cargo <args> --manifest-path <manifest> --target-dir <target>`; the error carries
+/// cargo's stderr.
+fn cargo(args: &[&str], manifest: &Path, target: &Path) -> Result<(), String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(&cargo)
+        .args(args)
+        .arg("--manifest-path")
+        .arg(manifest)
+        .arg("--target-dir")
+        .arg(target)
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", cargo.to_string_lossy()))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "`cargo {}` for {} failed ({}):\n{}",
+            args.join(" "),
+            manifest.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}

@@ -1,0 +1,492 @@
+//! Runs the real `aratta` binary for a test.
+//!
+//! [`Gateway::start`] writes the config into a fresh temporary `ARATTA_HOME`, optionally drops
+//! adapter `.wasm` files into `<home>/adapters/`, spawns `aratta serve --port 0` and waits (60 s at
+//! most) for the server's `aratta listening on http://HOST:PORT` line. The child runs with
+//! `ARATTA_HOME`, the shared `ARATTA_CACHE_DIR`, and without any inherited `ARATTA_*` or
+//! `*_API_KEY` variable unless the test sets one. It is killed when the [`Gateway`] drops.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use aratta_tests::{config::Config, gateway::Gateway, mock::{MockUpstream, Script}};
+//! let mock = MockUpstream::start(Script::new()).await;
+//! let gateway = Gateway::start(&Config::local(&mock.base_url())).await;
+//! let answer = gateway
+//!     .post_json("/v1/chat/completions", &serde_json::json!({"model": "local:m", "messages": []}))
+//!     .await;
+//! # }
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::oneshot;
+
+use crate::bins;
+use crate::config::Config;
+
+/// How long a gateway may take to print its listening line.
+pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The line prefix the server prints once bound.
+const LISTENING: &str = "aratta listening on ";
+
+/// Output captured from a child process, shared with its reader tasks.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<String>>);
+
+impl Captured {
+    fn push_line(&self, line: &str) {
+        let mut text = self.0.lock().expect("capture lock");
+        text.push_str(&strip_ansi(line));
+        text.push('\n');
+    }
+
+    fn text(&self) -> String {
+        self.0.lock().expect("capture lock").clone()
+    }
+}
+
+/// Why a gateway did not come up.
+#[derive(Debug)]
+pub struct StartFailure {
+    /// What went wrong (early exit, timeout, spawn error).
+    pub reason: String,
+    /// The exit status, when the child exited.
+    pub status: Option<ExitStatus>,
+    /// Everything the child printed on stdout.
+    pub stdout: String,
+    /// Everything the child printed on stderr.
+    pub stderr: String,
+}
+
+impl std::fmt::Display for StartFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "aratta did not start: {}\n--- stdout ---\n{}--- stderr ---\n{}",
+            self.reason, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Everything needed to start one gateway. Made by [`Gateway::builder`].
+pub struct GatewayBuilder {
+    config: String,
+    adapters: Vec<(String, Vec<u8>)>,
+    env: Vec<(String, String)>,
+    binary: Option<PathBuf>,
+}
+
+impl GatewayBuilder {
+    /// Copies an adapter `.wasm` into `<home>/adapters/` under its own file name.
+    pub fn adapter_file(self, path: &Path) -> Self {
+        let name = path
+            .file_name()
+            .expect("adapter path has a file name")
+            .to_string_lossy()
+            .into_owned();
+        let bytes = std::fs::read(path)
+            .unwrap_or_else(|e| panic!("cannot read adapter {}: {e}", path.display()));
+        self.adapter_bytes(&name, bytes)
+    }
+
+    /// Writes `bytes` as `<home>/adapters/<file_name>` (for corrupt or foreign modules).
+    pub fn adapter_bytes(mut self, file_name: &str, bytes: Vec<u8>) -> Self {
+        self.adapters.push((file_name.to_string(), bytes));
+        self
+    }
+
+    /// Sets an environment variable for the child (after the inherited ones are cleaned).
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// Runs this binary instead of [`bins::aratta_bin`] (used to test the harness itself).
+    pub fn binary(mut self, path: &Path) -> Self {
+        self.binary = Some(path.to_path_buf());
+        self
+    }
+
+    /// Starts the gateway; panics with the child's output when it does not come up.
+    pub async fn start(self) -> Gateway {
+        self.try_start().await.unwrap_or_else(|f| panic!("{f}"))
+    }
+
+    /// Starts the gateway, or reports why it did not come up.
+    pub async fn try_start(self) -> Result<Gateway, StartFailure> {
+        let home = tempfile::Builder::new()
+            .prefix("aratta-home-")
+            .tempdir()
+            .expect("create a temporary ARATTA_HOME");
+        std::fs::write(home.path().join("config.toml"), &self.config).expect("write config.toml");
+        if !self.adapters.is_empty() {
+            let dir = home.path().join("adapters");
+            std::fs::create_dir_all(&dir).expect("create <home>/adapters");
+            for (name, bytes) in &self.adapters {
+                std::fs::write(dir.join(name), bytes).expect("write adapter file");
+            }
+        }
+        let binary = self.binary.clone().unwrap_or_else(bins::aratta_bin);
+        let mut command = aratta_command(&binary, home.path(), &self.env);
+        command
+            .args(["serve", "--port", "0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = match command.spawn() {
+            Ok(child) => child,
+            Err(e) => {
+                return Err(StartFailure {
+                    reason: format!("cannot spawn {}: {e}", binary.display()),
+                    status: None,
+                    stdout: String::new(),
+                    stderr: String::new(),
+                });
+            }
+        };
+
+        let stdout = Captured::default();
+        let stderr = Captured::default();
+        let (url_tx, url_rx) = oneshot::channel();
+        let out_task = tokio::spawn(capture(
+            child.stdout.take().expect("piped stdout"),
+            stdout.clone(),
+            Some(url_tx),
+        ));
+        let err_task = tokio::spawn(capture(
+            child.stderr.take().expect("piped stderr"),
+            stderr.clone(),
+            None,
+        ));
+
+        let outcome = tokio::select! {
+            url = url_rx => url.map_err(|_| "stdout closed before the listening line".to_string()),
+            status = child.wait() => Err(format!("exited before listening ({})",
+                status.map_or_else(|e| e.to_string(), |s| s.to_string()))),
+            _ = tokio::time::sleep(STARTUP_TIMEOUT) =>
+                Err(format!("no listening line within {STARTUP_TIMEOUT:?}")),
+        };
+        match outcome {
+            Ok(base_url) => Ok(Gateway {
+                base_url,
+                child,
+                home,
+                stdout,
+                stderr,
+                client: client(),
+            }),
+            Err(reason) => {
+                let _ = child.start_kill();
+                let status = tokio::time::timeout(Duration::from_secs(5), child.wait())
+                    .await
+                    .ok()
+                    .and_then(Result::ok);
+                // The readers finish at EOF, once the child is gone.
+                let _ = tokio::time::timeout(Duration::from_secs(5), out_task).await;
+                let _ = tokio::time::timeout(Duration::from_secs(5), err_task).await;
+                Err(StartFailure {
+                    reason,
+                    status,
+                    stdout: stdout.text(),
+                    stderr: stderr.text(),
+                })
+            }
+        }
+    }
+}
+
+/// A running `aratta serve`. Killed on drop; its `ARATTA_HOME` is deleted with it.
+pub struct Gateway {
+    base_url: String,
+    child: Child,
+    home: tempfile::TempDir,
+    stdout: Captured,
+    stderr: Captured,
+    client: reqwest::Client,
+}
+
+impl Gateway {
+    /// Prepares a gateway with this config (add adapters or env, then `start`).
+    pub fn builder(config: &Config) -> GatewayBuilder {
+        Self::builder_toml(&config.to_toml())
+    }
+
+    /// Prepares a gateway whose `config.toml` is exactly `toml`.
+    pub fn builder_toml(toml: &str) -> GatewayBuilder {
+        GatewayBuilder {
+            config: toml.to_string(),
+            adapters: Vec::new(),
+            env: Vec::new(),
+            binary: None,
+        }
+    }
+
+    /// Starts a gateway with this config and nothing else; panics if it does not come up.
+    pub async fn start(config: &Config) -> Gateway {
+        Self::builder(config).start().await
+    }
+
+    /// The server's root URL, e.g. `http://127.0.0.1:43121`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// `base_url` + `path` (which starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// The temporary `ARATTA_HOME`.
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    /// What the server printed on stdout so far (ANSI colours removed).
+    pub fn stdout(&self) -> String {
+        self.stdout.text()
+    }
+
+    /// What the server printed on stderr so far (ANSI colours removed).
+    pub fn stderr(&self) -> String {
+        self.stderr.text()
+    }
+
+    /// stdout and stderr together.
+    pub fn logs(&self) -> String {
+        format!("{}{}", self.stdout(), self.stderr())
+    }
+
+    /// Waits up to `timeout` for a log line containing every one of `needles`; returns it.
+    pub async fn wait_for_log(&self, needles: &[&str], timeout: Duration) -> Option<String> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let logs = self.logs();
+            if let Some(line) = logs
+                .lines()
+                .find(|line| needles.iter().all(|n| line.contains(n)))
+            {
+                return Some(line.to_string());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Whether the server process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// A client for this gateway (no proxy, 30 s overall timeout).
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// `GET path`; panics if the request cannot be sent at all.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path} failed: {e}\n{}", self.logs()))
+    }
+
+    /// `POST path` with a JSON body; panics if the request cannot be sent at all.
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path} failed: {e}\n{}", self.logs()))
+    }
+
+    /// `POST path` with a raw body and `content-type: application/json`.
+    pub async fn post_raw(&self, path: &str, body: &str) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path} failed: {e}\n{}", self.logs()))
+    }
+}
+
+/// Runs `aratta <args>` to completion (e.g. `init`) with the same environment rules as the server.
+pub async fn run_aratta(home: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let binary = bins::aratta_bin();
+    let mut command = aratta_command(&binary, home, &env);
+    command.args(args).stdin(Stdio::null()).kill_on_drop(true);
+    tokio::time::timeout(STARTUP_TIMEOUT, command.output())
+        .await
+        .unwrap_or_else(|_| {
+            panic!(
+                "`aratta {}` did not finish in {STARTUP_TIMEOUT:?}",
+                args.join(" ")
+            )
+        })
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", binary.display()))
+}
+
+/// A command for `binary` with a clean environment: no inherited `ARATTA_*` or `*_API_KEY`,
+/// then `ARATTA_HOME`, the shared `ARATTA_CACHE_DIR`, `NO_COLOR`, then the test's own variables.
+fn aratta_command(binary: &Path, home: &Path, env: &[(String, String)]) -> Command {
+    let mut command = Command::new(binary);
+    for key in not_inherited(std::env::vars_os().map(|(k, _)| k.to_string_lossy().into_owned())) {
+        command.env_remove(key);
+    }
+    command
+        .env("ARATTA_HOME", home)
+        .env("ARATTA_CACHE_DIR", bins::cache_dir())
+        .env("NO_COLOR", "1")
+        .current_dir(home);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command
+}
+
+/// The variables of the test's environment the child must not see: `ARATTA_*` and `*_API_KEY`.
+fn not_inherited(keys: impl Iterator<Item = String>) -> Vec<String> {
+    keys.filter(|k| k.starts_with("ARATTA_") || k.ends_with("_API_KEY"))
+        .collect()
+}
+
+/// A client that never uses a proxy from the environment.
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("build the test HTTP client")
+}
+
+/// Copies a child's output line by line into `into`; sends the listening URL once seen.
+async fn capture(
+    output: impl AsyncRead + Unpin,
+    into: Captured,
+    mut listening: Option<oneshot::Sender<String>>,
+) {
+    let mut lines = BufReader::new(output).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        into.push_line(&line);
+        if let Some(rest) = strip_ansi(&line).trim().strip_prefix(LISTENING)
+            && let Some(tx) = listening.take()
+        {
+            let _ = tx.send(rest.trim().trim_end_matches('/').to_string());
+        }
+    }
+}
+
+/// Removes ANSI escape sequences (colours) from a log line.
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // CSI: ESC [ ... final byte in @..~
+            if chars.next() == Some('[') {
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    fn script(dir: &Path, body: &str) -> PathBuf {
+        let path = dir.join("fake-aratta");
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    #[tokio::test]
+    async fn reads_the_listening_line_and_passes_home_cache_and_env() {
+        let dir = tempfile::tempdir().unwrap();
+        // Prints what it was given, then the listening line, then stays up.
+        let fake = script(
+            dir.path(),
+            r#"echo "args=$* home=$ARATTA_HOME cache=$ARATTA_CACHE_DIR color=$NO_COLOR"
+echo "kept=$ARATTA_TEST_SET"
+printf '\033[32maratta listening on http://127.0.0.1:1234\033[0m\n'
+exec sleep 30"#,
+        );
+        let gateway = Gateway::builder_toml("# empty\n")
+            .binary(&fake)
+            .env("ARATTA_TEST_SET", "yes")
+            .start()
+            .await;
+        assert_eq!(gateway.base_url(), "http://127.0.0.1:1234");
+        let out = gateway.stdout();
+        assert!(out.contains("args=serve --port 0"), "{out}");
+        assert!(
+            out.contains(&format!("home={}", gateway.home().display())),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!("cache={}", bins::cache_dir().display())),
+            "{out}"
+        );
+        assert!(out.contains("color=1"), "{out}");
+        assert!(out.contains("kept=yes"), "{out}");
+        assert_eq!(
+            std::fs::read_to_string(gateway.home().join("config.toml")).unwrap(),
+            "# empty\n"
+        );
+    }
+
+    #[test]
+    fn drops_inherited_aratta_and_api_key_variables() {
+        let parent = [
+            "PATH",
+            "ARATTA_HOME",
+            "ARATTA_LOG",
+            "OPENAI_API_KEY",
+            "API_KEYS",
+            "HOME",
+        ];
+        let dropped = not_inherited(parent.iter().map(|k| k.to_string()));
+        assert_eq!(dropped, ["ARATTA_HOME", "ARATTA_LOG", "OPENAI_API_KEY"]);
+    }
+
+    #[tokio::test]
+    async fn an_early_exit_reports_status_and_stderr() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = script(dir.path(), "echo 'config: bad key' >&2\nexit 3");
+        let failure = Gateway::builder_toml("")
+            .binary(&fake)
+            .try_start()
+            .await
+            .err()
+            .expect("the fake exits before listening");
+        assert_eq!(failure.status.and_then(|s| s.code()), Some(3));
+        assert!(failure.stderr.contains("config: bad key"), "{failure}");
+        assert!(failure.to_string().contains("exited before listening"));
+    }
+}
