@@ -91,9 +91,71 @@ impl<A: Adapter> Guest for Glue<A> {
 #[macro_export]
 macro_rules! export_adapter {
     ($adapter:ty) => {
+        // Component exports exist only on wasm; a native build (unit tests, clippy) of the
+        // adapter crate would otherwise try to link symbols named `aratta:scri/...`.
+        #[cfg(target_arch = "wasm32")]
         const _: () = {
             type __ArattaAdapterGlue = $crate::__private::Glue<$adapter>;
     $crate::bindings::export!(__ArattaAdapterGlue with_types_in $crate::bindings);
         };
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{FinishReason, StreamStart, VecEventStream};
+
+    #[test]
+    fn nothing_follows_a_terminal_event() {
+        let events = GlueEvents {
+            inner: RefCell::new(Some(Box::new(VecEventStream::new(vec![
+                StreamEvent::Start(StreamStart {
+                    id: "i".into(),
+                    model: "m".into(),
+                }),
+                StreamEvent::Stop(FinishReason::Stop),
+                StreamEvent::TextDelta("after the end".into()),
+            ])))),
+        };
+        assert!(matches!(events.next(), Some(StreamEvent::Start(_))));
+        assert!(matches!(events.next(), Some(StreamEvent::Stop(_))));
+        assert_eq!(events.next(), None);
+        assert_eq!(events.next(), None);
+    }
+
+    struct Minimal;
+    impl Adapter for Minimal {
+        fn describe() -> AdapterInfo {
+            AdapterInfo {
+                name: "minimal".into(),
+                version: "0.0.0".into(),
+                description: String::new(),
+                default_base_url: "http://127.0.0.1".into(),
+                extra_hosts: vec![],
+                auth: crate::AuthScheme::None,
+            }
+        }
+    }
+
+    #[test]
+    fn unimplemented_operations_are_unsupported_and_named() {
+        let err = <Glue<Minimal> as Guest>::embed(
+            CallContext {
+                base_url: String::new(),
+                request_id: String::new(),
+            },
+            EmbeddingRequest {
+                model: "m".into(),
+                inputs: vec![],
+                dimensions: None,
+                extra: None,
+            },
+        )
+        .unwrap_err();
+        assert!(matches!(&err, AdapterError::Unsupported(d) if d.message.contains("`embed`")));
+        let err = <Glue<Minimal> as Guest>::parse_tools("[]".into()).unwrap_err();
+        assert!(err.detail().message.contains("`parse-tools`"));
+        assert_eq!(<Glue<Minimal> as Guest>::describe().name, "minimal");
+    }
 }

@@ -120,9 +120,14 @@ fn content_text(content: &Value) -> Option<String> {
 /// An error the provider reported inside a 2xx body or stream (`{"error":…}`, or vLLM's older
 /// `{"object":"error",…}`), classified by its `code` when that is an HTTP status.
 pub fn embedded_error(completion: &ChatCompletion, raw: &[u8]) -> Option<AdapterError> {
+    let whole: Value;
     let err = match (&completion.error, completion.object.as_deref()) {
         (Some(err), _) if !err.is_null() => err,
-        (_, Some("error")) => completion.message.as_ref()?,
+        // vLLM's older flat shape: the body itself is the error object.
+        (_, Some("error")) => {
+            whole = serde_json::from_slice(raw).ok()?;
+            &whole
+        }
         _ => return None,
     };
     let code = err

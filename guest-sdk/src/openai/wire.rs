@@ -202,12 +202,9 @@ pub struct ChatCompletion {
     /// An error reported inside a 200 response or stream.
     #[serde(default)]
     pub error: Option<Value>,
-    /// `chat.completion`, `chat.completion.chunk`, or vLLM's older `error`.
+    /// `chat.completion`, `chat.completion.chunk`, or vLLM's older flat `error` shape.
     #[serde(default)]
     pub object: Option<String>,
-    /// vLLM's older flat error shape carries `message` at the top level.
-    #[serde(default)]
-    pub message: Option<Value>,
 }
 
 /// One choice: `message` in a complete answer, `delta` in a stream chunk.
