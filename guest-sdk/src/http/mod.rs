@@ -6,13 +6,18 @@
 //! `timeout` errors carrying the `wasi:http` error code; a non-success status becomes the
 //! classified error from [`status`](crate::status) via [`Response::error_for_status`].
 
+mod response;
+mod target;
+
 use wasip2::http::outgoing_handler;
 use wasip2::http::types::{
-    ErrorCode, Fields, FutureIncomingResponse, IncomingBody, IncomingResponse, InputStream,
-    OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
+    ErrorCode, Fields, FutureIncomingResponse, IncomingResponse, OutgoingBody, OutgoingRequest,
+    RequestOptions, Scheme,
 };
 use wasip2::io::streams::StreamError;
 
+pub use response::{Body, Response};
+pub use target::Target;
 pub use wasip2::http::types::Method;
 
 use crate::{AdapterError, CallContext};
@@ -21,81 +26,6 @@ use crate::{AdapterError, CallContext};
 const READ_CHUNK: u64 = 64 * 1024;
 /// `blocking-write-and-flush` accepts at most 4096 bytes per call.
 const WRITE_CHUNK: usize = 4096;
-
-/// Where a request goes: scheme, authority and path-with-query, split the way `wasi:http`
-/// wants them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    /// `http` or `https` (anything else is passed through as-is).
-    pub scheme: String,
-    /// `host[:port]`.
-    pub authority: String,
-    /// The path and query, starting with `/`.
-    pub path_with_query: String,
-}
-
-impl Target {
-    /// `base` (the operator's base URL, possibly with a path and query) joined with `path`
-    /// (e.g. `/chat/completions`): `http://h:1/v1?k=v` + `/models` → `/v1/models?k=v`.
-    pub fn join(base: &str, path: &str) -> Result<Target, AdapterError> {
-        let (scheme, rest) = base.split_once("://").ok_or_else(|| {
-            AdapterError::invalid_request(format!(
-                "base URL `{base}` has no scheme (http:// or https://)"
-            ))
-        })?;
-        let rest = rest.split('#').next().unwrap_or_default();
-        let end = rest.find(['/', '?']).unwrap_or(rest.len());
-        let (authority, tail) = rest.split_at(end);
-        if authority.is_empty() {
-            return Err(AdapterError::invalid_request(format!(
-                "base URL `{base}` has no host"
-            )));
-        }
-        if authority.contains('@') {
-            return Err(AdapterError::invalid_request(format!(
-                "base URL `{base}` contains credentials; the host adds the provider's credential"
-            )));
-        }
-        let (base_path, base_query) = match tail.split_once('?') {
-            Some((p, q)) => (p, Some(q)),
-            None => (tail, None),
-        };
-        let (extra_path, extra_query) = match path.split_once('?') {
-            Some((p, q)) => (p, Some(q)),
-            None => (path, None),
-        };
-        let mut path_with_query = base_path.trim_end_matches('/').to_string();
-        if !extra_path.is_empty() && !extra_path.starts_with('/') {
-            path_with_query.push('/');
-        }
-        path_with_query.push_str(extra_path);
-        if path_with_query.is_empty() {
-            path_with_query.push('/');
-        }
-        let queries: Vec<&str> = [base_query, extra_query]
-            .into_iter()
-            .flatten()
-            .filter(|q| !q.is_empty())
-            .collect();
-        if !queries.is_empty() {
-            path_with_query.push('?');
-            path_with_query.push_str(&queries.join("&"));
-        }
-        Ok(Target {
-            scheme: scheme.to_ascii_lowercase(),
-            authority: authority.to_string(),
-            path_with_query,
-        })
-    }
-
-    /// The target as a URL, for error messages.
-    pub fn url(&self) -> String {
-        format!(
-            "{}://{}{}",
-            self.scheme, self.authority, self.path_with_query
-        )
-    }
-}
 
 /// Anything that yields a body chunk by chunk: a live response [`Body`], or recorded bytes in
 /// tests. Streaming parsers read through this so they can be tested without a network.
@@ -332,192 +262,9 @@ fn stream_error_text(e: &StreamError) -> String {
     }
 }
 
-/// A response whose head has arrived; the body is read on demand.
-#[derive(Debug)]
-pub struct Response {
-    status: u16,
-    headers: Vec<(String, Vec<u8>)>,
-    url: String,
-    body: Body,
-}
-
-impl Response {
-    fn new(response: IncomingResponse, url: String) -> Self {
-        let status = response.status();
-        let headers = response.headers().entries();
-        let body = Body::open(response, url.clone());
-        Response {
-            status,
-            headers,
-            url,
-            body,
-        }
-    }
-
-    /// The HTTP status.
-    pub fn status(&self) -> u16 {
-        self.status
-    }
-
-    /// Whether the status is 2xx.
-    pub fn is_success(&self) -> bool {
-        (200..300).contains(&self.status)
-    }
-
-    /// The first value of header `name` (case-insensitive), when it is valid UTF-8.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .and_then(|(_, v)| std::str::from_utf8(v).ok())
-    }
-
-    /// The URL the request went to, for error messages.
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
-    /// The response unchanged when 2xx; otherwise its body is read and classified into the
-    /// matching [`AdapterError`] (rate-limited with `retry-after`, unauthorized, ...).
-    pub fn error_for_status(mut self) -> Result<Self, AdapterError> {
-        if self.is_success() {
-            return Ok(self);
-        }
-        let body = self.body.read_to_end().unwrap_or_default();
-        let retry = crate::status::retry_after_ms(
-            self.header("retry-after"),
-            self.header("retry-after-ms"),
-        );
-        Err(crate::status::error_for_status(self.status, retry, &body))
-    }
-
-    /// Read the whole body.
-    pub fn bytes(mut self) -> Result<Vec<u8>, AdapterError> {
-        self.body.read_to_end()
-    }
-
-    /// The body, for reading it incrementally (e.g. Server-Sent Events).
-    pub fn into_body(self) -> Body {
-        self.body
-    }
-}
-
-/// A response body being read. Field order is drop order: the stream goes before the body,
-/// the body before the response it came from.
-#[derive(Debug)]
-pub struct Body {
-    stream: Option<InputStream>,
-    body: Option<IncomingBody>,
-    response: Option<IncomingResponse>,
-    url: String,
-}
-
-impl Body {
-    fn open(response: IncomingResponse, url: String) -> Self {
-        let body = response.consume().ok();
-        let stream = body.as_ref().and_then(|b| b.stream().ok());
-        Body {
-            stream,
-            body,
-            response: Some(response),
-            url,
-        }
-    }
-
-    /// Read the rest of the body.
-    pub fn read_to_end(&mut self) -> Result<Vec<u8>, AdapterError> {
-        let mut all = Vec::new();
-        while let Some(chunk) = self.read_chunk()? {
-            all.extend_from_slice(&chunk);
-        }
-        Ok(all)
-    }
-
-    fn close(&mut self) {
-        self.stream = None;
-        if let Some(body) = self.body.take() {
-            drop(IncomingBody::finish(body));
-        }
-        self.response = None;
-    }
-}
-
-impl ChunkSource for Body {
-    fn read_chunk(&mut self) -> Result<Option<Vec<u8>>, AdapterError> {
-        loop {
-            let Some(stream) = &self.stream else {
-                return Ok(None);
-            };
-            match stream.blocking_read(READ_CHUNK) {
-                Ok(bytes) if bytes.is_empty() => continue,
-                Ok(bytes) => return Ok(Some(bytes)),
-                Err(StreamError::Closed) => {
-                    self.close();
-                    return Ok(None);
-                }
-                Err(StreamError::LastOperationFailed(err)) => {
-                    let code = wasip2::http::types::http_error_code(&err);
-                    self.close();
-                    return Err(match code {
-                        Some(code) => transport_error(&code, &self.url),
-                        None => AdapterError::connection(format!(
-                            "reading the response from {} failed: {}",
-                            self.url,
-                            err.to_debug_string()
-                        )),
-                    });
-                }
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn join(base: &str, path: &str) -> String {
-        Target::join(base, path).unwrap().url()
-    }
-
-    #[test]
-    fn joins_below_the_base_path() {
-        assert_eq!(
-            join("http://127.0.0.1:11434/v1", "/chat/completions"),
-            "http://127.0.0.1:11434/v1/chat/completions"
-        );
-        assert_eq!(join("http://h/v1/", "/models"), "http://h/v1/models");
-        assert_eq!(join("http://h/v1", "models"), "http://h/v1/models");
-        assert_eq!(join("https://h", "/models"), "https://h/models");
-        assert_eq!(join("https://h", ""), "https://h/");
-    }
-
-    #[test]
-    fn keeps_queries_from_both_sides() {
-        assert_eq!(
-            join("https://h/openai?api-version=1", "/chat?x=2"),
-            "https://h/openai/chat?api-version=1&x=2"
-        );
-        assert_eq!(join("https://h/v1?", "/m"), "https://h/v1/m");
-    }
-
-    #[test]
-    fn splits_scheme_authority_and_path() {
-        let t = Target::join("HTTP://Example.com:8080/v1#frag", "/models").unwrap();
-        assert_eq!(t.scheme, "http");
-        assert_eq!(t.authority, "Example.com:8080");
-        assert_eq!(t.path_with_query, "/v1/models");
-    }
-
-    #[test]
-    fn rejects_bad_base_urls() {
-        assert!(Target::join("127.0.0.1:11434", "/m").is_err());
-        assert!(Target::join("http:///v1", "/m").is_err());
-        assert!(matches!(
-            Target::join("https://user:key@h/v1", "/m"),
-            Err(AdapterError::InvalidRequest(_))
-        ));
-    }
 
     #[test]
     fn denial_reads_as_a_clear_connection_error() {
