@@ -77,6 +77,40 @@ pub trait Adapter: 'static {
     }
 }
 
+/// Read `stream` up to its first event after `start`. When that is an `error`, nothing of the
+/// answer exists yet, so it is returned as `Err` and the host can still fall back to another
+/// provider; otherwise the stream is returned whole, the events read so far included.
+pub fn peek_stream(mut stream: BoxEventStream) -> Result<BoxEventStream, AdapterError> {
+    let mut seen = Vec::new();
+    loop {
+        match stream.next() {
+            Some(StreamEvent::Error(error)) => return Err(error),
+            Some(event @ StreamEvent::Start(_)) => seen.push(event),
+            Some(event) => {
+                seen.push(event);
+                break;
+            }
+            None => break,
+        }
+    }
+    Ok(Box::new(Chain {
+        seen: seen.into(),
+        rest: stream,
+    }))
+}
+
+/// Events already read, then the rest of the stream.
+struct Chain {
+    seen: std::collections::VecDeque<StreamEvent>,
+    rest: BoxEventStream,
+}
+
+impl EventStream for Chain {
+    fn next(&mut self) -> Option<StreamEvent> {
+        self.seen.pop_front().or_else(|| self.rest.next())
+    }
+}
+
 /// An [`EventStream`] over events already in memory, for adapters whose provider cannot stream
 /// (answer with `chat`, then replay the result) and for tests.
 #[derive(Debug, Default)]
@@ -96,5 +130,50 @@ impl VecEventStream {
 impl EventStream for VecEventStream {
     fn next(&mut self) -> Option<StreamEvent> {
         self.events.pop_front()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{FinishReason, StreamStart};
+
+    fn start() -> StreamEvent {
+        StreamEvent::Start(StreamStart {
+            id: "i".into(),
+            model: "m".into(),
+        })
+    }
+
+    #[test]
+    fn an_error_before_any_content_is_returned_as_err() {
+        let stream = VecEventStream::new(vec![
+            start(),
+            StreamEvent::Error(AdapterError::timeout("t")),
+        ]);
+        assert!(matches!(
+            peek_stream(Box::new(stream)),
+            Err(AdapterError::Timeout(_))
+        ));
+    }
+
+    #[test]
+    fn otherwise_every_event_is_kept_in_order() {
+        let events = vec![
+            start(),
+            StreamEvent::TextDelta("a".into()),
+            StreamEvent::Error(AdapterError::timeout("later")),
+        ];
+        let mut stream = peek_stream(Box::new(VecEventStream::new(events.clone()))).unwrap();
+        let mut out = Vec::new();
+        while let Some(e) = stream.next() {
+            out.push(e);
+        }
+        assert_eq!(out, events);
+        let mut empty = peek_stream(Box::new(VecEventStream::new(vec![]))).unwrap();
+        assert_eq!(empty.next(), None);
+        let stop = vec![start(), StreamEvent::Stop(FinishReason::Stop)];
+        let mut s = peek_stream(Box::new(VecEventStream::new(stop))).unwrap();
+        assert_eq!(s.next(), Some(start()));
     }
 }

@@ -3,7 +3,7 @@
 
 use super::stream::{SseChatStream, response_events};
 use super::{Dialect, Fallbacks, request, response};
-use crate::adapter::{BoxEventStream, VecEventStream};
+use crate::adapter::{BoxEventStream, VecEventStream, peek_stream};
 use crate::http::Request;
 use crate::{
     AdapterError, CallContext, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse,
@@ -27,8 +27,9 @@ pub fn chat(
 }
 
 /// `POST {base}/chat/completions` with `stream: true` and usage in the final chunk. Errors
-/// before the body (refused connection, 4xx/5xx) are returned here so the host can fall back;
-/// a server that answers with one JSON body instead of events is replayed as events.
+/// before the body (refused connection, 4xx/5xx) are returned here so the host can fall back,
+/// and so is an error event that comes before any content. A server that answers with one JSON
+/// body instead of events is replayed as events.
 pub fn chat_stream(
     ctx: &CallContext,
     req: &ChatRequest,
@@ -49,7 +50,9 @@ pub fn chat_stream(
         let answer = response::chat_response(&bytes, &fallbacks)?;
         return Ok(Box::new(VecEventStream::new(response_events(answer))));
     }
-    Ok(Box::new(SseChatStream::new(
+    // An error before any content (llama.cpp's context overflow comes right after the role
+    // chunk) is still returned here, where the host can fall back.
+    peek_stream(Box::new(SseChatStream::new(
         response.into_body(),
         fallbacks,
     )))

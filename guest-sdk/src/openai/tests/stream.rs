@@ -415,3 +415,21 @@ fn a_complete_answer_replays_as_events() {
         Some(&StreamEvent::Stop(FinishReason::ToolCalls))
     );
 }
+
+#[test]
+fn an_error_before_content_is_returned_by_chat_stream_itself() {
+    let body = fixture!("llamacpp_stream_error.sse");
+    let stream = SseChatStream::new(Chunks::new(body.as_bytes(), 9), fallbacks());
+    let Err(AdapterError::InvalidRequest(d)) = crate::peek_stream(Box::new(stream)) else {
+        panic!("expected the error up front")
+    };
+    assert!(d.message.contains("context size"));
+    // A healthy stream loses nothing by being peeked.
+    let body = fixture!("openai_stream.sse");
+    let peeked = crate::peek_stream(Box::new(SseChatStream::new(
+        Chunks::new(body.as_bytes(), 5),
+        fallbacks(),
+    )))
+    .unwrap();
+    assert_eq!(drain(peeked), events(body));
+}
