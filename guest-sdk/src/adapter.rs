@@ -18,6 +18,13 @@ pub trait EventStream {
     fn next(&mut self) -> Option<StreamEvent>;
 }
 
+/// A boxed stream is a stream, so wrappers and helpers take either.
+impl<T: EventStream + ?Sized> EventStream for Box<T> {
+    fn next(&mut self) -> Option<StreamEvent> {
+        (**self).next()
+    }
+}
+
 /// A boxed [`EventStream`], what [`Adapter::chat_stream`] returns.
 pub type BoxEventStream = Box<dyn EventStream>;
 
