@@ -1,0 +1,16 @@
+//! Aratta's host: loads provider adapters as sandboxed WebAssembly components and serves
+//! SCRI and OpenAI-compatible HTTP APIs on top of them.
+//!
+//! - [`runtime`]: the wasmtime engine, adapter loading, sandboxed calls, outbound HTTP.
+//! - [`gateway`]: providers, model routing and fallback on top of the runtime.
+//! - [`server`]: the HTTP API (SCRI and OpenAI-compatible routes).
+//! - [`scri`] and [`openai`]: the JSON shapes of those APIs and the translation between them.
+//! - [`config`], [`home`], [`cli`], [`commands`]: how an operator runs it.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod home;
+pub mod openai;
+pub mod runtime;
+pub mod scri;

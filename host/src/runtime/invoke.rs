@@ -1,0 +1,192 @@
+//! Calling into an adapter: a fresh sandboxed instance per call, the typed result, and traps
+//! (panics, fuel or memory exhausted) turned into errors that name the adapter. A streamed
+//! answer runs in its own task, which owns the store until the stream ends.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use wasmtime::Store;
+
+use super::bindings::{Adapter as AdapterBindings, chat, embeddings, errors, models, provider};
+use super::outbound::{Grant, Hooks, Outbound};
+use super::sandbox::{self, HostState};
+use super::{Adapter, SandboxLimits};
+
+/// Why a call into an adapter produced no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum InvokeError {
+    /// The adapter answered with a typed error (usually the provider's).
+    #[error("adapter error: {0:?}")]
+    Adapter(errors::AdapterError),
+    /// The adapter trapped: a panic, an exhausted CPU budget or memory limit, a bug.
+    #[error("adapter '{adapter}' crashed: {message}")]
+    Trap {
+        /// The adapter's name.
+        adapter: String,
+        /// The trap and its backtrace summary.
+        message: String,
+    },
+    /// The stream ended without a `stop` or `error` event.
+    #[error("adapter '{adapter}' ended the stream without a stop event: the answer is truncated")]
+    Truncated {
+        /// The adapter's name.
+        adapter: String,
+    },
+}
+
+/// Everything one call needs: the engine, the adapter, and the provider's network grant.
+#[derive(Clone)]
+pub struct CallEnv {
+    pub(super) engine: wasmtime::Engine,
+    pub(super) limits: SandboxLimits,
+    pub(super) outbound: Outbound,
+    /// The adapter being called.
+    pub adapter: Arc<Adapter>,
+    pub(super) grant: Arc<Grant>,
+}
+
+/// Events of a streamed answer, delivered by the task that drives the adapter.
+pub type EventReceiver = mpsc::Receiver<Result<chat::StreamEvent, InvokeError>>;
+
+impl CallEnv {
+    async fn instantiate(&self) -> Result<(Store<HostState>, AdapterBindings), InvokeError> {
+        let hooks = Hooks {
+            grant: self.grant.clone(),
+            outbound: self.outbound.clone(),
+            adapter: self.adapter.info.name.as_str().into(),
+        };
+        let mut store = sandbox::new_store(&self.engine, hooks, &self.limits);
+        let instance = self
+            .adapter
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| self.trap(e))?;
+        Ok((store, instance))
+    }
+
+    fn trap(&self, e: wasmtime::Error) -> InvokeError {
+        let message = match e.downcast_ref::<wasmtime::Trap>() {
+            Some(wasmtime::Trap::OutOfFuel) => "it used up its CPU budget (fuel); raise [behaviour] adapter_fuel if this is legitimate".to_owned(),
+            Some(trap) => format!("{trap}"),
+            None => format!("{e:#}"),
+        };
+        let message = message.lines().next().unwrap_or_default().to_owned();
+        tracing::error!(adapter = %self.adapter.info.name, error = %format!("{e:#}"), "adapter trapped");
+        InvokeError::Trap {
+            adapter: self.adapter.info.name.clone(),
+            message,
+        }
+    }
+
+    fn flatten<T>(&self, r: wasmtime::Result<Result<T, errors::AdapterError>>) -> Result<T, InvokeError> {
+        match r {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(InvokeError::Adapter(e)),
+            Err(e) => Err(self.trap(e)),
+        }
+    }
+
+    /// `chat`.
+    pub async fn chat(
+        &self,
+        ctx: &provider::CallContext,
+        request: &chat::ChatRequest,
+    ) -> Result<chat::ChatResponse, InvokeError> {
+        let (mut store, instance) = self.instantiate().await?;
+        let r = instance.aratta_scri_provider().call_chat(&mut store, ctx, request).await;
+        self.flatten(r)
+    }
+
+    /// `chat-stream`: returns once the adapter has opened the stream (so an error before the
+    /// first byte can still fall back); events then flow through the receiver.
+    pub async fn chat_stream(
+        &self,
+        ctx: &provider::CallContext,
+        request: &chat::ChatRequest,
+    ) -> Result<EventReceiver, InvokeError> {
+        let (mut store, instance) = self.instantiate().await?;
+        let r = instance
+            .aratta_scri_provider()
+            .call_chat_stream(&mut store, ctx, request)
+            .await;
+        let stream = self.flatten(r)?;
+        let (tx, rx) = mpsc::channel(32);
+        let env = self.clone();
+        tokio::spawn(async move {
+            let guest = instance.aratta_scri_provider().chat_events();
+            let mut ended = false;
+            loop {
+                let event = match guest.call_next(&mut store, stream).await {
+                    Ok(Some(event)) => event,
+                    Ok(None) => {
+                        if !ended {
+                            let adapter = env.adapter.info.name.clone();
+                            let _ = tx.send(Err(InvokeError::Truncated { adapter })).await;
+                        }
+                        break;
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(env.trap(e))).await;
+                        break;
+                    }
+                };
+                ended = matches!(event, chat::StreamEvent::Stop(_) | chat::StreamEvent::Error(_));
+                if tx.send(Ok(event)).await.is_err() || ended {
+                    break;
+                }
+            }
+            let _ = stream.resource_drop_async(&mut store).await;
+        });
+        Ok(rx)
+    }
+
+    /// `embed`.
+    pub async fn embed(
+        &self,
+        ctx: &provider::CallContext,
+        request: &embeddings::EmbeddingRequest,
+    ) -> Result<embeddings::EmbeddingResponse, InvokeError> {
+        let (mut store, instance) = self.instantiate().await?;
+        let r = instance.aratta_scri_provider().call_embed(&mut store, ctx, request).await;
+        self.flatten(r)
+    }
+
+    /// `get-models`.
+    pub async fn models(&self, ctx: &provider::CallContext) -> Result<Vec<models::ModelInfo>, InvokeError> {
+        let (mut store, instance) = self.instantiate().await?;
+        let r = instance.aratta_scri_provider().call_get_models(&mut store, ctx).await;
+        self.flatten(r)
+    }
+
+    /// `health-check`.
+    pub async fn health(&self, ctx: &provider::CallContext) -> Result<provider::HealthReport, InvokeError> {
+        let (mut store, instance) = self.instantiate().await?;
+        let r = instance.aratta_scri_provider().call_health_check(&mut store, ctx).await;
+        self.flatten(r)
+    }
+
+    /// `convert-tools`: SCRI tools to the provider's native JSON.
+    pub async fn convert_tools(&self, tools: &[chat::Tool]) -> Result<String, InvokeError> {
+        let (mut store, instance) = self.instantiate().await?;
+        let r = instance.aratta_scri_provider().call_convert_tools(&mut store, tools).await;
+        self.flatten(r)
+    }
+
+    /// `parse-tools`: the provider's native tool JSON back to SCRI.
+    pub async fn parse_tools(&self, native: &str) -> Result<Vec<chat::Tool>, InvokeError> {
+        let (mut store, instance) = self.instantiate().await?;
+        let r = instance.aratta_scri_provider().call_parse_tools(&mut store, &native.to_owned()).await;
+        self.flatten(r)
+    }
+
+    /// `convert-messages`: a SCRI conversation in the provider's native JSON.
+    pub async fn convert_messages(&self, messages: &[chat::Message]) -> Result<String, InvokeError> {
+        let (mut store, instance) = self.instantiate().await?;
+        let r = instance
+            .aratta_scri_provider()
+            .call_convert_messages(&mut store, messages)
+            .await;
+        self.flatten(r)
+    }
+}

@@ -1,0 +1,214 @@
+//! The WebAssembly side of Aratta: one engine, the loaded adapters, and calls into them.
+//! Each call gets its own store (see [`sandbox`]); the adapter table is swapped atomically,
+//! so a call already running keeps the version it started with.
+
+pub mod bindings;
+mod builtin;
+mod engine;
+mod invoke;
+mod loader;
+pub mod outbound;
+mod sandbox;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use wasmtime::Engine;
+use wasmtime::component::Linker;
+
+pub use engine::{ComponentCache, SandboxLimits};
+pub use invoke::{CallEnv, EventReceiver, InvokeError};
+pub use loader::{AdapterSource, LoadError, PROVIDER_EXPORT};
+pub use sandbox::HostState;
+
+use bindings::provider::{AdapterInfo, AuthScheme};
+use outbound::{Grant, Hooks, Outbound};
+
+/// A loaded adapter: its self-description and a pre-linked component to instantiate per call.
+pub struct Adapter {
+    /// What `describe` returned.
+    pub info: AdapterInfo,
+    /// Where it came from.
+    pub source: AdapterSource,
+    /// SHA-256 of the component bytes.
+    pub sha256: String,
+    pre: bindings::AdapterPre<HostState>,
+}
+
+impl Adapter {
+    /// Whether the provider demands a credential.
+    pub fn needs_credential(&self) -> bool {
+        !matches!(self.info.auth, AuthScheme::None)
+    }
+}
+
+/// One line of `aratta adapter list`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AdapterSummary {
+    /// The adapter's name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// Its one-line description.
+    pub description: String,
+    /// `built-in` or the file it was loaded from.
+    pub source: String,
+}
+
+impl From<&Adapter> for AdapterSummary {
+    fn from(a: &Adapter) -> Self {
+        AdapterSummary {
+            name: a.info.name.clone(),
+            version: a.info.version.clone(),
+            description: a.info.description.clone(),
+            source: a.source.to_string(),
+        }
+    }
+}
+
+/// The engine, the linker every adapter is checked against, and the table of loaded adapters.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<HostState>,
+    cache: ComponentCache,
+    limits: SandboxLimits,
+    outbound: Outbound,
+    adapters: ArcSwap<BTreeMap<String, Arc<Adapter>>>,
+}
+
+impl Runtime {
+    /// Build the engine and linker. `cache_dir` keeps compiled components across restarts.
+    pub fn new(
+        limits: SandboxLimits,
+        cache_dir: Option<std::path::PathBuf>,
+        outbound: Outbound,
+    ) -> Result<Self, LoadError> {
+        let engine = engine::build_engine(&limits)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .and_then(|()| wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker))
+            .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
+        let cache = ComponentCache::new(&engine, cache_dir);
+        Ok(Self {
+            engine,
+            linker,
+            cache,
+            limits,
+            outbound,
+            adapters: ArcSwap::from_pointee(BTreeMap::new()),
+        })
+    }
+
+    /// Load the built-in adapters, then every `.wasm` in `dir` (overriding built-ins of the
+    /// same name). Returns the files refused; they are logged, and everything else serves.
+    pub async fn load_all(&self, dir: &Path) -> Vec<LoadError> {
+        let mut table = BTreeMap::new();
+        let mut refused = Vec::new();
+        for (name, bytes) in builtin::ADAPTERS {
+            match self.load_bytes(&format!("built-in adapter {name}"), bytes, AdapterSource::Builtin).await {
+                Ok(adapter) => {
+                    table.insert(adapter.info.name.clone(), Arc::new(adapter));
+                }
+                Err(e) => refused.push(e),
+            }
+        }
+        match loader::wasm_files(dir) {
+            Ok(files) => {
+                for path in files {
+                    match self.load_file(&path).await {
+                        Ok(adapter) => {
+                            if let Some(old) = table.get(&adapter.info.name) {
+                                tracing::info!(adapter = %adapter.info.name, file = %path.display(), replaces = %old.source, "adapter file overrides");
+                            }
+                            table.insert(adapter.info.name.clone(), Arc::new(adapter));
+                        }
+                        Err(e) => refused.push(e),
+                    }
+                }
+            }
+            Err(e) => refused.push(e),
+        }
+        for e in &refused {
+            tracing::error!(error = %e, "adapter refused");
+        }
+        for a in table.values() {
+            tracing::info!(adapter = %a.info.name, version = %a.info.version, source = %a.source, "adapter loaded");
+        }
+        self.adapters.store(Arc::new(table));
+        refused
+    }
+
+    /// Load and check one adapter file.
+    pub async fn load_file(&self, path: &Path) -> Result<Adapter, LoadError> {
+        let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        self.load_bytes(&path.display().to_string(), &bytes, AdapterSource::File(path.to_owned()))
+            .await
+    }
+
+    async fn load_bytes(&self, origin: &str, bytes: &[u8], source: AdapterSource) -> Result<Adapter, LoadError> {
+        let checked = loader::check(&self.engine, &self.linker, &self.cache, origin, bytes)?;
+        let store = sandbox::new_store(&self.engine, self.deny_all_hooks(origin), &self.limits);
+        let info = loader::describe(&checked.pre, store, origin).await?;
+        Ok(Adapter {
+            info,
+            source,
+            sha256: checked.sha256,
+            pre: checked.pre,
+        })
+    }
+
+    fn deny_all_hooks(&self, origin: &str) -> Hooks {
+        Hooks {
+            grant: Arc::new(Grant {
+                provider: String::new(),
+                origins: Vec::new(),
+                credential: None,
+                timeout: std::time::Duration::from_secs(1),
+            }),
+            outbound: self.outbound.clone(),
+            adapter: origin.into(),
+        }
+    }
+
+    /// The adapter currently serving `name`.
+    pub fn adapter(&self, name: &str) -> Option<Arc<Adapter>> {
+        self.adapters.load().get(name).cloned()
+    }
+
+    /// Every loaded adapter, by name.
+    pub fn adapters(&self) -> Arc<BTreeMap<String, Arc<Adapter>>> {
+        self.adapters.load_full()
+    }
+
+    /// What a call into `adapter` on behalf of a provider needs.
+    pub fn call_env(&self, adapter: Arc<Adapter>, grant: Arc<Grant>) -> CallEnv {
+        CallEnv {
+            engine: self.engine.clone(),
+            limits: self.limits,
+            outbound: self.outbound.clone(),
+            adapter,
+            grant,
+        }
+    }
+}
+
+/// Check one component file the way the server would, without a running server: for
+/// `aratta adapter build` and `aratta adapter list`.
+pub async fn inspect_component(path: &Path) -> Result<AdapterSummary, LoadError> {
+    let runtime = Runtime::new(
+        SandboxLimits {
+            memory_bytes: 64 << 20,
+            fuel: 5_000_000_000,
+            max_instances: 4,
+        },
+        None,
+        Outbound::new(std::time::Duration::from_secs(1)),
+    )?;
+    let adapter = runtime.load_file(path).await?;
+    Ok(AdapterSummary::from(&adapter))
+}

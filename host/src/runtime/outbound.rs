@@ -1,0 +1,278 @@
+//! The adapters' only way out: outbound HTTP, checked against the hosts the operator granted,
+//! with the credential added by the host, sent through one pooled client.
+//!
+//! A grant is a set of `scheme://host:port` origins. The forms accepted in config:
+//!
+//! | config value                  | grants                        |
+//! |-------------------------------|-------------------------------|
+//! | `base_url = "https://a.b/v1"` | `https://a.b:443`             |
+//! | `allowed_hosts = ["c.d"]`     | `https://c.d:443`             |
+//! | `allowed_hosts = ["http://c.d:8080"]` | `http://c.d:8080`     |
+//!
+//! An empty grant denies everything. A denied request reaches the adapter as the ordinary
+//! wasi-http error `HttpRequestDenied` (not a trap) and is logged here with the reason.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Request, Response};
+use http_body_util::BodyExt;
+use hyper::body::{Body, Frame};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
+
+/// One origin an adapter may reach.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Origin {
+    /// `http` or `https`.
+    pub scheme: String,
+    /// Lower-cased host name or IP literal.
+    pub host: String,
+    /// Explicit or default port.
+    pub port: u16,
+}
+
+impl Origin {
+    /// Parse `https://host[:port][/path]` or a bare `host[:port]` (https assumed).
+    pub fn parse(text: &str) -> Option<Origin> {
+        let with_scheme = if text.contains("://") {
+            text.to_owned()
+        } else {
+            format!("https://{text}")
+        };
+        let url = url::Url::parse(&with_scheme).ok()?;
+        Some(Origin {
+            scheme: url.scheme().to_owned(),
+            host: url.host_str()?.to_ascii_lowercase(),
+            port: url.port_or_known_default()?,
+        })
+    }
+
+    fn of_uri(uri: &http::Uri) -> Option<Origin> {
+        let scheme = uri.scheme_str()?.to_ascii_lowercase();
+        let default = if scheme == "https" { 443 } else { 80 };
+        Some(Origin {
+            host: uri.host()?.trim_matches(['[', ']']).to_ascii_lowercase(),
+            port: uri.port_u16().unwrap_or(default),
+            scheme,
+        })
+    }
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}://{}:{}", self.scheme, self.host, self.port)
+    }
+}
+
+/// What one provider's adapter may do on the network.
+#[derive(Debug)]
+pub struct Grant {
+    /// The provider this grant belongs to (for logs).
+    pub provider: String,
+    /// Origins the adapter may reach.
+    pub origins: Vec<Origin>,
+    /// The header carrying the credential, added to every allowed request.
+    pub credential: Option<(HeaderName, HeaderValue)>,
+    /// Time allowed until response headers, and between body chunks.
+    pub timeout: Duration,
+}
+
+impl Grant {
+    fn allows(&self, origin: &Origin) -> bool {
+        self.origins.iter().any(|o| o == origin)
+    }
+}
+
+/// The body type sent upstream.
+type UpstreamBody = WasiBody;
+
+/// The one HTTP client all adapters share: keep-alive pool, TLS (webpki roots), HTTP/2 via ALPN.
+#[derive(Clone)]
+pub struct Outbound {
+    client: Client<hyper_rustls::HttpsConnector<HttpConnector>, UpstreamBody>,
+}
+
+impl Outbound {
+    /// Build the pooled client. `TCP_NODELAY` is on: wasi-http writes headers and body
+    /// separately, and Nagle's algorithm turned that into 40 ms stalls.
+    pub fn new(connect_timeout: Duration) -> Self {
+        let mut http = HttpConnector::new();
+        http.set_nodelay(true);
+        http.enforce_http(false);
+        http.set_connect_timeout(Some(connect_timeout));
+        http.set_keepalive(Some(Duration::from_secs(60)));
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_webpki_roots()
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(512)
+            .build(https);
+        Self { client }
+    }
+}
+
+/// The wasi-http hooks of one adapter call: enforce the grant, add the credential, send
+/// through the shared client with timeouts.
+pub struct Hooks {
+    /// What the calling adapter may reach.
+    pub grant: Arc<Grant>,
+    /// The shared client.
+    pub outbound: Outbound,
+    /// The adapter's name, for logs.
+    pub adapter: Arc<str>,
+}
+
+type SendResult =
+    Result<(Response<WasiBody>, Box<dyn Future<Output = Result<(), HttpError>> + Send>), HttpError>;
+
+impl WasiHttpHooks for Hooks {
+    fn send_request(
+        &mut self,
+        mut request: Request<WasiBody>,
+        _options: Option<RequestOptions>,
+        _fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+    ) -> Box<dyn Future<Output = SendResult> + Send> {
+        let origin = Origin::of_uri(request.uri());
+        let allowed = origin.as_ref().is_some_and(|o| self.grant.allows(o));
+        if !allowed {
+            tracing::warn!(
+                adapter = %self.adapter,
+                provider = %self.grant.provider,
+                target = %request.uri(),
+                granted = ?self.grant.origins.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                "denied outbound request: host not granted to this provider"
+            );
+            return Box::new(async { Err(HttpError::HttpRequestDenied) });
+        }
+        let headers = request.headers_mut();
+        headers.remove(http::header::AUTHORIZATION);
+        if let Some((name, value)) = &self.grant.credential {
+            headers.insert(name.clone(), value.clone());
+        }
+        let client = self.outbound.client.clone();
+        let timeout = self.grant.timeout;
+        Box::new(async move {
+            let response = match tokio::time::timeout(timeout, client.request(request)).await {
+                Err(_) => return Err(HttpError::HttpResponseTimeout),
+                Ok(Err(e)) => return Err(classify(&e)),
+                Ok(Ok(response)) => response,
+            };
+            let response = response.map(|body| IdleTimeout::new(body, timeout).boxed_unsync());
+            Ok((response, Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>))
+        })
+    }
+}
+
+fn classify(e: &hyper_util::client::legacy::Error) -> HttpError {
+    use std::error::Error as _;
+    if e.is_connect() {
+        let text = format!("{:?}", e.source());
+        if text.contains("timed out") {
+            return HttpError::ConnectionTimeout;
+        }
+        if text.contains("dns error") || text.contains("failed to lookup") {
+            return HttpError::DnsError {
+                rcode: Some(text),
+                info_code: None,
+            };
+        }
+        return HttpError::ConnectionRefused;
+    }
+    match e.source().and_then(|s| s.downcast_ref::<hyper::Error>()) {
+        Some(h) if h.is_incomplete_message() => HttpError::HttpResponseIncomplete,
+        Some(_) => HttpError::HttpProtocolError,
+        None => HttpError::InternalError(Some(e.to_string())),
+    }
+}
+
+/// A response body that fails when the upstream goes quiet for longer than `limit`, so a
+/// stalled stream ends with a timeout instead of hanging the request.
+struct IdleTimeout {
+    inner: hyper::body::Incoming,
+    limit: Duration,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl IdleTimeout {
+    fn new(inner: hyper::body::Incoming, limit: Duration) -> Self {
+        Self {
+            inner,
+            limit,
+            deadline: Box::pin(tokio::time::sleep(limit)),
+        }
+    }
+}
+
+impl Body for IdleTimeout {
+    type Data = Bytes;
+    type Error = HttpError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, HttpError>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                let next = tokio::time::Instant::now() + this.limit;
+                this.deadline.as_mut().reset(next);
+                Poll::Ready(frame.map(|f| f.map_err(HttpError::from)))
+            }
+            Poll::Pending => match this.deadline.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err(HttpError::ConnectionReadTimeout))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_normalise_scheme_host_and_default_port() {
+        let o = Origin::parse("https://API.OpenAI.com/v1").unwrap();
+        assert_eq!(o.to_string(), "https://api.openai.com:443");
+        assert_eq!(Origin::parse("127.0.0.1:11434").unwrap().to_string(), "https://127.0.0.1:11434");
+        assert_eq!(
+            Origin::parse("http://localhost:8080/v1").unwrap().to_string(),
+            "http://localhost:8080"
+        );
+        assert!(Origin::parse("http://").is_none());
+    }
+
+    #[test]
+    fn a_grant_matches_scheme_host_and_port_exactly() {
+        let grant = Grant {
+            provider: "local".into(),
+            origins: vec![Origin::parse("http://127.0.0.1:11434/v1").unwrap()],
+            credential: None,
+            timeout: Duration::from_secs(1),
+        };
+        let uri = |s: &str| Origin::of_uri(&s.parse::<http::Uri>().unwrap()).unwrap();
+        assert!(grant.allows(&uri("http://127.0.0.1:11434/v1/chat/completions")));
+        assert!(!grant.allows(&uri("http://127.0.0.1:11435/v1/chat/completions")));
+        assert!(!grant.allows(&uri("https://127.0.0.1:11434/v1")));
+        assert!(!grant.allows(&uri("http://169.254.169.254/latest/meta-data")));
+    }
+}
