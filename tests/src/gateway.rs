@@ -323,6 +323,14 @@ impl Gateway {
     }
 }
 
+/// The common setup: a mock upstream running `script` and a gateway whose only provider is
+/// `local` pointing at it.
+pub async fn local_gateway(script: crate::mock::Script) -> (crate::mock::MockUpstream, Gateway) {
+    let mock = crate::mock::MockUpstream::start(script).await;
+    let gateway = Gateway::start(&Config::local(&mock.base_url())).await;
+    (mock, gateway)
+}
+
 /// Runs `aratta <args>` to completion (e.g. `init`) with the same environment rules as the server.
 pub async fn run_aratta(home: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let env: Vec<(String, String)> = env
