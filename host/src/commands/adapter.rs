@@ -72,14 +72,17 @@ impl std::fmt::Display for Installed {
 /// Builds the adapter crate in `crate_dir` for wasm32-wasip2 (streaming progress to stderr),
 /// checks the component as the server would, and installs it as `<adapters_dir>/<name>.wasm`.
 pub async fn build(crate_dir: &Path, home: &Home) -> Result<Installed, AdapterError> {
+    let not_a_crate = || AdapterError::NotACrate {
+        dir: crate_dir.to_path_buf(),
+    };
+    // Cargo runs inside the crate (so its rust-toolchain.toml applies): paths must be absolute.
+    let crate_dir = std::path::absolute(crate_dir).map_err(|_| not_a_crate())?;
     let manifest = crate_dir.join("Cargo.toml");
     if !manifest.is_file() {
-        return Err(AdapterError::NotACrate {
-            dir: crate_dir.to_path_buf(),
-        });
+        return Err(not_a_crate());
     }
-    cargo::check_target(crate_dir)?;
-    let built = cargo::build(crate_dir, &manifest)?;
+    cargo::check_target(&crate_dir)?;
+    let built = cargo::build(&crate_dir, &manifest)?;
     let summary = crate::runtime::inspect_component(&built)
         .await
         .map_err(|source| AdapterError::Invalid {
@@ -182,7 +185,8 @@ fn render_list(
     if !refused.is_empty() {
         out.push_str("\nrefused (the server skips these):\n");
         for error in refused {
-            let _ = writeln!(out, "  {error}");
+            let text = error.to_string().replace('\n', "\n    ");
+            let _ = writeln!(out, "  {text}");
         }
     }
     for (name, provider) in config.providers_by_priority() {
