@@ -53,7 +53,7 @@ pub struct ServeArgs {
     /// Config file to use (must exist). Overrides $ARATTA_CONFIG and <home>/config.toml.
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
-    /// Address to listen on, e.g. 127.0.0.1 or 0.0.0.0. Overrides server.host.
+    /// IP address to listen on, e.g. 127.0.0.1 or 0.0.0.0. Overrides server.host.
     #[arg(long, value_name = "H")]
     pub host: Option<String>,
     /// Port to listen on. Overrides server.port.

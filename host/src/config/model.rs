@@ -69,7 +69,7 @@ impl Config {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerConfig {
-    /// Address to bind; `127.0.0.1` keeps the gateway private to this machine.
+    /// IP address to bind; `127.0.0.1` keeps the gateway private to this machine.
     pub host: String,
     /// Port to bind.
     pub port: u16,

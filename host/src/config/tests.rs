@@ -263,10 +263,12 @@ fn server_values_are_checked() {
         invalid("[server]\nport = 0\n"),
         "server.port: must be a port from 1 to 65535 (default 8640)"
     );
-    assert!(
-        invalid("[server]\nhost = \"http://0.0.0.0\"\n")
-            .starts_with("server.host: must be an address")
+    assert_eq!(
+        invalid("[server]\nhost = \"localhost\"\n"),
+        "server.host: `localhost` is not an IP address to listen on; use 127.0.0.1 (this machine \
+         only), 0.0.0.0 (every interface) or an IPv6 address like ::1"
     );
+    load_toml("[server]\nhost = \"::1\"\n", &[]).unwrap();
     assert_eq!(
         invalid("[server]\nrequest_timeout_seconds = 0\n"),
         "server.request_timeout_seconds: must be at least 1 (default 600)"

@@ -35,11 +35,14 @@ impl Problems {
 
 fn server(config: &Config, problems: &mut Problems) {
     let server = &config.server;
-    if server.host.trim().is_empty() || server.host.contains(['/', ' ']) {
+    if server.host.parse::<std::net::IpAddr>().is_err() {
         problems.add(
             "server.host",
-            "must be an address to listen on, like 127.0.0.1 (this machine only) or 0.0.0.0 \
-             (every interface), without a scheme or path",
+            format!(
+                "`{}` is not an IP address to listen on; use 127.0.0.1 (this machine only), \
+                 0.0.0.0 (every interface) or an IPv6 address like ::1",
+                server.host
+            ),
         );
     }
     if server.port == 0 {
