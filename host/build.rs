@@ -11,7 +11,10 @@ use std::process::Command;
 
 fn main() {
     let manifest_dir = PathBuf::from(env("CARGO_MANIFEST_DIR"));
-    let root = manifest_dir.parent().expect("host/ lives in the workspace root").to_owned();
+    let root = manifest_dir
+        .parent()
+        .expect("host/ lives in the workspace root")
+        .to_owned();
     let out = PathBuf::from(env("OUT_DIR")).join("builtin_adapters.rs");
     for watched in ["adapters", "guest-sdk", "wit"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
@@ -28,10 +31,15 @@ fn main() {
         build(&root, &target_dir, &crates);
     }
     let wasm_dir = target_dir.join("wasm32-wasip2").join("release");
-    let mut code = String::from("/// (name, component bytes) of every built-in adapter.\npub static ADAPTERS: &[(&str, &[u8])] = &[\n");
+    let mut code = String::from(
+        "/// (name, component bytes) of every built-in adapter.\npub static ADAPTERS: &[(&str, &[u8])] = &[\n",
+    );
     for (dir_name, package) in &crates {
         let file = wasm_dir.join(format!("{}.wasm", package.replace('-', "_")));
-        code.push_str(&format!("    ({dir_name:?}, include_bytes!({:?})),\n", file.display().to_string()));
+        code.push_str(&format!(
+            "    ({dir_name:?}, include_bytes!({:?})),\n",
+            file.display().to_string()
+        ));
     }
     code.push_str("];\n");
     std::fs::write(&out, code).expect("write builtin_adapters.rs");
@@ -46,10 +54,16 @@ fn adapter_crates(dir: &Path) -> Vec<(String, String)> {
     let mut crates = Vec::new();
     for entry in std::fs::read_dir(dir).expect("read adapters/").flatten() {
         let manifest = entry.path().join("Cargo.toml");
-        let Ok(text) = std::fs::read_to_string(&manifest) else { continue };
+        let Ok(text) = std::fs::read_to_string(&manifest) else {
+            continue;
+        };
         let package = text
             .lines()
-            .find_map(|l| l.trim().strip_prefix("name = ").map(|v| v.trim_matches('"').to_owned()))
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix("name = ")
+                    .map(|v| v.trim_matches('"').to_owned())
+            })
             .unwrap_or_else(|| panic!("{}: no package name", manifest.display()));
         crates.push((entry.file_name().to_string_lossy().into_owned(), package));
     }
@@ -61,13 +75,25 @@ fn build(root: &Path, target_dir: &Path, crates: &[(String, String)]) {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root)
-        .args(["build", "--release", "--target", "wasm32-wasip2", "--target-dir"])
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--target-dir",
+        ])
         .arg(target_dir);
     for (_, package) in crates {
         cmd.args(["-p", package]);
     }
     // Flags meant for the host must not leak into the wasm build.
-    for var in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_TARGET", "CARGO_TARGET_DIR", "CARGO_PROFILE_RELEASE_DEBUG"] {
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_BUILD_TARGET",
+        "CARGO_TARGET_DIR",
+        "CARGO_PROFILE_RELEASE_DEBUG",
+    ] {
         cmd.env_remove(var);
     }
     let status = cmd.status().expect("run cargo to build the adapters");

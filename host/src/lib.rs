@@ -10,7 +10,9 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod gateway;
 pub mod home;
 pub mod openai;
 pub mod runtime;
 pub mod scri;
+pub mod server;

@@ -62,7 +62,12 @@ impl ComponentCache {
     }
 
     /// Compile `bytes` (named `origin` in errors), or load the cached compilation.
-    pub fn compile(&self, engine: &Engine, origin: &str, bytes: &[u8]) -> Result<Component, LoadError> {
+    pub fn compile(
+        &self,
+        engine: &Engine,
+        origin: &str,
+        bytes: &[u8],
+    ) -> Result<Component, LoadError> {
         let path = self.entry(bytes);
         if let Some(path) = &path
             && path.exists()
@@ -72,7 +77,9 @@ impl ComponentCache {
             // own cache directory. A damaged entry fails to deserialize and is recompiled.
             match unsafe { Component::deserialize_file(engine, path) } {
                 Ok(component) => return Ok(component),
-                Err(e) => tracing::warn!(cache = %path.display(), error = %e, "discarding unusable cache entry"),
+                Err(e) => {
+                    tracing::warn!(cache = %path.display(), error = %e, "discarding unusable cache entry")
+                }
             }
         }
         let component = Component::new(engine, bytes).map_err(|e| LoadError::invalid(origin, e))?;

@@ -79,7 +79,10 @@ impl CallEnv {
         }
     }
 
-    fn flatten<T>(&self, r: wasmtime::Result<Result<T, errors::AdapterError>>) -> Result<T, InvokeError> {
+    fn flatten<T>(
+        &self,
+        r: wasmtime::Result<Result<T, errors::AdapterError>>,
+    ) -> Result<T, InvokeError> {
         match r {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(InvokeError::Adapter(e)),
@@ -94,7 +97,10 @@ impl CallEnv {
         request: &chat::ChatRequest,
     ) -> Result<chat::ChatResponse, InvokeError> {
         let (mut store, instance) = self.instantiate().await?;
-        let r = instance.aratta_scri_provider().call_chat(&mut store, ctx, request).await;
+        let r = instance
+            .aratta_scri_provider()
+            .call_chat(&mut store, ctx, request)
+            .await;
         self.flatten(r)
     }
 
@@ -131,7 +137,10 @@ impl CallEnv {
                         break;
                     }
                 };
-                ended = matches!(event, chat::StreamEvent::Stop(_) | chat::StreamEvent::Error(_));
+                ended = matches!(
+                    event,
+                    chat::StreamEvent::Stop(_) | chat::StreamEvent::Error(_)
+                );
                 if tx.send(Ok(event)).await.is_err() || ended {
                     break;
                 }
@@ -148,40 +157,64 @@ impl CallEnv {
         request: &embeddings::EmbeddingRequest,
     ) -> Result<embeddings::EmbeddingResponse, InvokeError> {
         let (mut store, instance) = self.instantiate().await?;
-        let r = instance.aratta_scri_provider().call_embed(&mut store, ctx, request).await;
+        let r = instance
+            .aratta_scri_provider()
+            .call_embed(&mut store, ctx, request)
+            .await;
         self.flatten(r)
     }
 
     /// `get-models`.
-    pub async fn models(&self, ctx: &provider::CallContext) -> Result<Vec<models::ModelInfo>, InvokeError> {
+    pub async fn models(
+        &self,
+        ctx: &provider::CallContext,
+    ) -> Result<Vec<models::ModelInfo>, InvokeError> {
         let (mut store, instance) = self.instantiate().await?;
-        let r = instance.aratta_scri_provider().call_get_models(&mut store, ctx).await;
+        let r = instance
+            .aratta_scri_provider()
+            .call_get_models(&mut store, ctx)
+            .await;
         self.flatten(r)
     }
 
     /// `health-check`.
-    pub async fn health(&self, ctx: &provider::CallContext) -> Result<provider::HealthReport, InvokeError> {
+    pub async fn health(
+        &self,
+        ctx: &provider::CallContext,
+    ) -> Result<provider::HealthReport, InvokeError> {
         let (mut store, instance) = self.instantiate().await?;
-        let r = instance.aratta_scri_provider().call_health_check(&mut store, ctx).await;
+        let r = instance
+            .aratta_scri_provider()
+            .call_health_check(&mut store, ctx)
+            .await;
         self.flatten(r)
     }
 
     /// `convert-tools`: SCRI tools to the provider's native JSON.
     pub async fn convert_tools(&self, tools: &[chat::Tool]) -> Result<String, InvokeError> {
         let (mut store, instance) = self.instantiate().await?;
-        let r = instance.aratta_scri_provider().call_convert_tools(&mut store, tools).await;
+        let r = instance
+            .aratta_scri_provider()
+            .call_convert_tools(&mut store, tools)
+            .await;
         self.flatten(r)
     }
 
     /// `parse-tools`: the provider's native tool JSON back to SCRI.
     pub async fn parse_tools(&self, native: &str) -> Result<Vec<chat::Tool>, InvokeError> {
         let (mut store, instance) = self.instantiate().await?;
-        let r = instance.aratta_scri_provider().call_parse_tools(&mut store, &native.to_owned()).await;
+        let r = instance
+            .aratta_scri_provider()
+            .call_parse_tools(&mut store, &native.to_owned())
+            .await;
         self.flatten(r)
     }
 
     /// `convert-messages`: a SCRI conversation in the provider's native JSON.
-    pub async fn convert_messages(&self, messages: &[chat::Message]) -> Result<String, InvokeError> {
+    pub async fn convert_messages(
+        &self,
+        messages: &[chat::Message],
+    ) -> Result<String, InvokeError> {
         let (mut store, instance) = self.instantiate().await?;
         let r = instance
             .aratta_scri_provider()

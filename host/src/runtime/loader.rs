@@ -34,7 +34,9 @@ pub enum LoadError {
         origin: String,
     },
     /// An adapter for another version of the SCRI contract.
-    #[error("{origin}: exports {found}, but this host speaks {PROVIDER_EXPORT}; rebuild it against this version of aratta-guest")]
+    #[error(
+        "{origin}: exports {found}, but this host speaks {PROVIDER_EXPORT}; rebuild it against this version of aratta-guest"
+    )]
     WrongVersion {
         /// The file or built-in name.
         origin: String,
@@ -42,7 +44,9 @@ pub enum LoadError {
         found: String,
     },
     /// A component that is not an adapter.
-    #[error("{origin}: does not export {PROVIDER_EXPORT} (its exports: {exports}); it is not an Aratta adapter")]
+    #[error(
+        "{origin}: does not export {PROVIDER_EXPORT} (its exports: {exports}); it is not an Aratta adapter"
+    )]
     NotAnAdapter {
         /// The file or built-in name.
         origin: String,

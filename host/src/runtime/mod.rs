@@ -107,7 +107,14 @@ impl Runtime {
         let mut table = BTreeMap::new();
         let mut refused = Vec::new();
         for (name, bytes) in builtin::ADAPTERS {
-            match self.load_bytes(&format!("built-in adapter {name}"), bytes, AdapterSource::Builtin).await {
+            match self
+                .load_bytes(
+                    &format!("built-in adapter {name}"),
+                    bytes,
+                    AdapterSource::Builtin,
+                )
+                .await
+            {
                 Ok(adapter) => {
                     table.insert(adapter.info.name.clone(), Arc::new(adapter));
                 }
@@ -146,11 +153,20 @@ impl Runtime {
             path: path.to_owned(),
             source,
         })?;
-        self.load_bytes(&path.display().to_string(), &bytes, AdapterSource::File(path.to_owned()))
-            .await
+        self.load_bytes(
+            &path.display().to_string(),
+            &bytes,
+            AdapterSource::File(path.to_owned()),
+        )
+        .await
     }
 
-    async fn load_bytes(&self, origin: &str, bytes: &[u8], source: AdapterSource) -> Result<Adapter, LoadError> {
+    async fn load_bytes(
+        &self,
+        origin: &str,
+        bytes: &[u8],
+        source: AdapterSource,
+    ) -> Result<Adapter, LoadError> {
         let checked = loader::check(&self.engine, &self.linker, &self.cache, origin, bytes)?;
         let store = sandbox::new_store(&self.engine, self.deny_all_hooks(origin), &self.limits);
         let info = loader::describe(&checked.pre, store, origin).await?;

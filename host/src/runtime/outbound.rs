@@ -133,8 +133,13 @@ pub struct Hooks {
     pub adapter: Arc<str>,
 }
 
-type SendResult =
-    Result<(Response<WasiBody>, Box<dyn Future<Output = Result<(), HttpError>> + Send>), HttpError>;
+type SendResult = Result<
+    (
+        Response<WasiBody>,
+        Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+    ),
+    HttpError,
+>;
 
 impl WasiHttpHooks for Hooks {
     fn send_request(
@@ -169,7 +174,10 @@ impl WasiHttpHooks for Hooks {
                 Ok(Ok(response)) => response,
             };
             let response = response.map(|body| IdleTimeout::new(body, timeout).boxed_unsync());
-            Ok((response, Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>))
+            Ok((
+                response,
+                Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>,
+            ))
         })
     }
 }
@@ -253,9 +261,14 @@ mod tests {
     fn origins_normalise_scheme_host_and_default_port() {
         let o = Origin::parse("https://API.OpenAI.com/v1").unwrap();
         assert_eq!(o.to_string(), "https://api.openai.com:443");
-        assert_eq!(Origin::parse("127.0.0.1:11434").unwrap().to_string(), "https://127.0.0.1:11434");
         assert_eq!(
-            Origin::parse("http://localhost:8080/v1").unwrap().to_string(),
+            Origin::parse("127.0.0.1:11434").unwrap().to_string(),
+            "https://127.0.0.1:11434"
+        );
+        assert_eq!(
+            Origin::parse("http://localhost:8080/v1")
+                .unwrap()
+                .to_string(),
             "http://localhost:8080"
         );
         assert!(Origin::parse("http://").is_none());

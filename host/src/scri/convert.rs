@@ -295,7 +295,9 @@ mod tests {
         let wit::MessageContent::Blocks(blocks) = message(&m).content else {
             panic!("blocks expected")
         };
-        assert!(matches!(&blocks[0], wit::ContentBlock::Reasoning(r) if r.signature.as_deref() == Some("sig")));
+        assert!(
+            matches!(&blocks[0], wit::ContentBlock::Reasoning(r) if r.signature.as_deref() == Some("sig"))
+        );
         assert!(matches!(&blocks[1], wit::ContentBlock::ToolUse(c) if c.arguments == r#"{"x":1}"#));
     }
 

@@ -1,0 +1,276 @@
+//! Why the gateway could not answer, and how each reason reaches a client: an HTTP status
+//! and a JSON error whose `type` says whose fault it was.
+
+use http::StatusCode;
+
+use crate::runtime::InvokeError;
+use crate::runtime::bindings::errors::{AdapterError, ErrorDetail, MismatchKind};
+use crate::scri::{ApiErrorBody, Attempt};
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// The request itself is wrong.
+    #[error("{message}")]
+    BadRequest {
+        /// What is wrong.
+        message: String,
+        /// The field at fault.
+        param: Option<String>,
+    },
+    /// The model names no provider or alias.
+    #[error("{message}")]
+    UnknownModel {
+        /// What is wrong, and what would be valid.
+        message: String,
+    },
+    /// The provider's adapter is not loaded.
+    #[error(
+        "provider '{provider}' uses adapter '{adapter}', which is not loaded; install it with `aratta adapter build` or drop its .wasm into the adapters directory"
+    )]
+    NoAdapter {
+        /// The provider.
+        provider: String,
+        /// The adapter it names.
+        adapter: String,
+    },
+    /// The adapter reports something the host cannot use.
+    #[error("adapter '{adapter}' is unusable: {reason}")]
+    BadAdapter {
+        /// The adapter.
+        adapter: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The provider needs a credential that is not in the environment.
+    #[error(
+        "provider '{provider}' needs an API key: set {env} in the environment of `aratta serve`"
+    )]
+    MissingCredential {
+        /// The provider.
+        provider: String,
+        /// The variable to set.
+        env: String,
+    },
+    /// The adapter or the provider behind it failed.
+    #[error("provider '{provider}': {}", describe(.error))]
+    Invoke {
+        /// The provider.
+        provider: String,
+        /// What failed.
+        error: InvokeError,
+    },
+    /// The whole request took longer than `[server] request_timeout_seconds`.
+    #[error("no answer within {seconds} s ([server] request_timeout_seconds)")]
+    Timeout {
+        /// The limit.
+        seconds: u64,
+    },
+    /// Every provider of an alias was tried and failed.
+    #[error("all {} providers failed; last: {last}", attempts.len())]
+    Exhausted {
+        /// What was tried.
+        attempts: Vec<Attempt>,
+        /// The last failure.
+        last: Box<GatewayError>,
+    },
+}
+
+fn detail_of(e: &AdapterError) -> &ErrorDetail {
+    match e {
+        AdapterError::RateLimited(r) => &r.detail,
+        AdapterError::SchemaMismatch(s) => &s.detail,
+        AdapterError::Timeout(d)
+        | AdapterError::Overloaded(d)
+        | AdapterError::Connection(d)
+        | AdapterError::Unauthorized(d)
+        | AdapterError::InvalidRequest(d)
+        | AdapterError::Upstream(d)
+        | AdapterError::Unsupported(d)
+        | AdapterError::Other(d) => d,
+    }
+}
+
+fn describe(e: &InvokeError) -> String {
+    match e {
+        InvokeError::Adapter(AdapterError::SchemaMismatch(s)) => format!(
+            "the provider's response no longer matches the expected format ({} at `{}`): {}",
+            mismatch_name(s.kind),
+            s.path,
+            s.detail.message
+        ),
+        InvokeError::Adapter(a) => {
+            let d = detail_of(a);
+            match d.status {
+                Some(status) => format!("{} (upstream status {status})", d.message),
+                None => d.message.clone(),
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+fn mismatch_name(k: MismatchKind) -> &'static str {
+    match k {
+        MismatchKind::UnknownField => "unknown field",
+        MismatchKind::MissingField => "missing field",
+        MismatchKind::DeprecatedField => "deprecated field",
+        MismatchKind::ToolSchemaChange => "tool schema change",
+        MismatchKind::StreamFormatChange => "stream format change",
+    }
+}
+
+impl GatewayError {
+    /// Whether another provider may succeed where this one failed. A caller's own mistake
+    /// (an invalid request, an unsupported operation) fails the same everywhere.
+    pub fn falls_back(&self) -> bool {
+        match self {
+            GatewayError::BadRequest { .. }
+            | GatewayError::UnknownModel { .. }
+            | GatewayError::Timeout { .. } => false,
+            GatewayError::Invoke {
+                error:
+                    InvokeError::Adapter(AdapterError::InvalidRequest(_) | AdapterError::Unsupported(_)),
+                ..
+            } => false,
+            _ => true,
+        }
+    }
+
+    /// A short outcome label for lineage and metrics.
+    pub fn kind(&self) -> &'static str {
+        self.body().0.as_str()
+    }
+
+    /// `Retry-After` seconds to pass on to the client, when the provider gave one.
+    pub fn retry_after_seconds(&self) -> Option<u64> {
+        match self.innermost() {
+            GatewayError::Invoke {
+                error: InvokeError::Adapter(AdapterError::RateLimited(r)),
+                ..
+            } => r.retry_after_ms.map(|ms| ms.div_ceil(1000)),
+            _ => None,
+        }
+    }
+
+    fn innermost(&self) -> &GatewayError {
+        match self {
+            GatewayError::Exhausted { last, .. } => last.innermost(),
+            other => other,
+        }
+    }
+
+    fn body(&self) -> (StatusKind, Option<&'static str>) {
+        use StatusKind::*;
+        match self {
+            GatewayError::BadRequest { .. } => (InvalidRequest, None),
+            GatewayError::UnknownModel { .. } => (NotFound, Some("model_not_found")),
+            GatewayError::NoAdapter { .. } => (Unavailable, Some("adapter_not_loaded")),
+            GatewayError::BadAdapter { .. } => (AdapterFault, Some("adapter_invalid")),
+            GatewayError::MissingCredential { .. } => (Unavailable, Some("missing_credential")),
+            GatewayError::Timeout { .. } => (Timeout, Some("request_timeout")),
+            GatewayError::Exhausted { last, .. } => last.body(),
+            GatewayError::Invoke { error, .. } => match error {
+                InvokeError::Trap { .. } => (AdapterFault, Some("adapter_trapped")),
+                InvokeError::Truncated { .. } => (Connection, Some("stream_truncated")),
+                InvokeError::Adapter(a) => match a {
+                    AdapterError::RateLimited(_) => (RateLimited, None),
+                    AdapterError::Timeout(_) => (Timeout, Some("upstream_timeout")),
+                    AdapterError::Overloaded(_) => (Overloaded, None),
+                    AdapterError::Connection(_) => (Connection, None),
+                    AdapterError::Unauthorized(_) => (UpstreamAuth, Some("upstream_unauthorized")),
+                    AdapterError::InvalidRequest(_) => (InvalidRequest, Some("upstream_rejected")),
+                    AdapterError::SchemaMismatch(_) => (SchemaMismatch, None),
+                    AdapterError::Upstream(_) => (Upstream, None),
+                    AdapterError::Unsupported(_) => (Unsupported, None),
+                    AdapterError::Other(_) => (AdapterFault, None),
+                },
+            },
+        }
+    }
+
+    /// The HTTP status for a client.
+    pub fn status(&self) -> StatusCode {
+        self.body().0.status()
+    }
+
+    /// The JSON error for a client.
+    pub fn to_api_error(&self) -> ApiErrorBody {
+        let (kind, code) = self.body();
+        let (provider, upstream_status) = match self.innermost() {
+            GatewayError::Invoke { provider, error } => (
+                Some(provider.clone()),
+                match error {
+                    InvokeError::Adapter(a) => detail_of(a).status,
+                    _ => None,
+                },
+            ),
+            GatewayError::NoAdapter { provider, .. }
+            | GatewayError::MissingCredential { provider, .. } => (Some(provider.clone()), None),
+            _ => (None, None),
+        };
+        ApiErrorBody {
+            message: self.to_string(),
+            kind: kind.as_str().to_owned(),
+            param: match self {
+                GatewayError::BadRequest { param, .. } => param.clone(),
+                GatewayError::UnknownModel { .. } => Some("model".into()),
+                _ => None,
+            },
+            code: code.map(str::to_owned),
+            provider,
+            upstream_status,
+        }
+    }
+}
+
+/// Error classes a client sees, each with one HTTP status.
+#[derive(Debug, Clone, Copy)]
+enum StatusKind {
+    InvalidRequest,
+    NotFound,
+    RateLimited,
+    Timeout,
+    Overloaded,
+    Connection,
+    UpstreamAuth,
+    SchemaMismatch,
+    Upstream,
+    Unsupported,
+    AdapterFault,
+    Unavailable,
+}
+
+impl StatusKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            StatusKind::InvalidRequest => "invalid_request_error",
+            StatusKind::NotFound => "not_found_error",
+            StatusKind::RateLimited => "rate_limit_error",
+            StatusKind::Timeout => "timeout_error",
+            StatusKind::Overloaded => "overloaded_error",
+            StatusKind::Connection => "connection_error",
+            StatusKind::UpstreamAuth => "authentication_error",
+            StatusKind::SchemaMismatch => "schema_mismatch_error",
+            StatusKind::Upstream => "upstream_error",
+            StatusKind::Unsupported => "unsupported_error",
+            StatusKind::AdapterFault => "adapter_error",
+            StatusKind::Unavailable => "provider_unavailable_error",
+        }
+    }
+
+    fn status(self) -> StatusCode {
+        match self {
+            StatusKind::InvalidRequest | StatusKind::Unsupported => StatusCode::BAD_REQUEST,
+            StatusKind::NotFound => StatusCode::NOT_FOUND,
+            StatusKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            StatusKind::Timeout => StatusCode::GATEWAY_TIMEOUT,
+            StatusKind::Overloaded | StatusKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            StatusKind::Connection
+            | StatusKind::UpstreamAuth
+            | StatusKind::SchemaMismatch
+            | StatusKind::Upstream
+            | StatusKind::AdapterFault => StatusCode::BAD_GATEWAY,
+        }
+    }
+}

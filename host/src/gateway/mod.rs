@@ -1,0 +1,310 @@
+//! The gateway: resolves a request's model to providers (an alias walks its list in order),
+//! calls each provider's adapter, falls back on provider-side failures, and records lineage.
+
+mod error;
+mod health;
+mod provider;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub use error::GatewayError;
+pub use health::{HealthReport, ProviderHealth};
+pub use provider::Provider;
+
+use crate::config::{Config, parse_model_ref};
+use crate::runtime::bindings::chat as wit;
+use crate::runtime::bindings::provider::CallContext;
+use crate::runtime::{CallEnv, EventReceiver, InvokeError, Runtime};
+use crate::scri::{self, Attempt, Lineage, convert};
+
+/// Providers, aliases and the runtime, shared by every request.
+pub struct Gateway {
+    /// The loaded adapters.
+    pub runtime: Arc<Runtime>,
+    /// The config the server started with.
+    pub config: Config,
+    providers: BTreeMap<String, Provider>,
+}
+
+/// A streamed answer whose first event has arrived (so fallback was still possible until then).
+pub struct OpenStream {
+    /// The first event.
+    pub first: wit::StreamEvent,
+    /// The events after it.
+    pub rest: EventReceiver,
+    /// Where it comes from; `latency_us` is filled in when the stream ends.
+    pub lineage: Lineage,
+    /// When the request began, for the final latency.
+    pub started: Instant,
+}
+
+/// A fresh request id, also written to the logs.
+pub fn request_id() -> String {
+    format!("req_{}", uuid::Uuid::new_v4().simple())
+}
+
+impl Gateway {
+    /// Bind every configured provider, reading credentials with `env`.
+    pub fn new(
+        runtime: Arc<Runtime>,
+        config: Config,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Self {
+        let providers = config
+            .providers
+            .keys()
+            .map(|name| (name.clone(), Provider::new(name, &config, env)))
+            .collect();
+        Self {
+            runtime,
+            config,
+            providers,
+        }
+    }
+
+    /// Every configured provider, by name.
+    pub fn providers(&self) -> impl Iterator<Item = &Provider> {
+        self.providers.values()
+    }
+
+    /// The `(provider, model)` pairs a model reference stands for, in the order to try them.
+    pub fn targets(&self, reference: &str) -> Result<Vec<(&Provider, String)>, GatewayError> {
+        if let Some(entries) = self.config.aliases.get(reference) {
+            return Ok(entries
+                .iter()
+                .filter_map(|e| parse_model_ref(e))
+                .filter_map(|(p, m)| self.providers.get(p).map(|p| (p, m.to_owned())))
+                .filter(|(p, _)| p.config.enabled)
+                .collect());
+        }
+        let unknown = |what: String| GatewayError::UnknownModel {
+            message: format!(
+                "{what}; use `provider:model` with a configured provider ({}) or an alias ({})",
+                join_or_none(self.providers.keys()),
+                join_or_none(self.config.aliases.keys()),
+            ),
+        };
+        let Some((provider, model)) = parse_model_ref(reference) else {
+            return Err(unknown(format!(
+                "model '{reference}' names no provider and is not an alias"
+            )));
+        };
+        match self.providers.get(provider) {
+            Some(p) if p.config.enabled => Ok(vec![(p, model.to_owned())]),
+            Some(_) => Err(unknown(format!(
+                "provider '{provider}' is disabled in the config"
+            ))),
+            None => Err(unknown(format!("no provider or alias named '{provider}'"))),
+        }
+    }
+
+    /// Try each target in order until one answers; fall back only on provider-side failures.
+    async fn walk<T, F, Fut>(
+        &self,
+        reference: &str,
+        request_id: &str,
+        mut op: F,
+    ) -> Result<(T, Lineage), GatewayError>
+    where
+        F: FnMut(CallEnv, CallContext, String) -> Fut,
+        Fut: Future<Output = Result<T, InvokeError>>,
+    {
+        let started = Instant::now();
+        let targets = self.targets(reference)?;
+        if targets.is_empty() {
+            return Err(GatewayError::UnknownModel {
+                message: format!("alias '{reference}' has no enabled provider"),
+            });
+        }
+        let mut attempts = Vec::new();
+        let mut last = None;
+        for (provider, model) in targets {
+            let t0 = Instant::now();
+            let outcome = match provider.call_env(&self.runtime, request_id) {
+                Ok((env, ctx)) => {
+                    let adapter = env.adapter.clone();
+                    op(env, ctx, model.clone())
+                        .await
+                        .map(|v| (v, adapter))
+                        .map_err(|error| GatewayError::Invoke {
+                            provider: provider.name.clone(),
+                            error,
+                        })
+                }
+                Err(e) => Err(e),
+            };
+            let latency_us = t0.elapsed().as_micros() as u64;
+            match outcome {
+                Ok((value, adapter)) => {
+                    attempts.push(Attempt {
+                        provider: provider.name.clone(),
+                        model: model.clone(),
+                        outcome: "ok".into(),
+                        latency_us,
+                    });
+                    let lineage = Lineage {
+                        provider: provider.name.clone(),
+                        model,
+                        adapter: adapter.info.name.clone(),
+                        adapter_version: adapter.info.version.clone(),
+                        latency_us: started.elapsed().as_micros() as u64,
+                        request_id: request_id.to_owned(),
+                        attempts,
+                    };
+                    return Ok((value, lineage));
+                }
+                Err(e) => {
+                    tracing::warn!(request_id, provider = %provider.name, %model, error = %e, "provider failed");
+                    attempts.push(Attempt {
+                        provider: provider.name.clone(),
+                        model,
+                        outcome: e.kind().to_owned(),
+                        latency_us,
+                    });
+                    let falls_back = e.falls_back();
+                    last = Some(e);
+                    if !falls_back {
+                        break;
+                    }
+                }
+            }
+        }
+        let last = last.expect("at least one target was tried");
+        if attempts.len() == 1 {
+            Err(last)
+        } else {
+            Err(GatewayError::Exhausted {
+                attempts,
+                last: Box::new(last),
+            })
+        }
+    }
+
+    /// Answer a chat request.
+    pub async fn chat(
+        &self,
+        request: &scri::ChatRequest,
+        request_id: &str,
+    ) -> Result<scri::ChatResponse, GatewayError> {
+        let (response, lineage) = self
+            .walk(&request.model, request_id, |env, ctx, model| async move {
+                env.chat(&ctx, &convert::chat_request(request, &model))
+                    .await
+            })
+            .await?;
+        Ok(convert::chat_response(response, lineage))
+    }
+
+    /// Open a streamed answer. Falls back while no event has reached the client: an error
+    /// as the stream's first event still moves on to the next provider.
+    pub async fn chat_stream(
+        &self,
+        request: &scri::ChatRequest,
+        request_id: &str,
+    ) -> Result<OpenStream, GatewayError> {
+        let started = Instant::now();
+        let ((first, rest), lineage) = self
+            .walk(&request.model, request_id, |env, ctx, model| async move {
+                let mut rx = env
+                    .chat_stream(&ctx, &convert::chat_request(request, &model))
+                    .await?;
+                match rx.recv().await {
+                    Some(Ok(wit::StreamEvent::Error(e))) => Err(InvokeError::Adapter(e)),
+                    Some(Ok(first)) => Ok((first, rx)),
+                    Some(Err(e)) => Err(e),
+                    None => Err(InvokeError::Truncated {
+                        adapter: env.adapter.info.name.clone(),
+                    }),
+                }
+            })
+            .await?;
+        Ok(OpenStream {
+            first,
+            rest,
+            lineage,
+            started,
+        })
+    }
+
+    /// Embed texts.
+    pub async fn embed(
+        &self,
+        request: &scri::EmbedRequest,
+        request_id: &str,
+    ) -> Result<scri::EmbedResponse, GatewayError> {
+        let (response, lineage) = self
+            .walk(&request.model, request_id, |env, ctx, model| async move {
+                env.embed(&ctx, &convert::embed_request(request, &model))
+                    .await
+            })
+            .await?;
+        Ok(scri::EmbedResponse {
+            model: response.model,
+            embeddings: response.embeddings,
+            usage: response.usage.map(convert::usage),
+            lineage,
+        })
+    }
+
+    /// Every enabled provider's models, asked concurrently; failures are listed, not fatal.
+    pub async fn models(&self) -> scri::ModelList {
+        let request_id = request_id();
+        let calls = self
+            .providers
+            .values()
+            .filter(|p| p.config.enabled)
+            .map(|p| {
+                let request_id = request_id.clone();
+                async move {
+                    let result = match p.call_env(&self.runtime, &request_id) {
+                        Ok((env, ctx)) => {
+                            env.models(&ctx)
+                                .await
+                                .map_err(|error| GatewayError::Invoke {
+                                    provider: p.name.clone(),
+                                    error,
+                                })
+                        }
+                        Err(e) => Err(e),
+                    };
+                    (p, result)
+                }
+            });
+        let mut list = scri::ModelList {
+            models: Vec::new(),
+            aliases: self.config.aliases.clone(),
+            unavailable: Vec::new(),
+        };
+        for (provider, result) in futures::future::join_all(calls).await {
+            match result {
+                Ok(models) => list
+                    .models
+                    .extend(models.into_iter().map(|m| scri::ModelEntry {
+                        id: format!("{}:{}", provider.name, m.id),
+                        provider: provider.name.clone(),
+                        model: m.id,
+                        owned_by: m.owned_by,
+                        created: m.created,
+                        capabilities: convert::capabilities(m.capabilities),
+                    })),
+                Err(e) => list.unavailable.push(scri::ProviderProblem {
+                    provider: provider.name.clone(),
+                    error: e.to_api_error(),
+                }),
+            }
+        }
+        list
+    }
+}
+
+fn join_or_none<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    let names: Vec<&str> = names.map(String::as_str).collect();
+    if names.is_empty() {
+        "none configured".into()
+    } else {
+        names.join(", ")
+    }
+}

@@ -1,0 +1,146 @@
+//! The HTTP server: SCRI routes under `/api/v1`, OpenAI-compatible routes under `/v1`, and
+//! the OpenAPI document of the SCRI API generated from the same types the handlers use.
+
+mod error;
+mod openai_routes;
+mod openapi;
+mod scri_routes;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+
+use crate::config::Config;
+use crate::gateway::{Gateway, GatewayError};
+use crate::home::Home;
+use crate::runtime::outbound::Outbound;
+use crate::runtime::{Runtime, SandboxLimits};
+use crate::scri;
+
+pub use error::Failure;
+
+/// The router over a gateway: every route Aratta serves.
+pub fn router(gateway: Arc<Gateway>) -> Router {
+    let limit = usize::try_from(gateway.config.server.max_body_bytes).unwrap_or(usize::MAX);
+    Router::new()
+        .route("/api/v1/chat", post(scri_routes::chat))
+        .route("/api/v1/embed", post(scri_routes::embed))
+        .route("/api/v1/models", get(scri_routes::models))
+        .route("/api/v1/health", get(scri_routes::health))
+        .route("/api/v1/openapi.json", get(openapi::document))
+        .route(
+            "/v1/chat/completions",
+            post(openai_routes::chat_completions),
+        )
+        .route("/v1/embeddings", post(openai_routes::embeddings))
+        .route("/v1/models", get(openai_routes::models))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(gateway)
+}
+
+async fn not_found(uri: http::Uri) -> Failure {
+    Failure(GatewayError::UnknownModel {
+        message: format!(
+            "no route {}; see /api/v1/openapi.json for the SCRI API and /v1/* for the OpenAI-compatible one",
+            uri.path()
+        ),
+    })
+}
+
+/// Build the runtime and gateway from `config`, load adapters, bind and serve until Ctrl-C.
+/// Prints `aratta listening on http://ADDR` on stdout once bound.
+pub async fn run(config: Config, home: Home) -> anyhow::Result<()> {
+    let gateway = Arc::new(start_gateway(config, &home).await?);
+    let ip: std::net::IpAddr = gateway.config.server.host.parse().with_context(|| {
+        format!(
+            "[server] host {:?} is not an IP address",
+            gateway.config.server.host
+        )
+    })?;
+    let addr = SocketAddr::new(ip, gateway.config.server.port);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let bound = listener.local_addr()?;
+    tracing::info!(address = %bound, "serving");
+    println!("aratta listening on http://{bound}");
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    axum::serve(listener, router(gateway))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("shutting down");
+        })
+        .await
+        .context("server failed")
+}
+
+/// The runtime with every adapter loaded, and the gateway over it. Problems with single
+/// adapters or providers are logged; they never stop the server.
+pub async fn start_gateway(config: Config, home: &Home) -> anyhow::Result<Gateway> {
+    let behaviour = &config.behaviour;
+    let limits = SandboxLimits {
+        memory_bytes: usize::try_from(behaviour.adapter_memory_mib << 20).unwrap_or(usize::MAX),
+        fuel: behaviour.adapter_fuel,
+        max_instances: 1000,
+    };
+    let cache_dir = std::env::var_os("ARATTA_CACHE_DIR")
+        .map(Into::into)
+        .unwrap_or_else(|| home.cache_dir());
+    let outbound = Outbound::new(behaviour.upstream_connect_timeout());
+    let runtime = Arc::new(Runtime::new(limits, Some(cache_dir), outbound)?);
+    let t0 = std::time::Instant::now();
+    runtime.load_all(&home.adapters_dir()).await;
+    tracing::info!(
+        elapsed_ms = t0.elapsed().as_millis() as u64,
+        "adapters loaded"
+    );
+    let gateway = Gateway::new(runtime.clone(), config, &|var| std::env::var(var).ok());
+    for p in gateway.providers().filter(|p| p.config.enabled) {
+        match runtime.adapter(&p.config.adapter) {
+            None => {
+                tracing::warn!(provider = %p.name, adapter = %p.config.adapter, "provider's adapter is not loaded; its requests will fail until it is installed")
+            }
+            Some(a) if a.needs_credential() && !p.has_key() => {
+                tracing::warn!(provider = %p.name, env = %p.config.api_key_env, "provider needs an API key; set the variable")
+            }
+            Some(_) => {
+                tracing::info!(provider = %p.name, base_url = ?p.base_url(&runtime), "provider ready")
+            }
+        }
+    }
+    Ok(gateway)
+}
+
+/// Refuse chat requests no provider could answer.
+fn validate_chat(request: &scri::ChatRequest) -> Result<(), Failure> {
+    if request.messages.is_empty() {
+        return Err(error::bad_request(
+            "messages: must hold at least one message",
+            Some("messages".into()),
+        ));
+    }
+    Ok(())
+}
+
+/// Bound a request by `[server] request_timeout_seconds`.
+async fn with_timeout<T>(
+    gw: &Gateway,
+    fut: impl Future<Output = Result<T, GatewayError>>,
+) -> Result<T, Failure> {
+    let limit = gw.config.server.request_timeout();
+    match tokio::time::timeout(limit, fut).await {
+        Ok(r) => r.map_err(Failure),
+        Err(_) => Err(Failure(GatewayError::Timeout {
+            seconds: limit.as_secs(),
+        })),
+    }
+}

@@ -1,0 +1,65 @@
+//! `GET /api/v1/openapi.json`: the SCRI API described from the handlers' own types, so the
+//! document cannot drift from what the server accepts.
+
+use axum::Json;
+use utoipa::OpenApi;
+
+use crate::gateway::{HealthReport, ProviderHealth};
+use crate::scri;
+
+/// The SCRI API.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Aratta SCRI API",
+        description = "One API for every LLM provider: chat, streaming, tools, embeddings, models, health."
+    ),
+    paths(
+        super::scri_routes::chat,
+        super::scri_routes::embed,
+        super::scri_routes::models,
+        super::scri_routes::health
+    ),
+    components(schemas(
+        scri::ChatRequest,
+        scri::ChatResponse,
+        scri::Message,
+        scri::Content,
+        scri::ContentBlock,
+        scri::Role,
+        scri::Image,
+        scri::ImageSource,
+        scri::Tool,
+        scri::ToolCall,
+        scri::ToolResult,
+        scri::ToolResultContent,
+        scri::ToolResultPart,
+        scri::Reasoning,
+        scri::ToolChoice,
+        scri::ToolChoiceMode,
+        scri::ResponseFormat,
+        scri::Sampling,
+        scri::ReasoningOptions,
+        scri::FinishReason,
+        scri::Usage,
+        scri::Lineage,
+        scri::Attempt,
+        scri::StreamEvent,
+        scri::EmbedRequest,
+        scri::EmbedResponse,
+        scri::ModelList,
+        scri::ModelEntry,
+        scri::ModelCapabilities,
+        scri::ProviderProblem,
+        scri::ApiError,
+        scri::ApiErrorBody,
+        HealthReport,
+        ProviderHealth,
+    ))
+)]
+pub struct ScriApi;
+
+/// Serve the document.
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ScriApi::openapi())
+}
