@@ -33,7 +33,8 @@ use crate::config::Config;
 /// How long a gateway may take to print its listening line.
 pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The line prefix the server prints once bound.
+/// What the server prints once bound, followed by its URL (found anywhere in a line, so a log
+/// prefix does not hide it).
 const LISTENING: &str = "aratta listening on ";
 
 /// Output captured from a child process, shared with its reader tasks.
@@ -43,7 +44,7 @@ struct Captured(Arc<Mutex<String>>);
 impl Captured {
     fn push_line(&self, line: &str) {
         let mut text = self.0.lock().expect("capture lock");
-        text.push_str(&strip_ansi(line));
+        text.push_str(line);
         text.push('\n');
     }
 
@@ -167,12 +168,25 @@ impl GatewayBuilder {
             None,
         ));
 
+        let exited = |status: std::io::Result<ExitStatus>| {
+            let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
+            format!("exited before listening ({status})")
+        };
         let outcome = tokio::select! {
-            url = url_rx => url.map_err(|_| "stdout closed before the listening line".to_string()),
-            status = child.wait() => Err(format!("exited before listening ({})",
-                status.map_or_else(|e| e.to_string(), |s| s.to_string()))),
+            url = url_rx => url.map_err(|_| None),
+            status = child.wait() => Err(Some(exited(status))),
             _ = tokio::time::sleep(STARTUP_TIMEOUT) =>
-                Err(format!("no listening line within {STARTUP_TIMEOUT:?}")),
+                Err(Some(format!("no listening line within {STARTUP_TIMEOUT:?}"))),
+        };
+        // stdout can close a moment before the exit is reported; prefer saying how it exited.
+        let outcome = match outcome {
+            Err(None) => Err(
+                match tokio::time::timeout(Duration::from_secs(5), child.wait()).await {
+                    Ok(status) => exited(status),
+                    Err(_) => "closed stdout before the listening line".to_string(),
+                },
+            ),
+            other => other.map_err(Option::unwrap_or_default),
         };
         match outcome {
             Ok(base_url) => Ok(Gateway {
@@ -384,19 +398,28 @@ fn client() -> reqwest::Client {
         .expect("build the test HTTP client")
 }
 
-/// Copies a child's output line by line into `into`; sends the listening URL once seen.
+/// Copies a child's output line by line into `into` (to its end, so the child never blocks on
+/// a full pipe); sends the listening URL once seen.
 async fn capture(
     output: impl AsyncRead + Unpin,
     into: Captured,
     mut listening: Option<oneshot::Sender<String>>,
 ) {
-    let mut lines = BufReader::new(output).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
+    let mut reader = BufReader::new(output);
+    let mut raw = Vec::new();
+    loop {
+        raw.clear();
+        match reader.read_until(b'\n', &mut raw).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        let line = strip_ansi(String::from_utf8_lossy(&raw).trim_end_matches(['\n', '\r']));
         into.push_line(&line);
-        if let Some(rest) = strip_ansi(&line).trim().strip_prefix(LISTENING)
+        if let Some(at) = line.find(LISTENING)
+            && let Some(url) = line[at + LISTENING.len()..].split_whitespace().next()
             && let Some(tx) = listening.take()
         {
-            let _ = tx.send(rest.trim().trim_end_matches('/').to_string());
+            let _ = tx.send(url.trim_end_matches('/').to_string());
         }
     }
 }
