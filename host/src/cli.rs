@@ -56,8 +56,8 @@ pub struct ServeArgs {
     /// IP address to listen on, e.g. 127.0.0.1 or 0.0.0.0. Overrides server.host.
     #[arg(long, value_name = "H")]
     pub host: Option<String>,
-    /// Port to listen on. Overrides server.port.
-    #[arg(long, value_name = "P", value_parser = clap::value_parser!(u16).range(1..))]
+    /// Port to listen on (0 picks a free one; the bound address is printed). Overrides server.port.
+    #[arg(long, value_name = "P")]
     pub port: Option<u16>,
 }
 
@@ -123,8 +123,12 @@ mod tests {
     }
 
     #[test]
-    fn port_zero_is_rejected() {
-        assert!(parse(&["serve", "--port", "0"]).is_err());
+    fn port_zero_asks_for_a_free_port() {
+        let Command::Serve(args) = parse(&["serve", "--port", "0"]).unwrap().command else {
+            panic!("serve expected")
+        };
+        assert_eq!(args.port, Some(0));
+        assert!(parse(&["serve", "--port", "65536"]).is_err());
     }
 
     #[test]

@@ -134,7 +134,16 @@ impl Request {
         }
         let target = self.target()?;
         let url = target.url();
-        let headers = Fields::from_list(&self.headers)
+        let mut header_list = self.headers.clone();
+        if !self.body.is_empty() || !matches!(self.method, Method::Get) {
+            // A known length lets every server read the body; some (Python's http.server,
+            // older proxies) do not accept a chunked request body.
+            header_list.push((
+                "content-length".into(),
+                self.body.len().to_string().into_bytes(),
+            ));
+        }
+        let headers = Fields::from_list(&header_list)
             .map_err(|e| AdapterError::other(format!("invalid request header: {e:?}")))?;
         let request = OutgoingRequest::new(headers);
         let scheme = match target.scheme.as_str() {

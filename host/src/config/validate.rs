@@ -45,12 +45,6 @@ fn server(config: &Config, problems: &mut Problems) {
             ),
         );
     }
-    if server.port == 0 {
-        problems.add(
-            "server.port",
-            "must be a port from 1 to 65535 (default 8640)",
-        );
-    }
     problems.at_least_one(
         "server.request_timeout_seconds",
         server.request_timeout_seconds,
