@@ -9,7 +9,9 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChatRequest {
-    /// `provider:model` (split at the first colon) or an alias from the config.
+    /// `provider:model` (split at the first colon) or an alias from the config; when absent,
+    /// `[behaviour] default_model` applies.
+    #[serde(default)]
     pub model: String,
     /// The conversation so far; at least one message.
     pub messages: Vec<Message>,

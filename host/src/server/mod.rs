@@ -120,8 +120,19 @@ pub async fn start_gateway(config: Config, home: &Home) -> anyhow::Result<Gatewa
     Ok(gateway)
 }
 
-/// Refuse chat requests no provider could answer.
-fn validate_chat(request: &scri::ChatRequest) -> Result<(), Failure> {
+/// Fill in the default model and refuse chat requests no provider could answer.
+fn validate_chat(gw: &Gateway, request: &mut scri::ChatRequest) -> Result<(), Failure> {
+    if request.model.is_empty() {
+        match &gw.config.behaviour.default_model {
+            Some(model) => request.model = model.clone(),
+            None => {
+                return Err(error::bad_request(
+                    "model: required (name `provider:model` or an alias, or set [behaviour] default_model)",
+                    Some("model".into()),
+                ));
+            }
+        }
+    }
     if request.messages.is_empty() {
         return Err(error::bad_request(
             "messages: must hold at least one message",

@@ -65,8 +65,8 @@ pub async fn chat_completions(
         Ok(parsed) => parsed,
         Err(e) => return Ok(request_failure(e)),
     };
-    let request = parsed.request;
-    super::validate_chat(&request)?;
+    let mut request = parsed.request;
+    super::validate_chat(&gw, &mut request)?;
     let id = request_id();
     if !request.stream {
         let response = with_timeout(&gw, gw.chat(&request, &id)).await?;

@@ -28,8 +28,8 @@ use super::with_timeout;
         (status = 502, description = "The provider or its adapter failed", body = ApiError),
     ))]
 pub async fn chat(State(gw): State<Arc<Gateway>>, body: Bytes) -> Result<Response, Failure> {
-    let request: scri::ChatRequest = parse_json(&body)?;
-    super::validate_chat(&request)?;
+    let mut request: scri::ChatRequest = parse_json(&body)?;
+    super::validate_chat(&gw, &mut request)?;
     let id = request_id();
     if request.stream {
         let open = with_timeout(&gw, gw.chat_stream(&request, &id)).await?;
