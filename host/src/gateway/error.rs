@@ -124,17 +124,18 @@ impl GatewayError {
     /// Whether another provider may succeed where this one failed. A caller's own mistake
     /// (an invalid request, an unsupported operation) fails the same everywhere.
     pub fn falls_back(&self) -> bool {
-        match self {
+        !matches!(
+            self,
             GatewayError::BadRequest { .. }
-            | GatewayError::UnknownModel { .. }
-            | GatewayError::Timeout { .. } => false,
-            GatewayError::Invoke {
-                error:
-                    InvokeError::Adapter(AdapterError::InvalidRequest(_) | AdapterError::Unsupported(_)),
-                ..
-            } => false,
-            _ => true,
-        }
+                | GatewayError::UnknownModel { .. }
+                | GatewayError::Timeout { .. }
+                | GatewayError::Invoke {
+                    error: InvokeError::Adapter(
+                        AdapterError::InvalidRequest(_) | AdapterError::Unsupported(_)
+                    ),
+                    ..
+                }
+        )
     }
 
     /// A short outcome label for lineage and metrics.

@@ -83,10 +83,10 @@ impl ComponentCache {
             }
         }
         let component = Component::new(engine, bytes).map_err(|e| LoadError::invalid(origin, e))?;
-        if let Some(path) = path {
-            if let Err(e) = write_entry(&path, &component) {
-                tracing::warn!(cache = %path.display(), error = %e, "could not cache compiled adapter");
-            }
+        if let Some(path) = path
+            && let Err(e) = write_entry(&path, &component)
+        {
+            tracing::warn!(cache = %path.display(), error = %e, "could not cache compiled adapter");
         }
         Ok(component)
     }
