@@ -7,6 +7,7 @@ written by the Rust test (tests/e2e/python_sdk.rs) from the mock upstream's fixt
 to ask for and what the SDK must parse out of each answer. Exits non-zero on the first mismatch.
 """
 
+import array
 import json
 import sys
 
@@ -101,6 +102,12 @@ def tool_call(client, expected):
     check(arguments == expected["tool_arguments"], "streamed tool arguments", arguments)
 
 
+def as_f32(vector):
+    """The vector rounded to float32: embeddings are float32, and a JSON float may be written
+    with just enough digits to round-trip as one (e.g. -0.10449219 for -0.1044921875)."""
+    return array.array("f", vector).tolist()
+
+
 def embeddings(client, expected):
     inputs = list(expected["embeddings"].keys())
     # The SDK asks for base64 by default and decodes it; float is asked for explicitly.
@@ -108,7 +115,8 @@ def embeddings(client, expected):
         result = client.embeddings.create(model=expected["embedding_model"], input=inputs, **options)
         check(len(result.data) == len(inputs), "one vector per input", result.data)
         for item, text in zip(sorted(result.data, key=lambda d: d.index), inputs):
-            check(item.embedding == expected["embeddings"][text], f"vector for {text!r}", item.embedding)
+            want = as_f32(expected["embeddings"][text])
+            check(as_f32(item.embedding) == want, f"vector for {text!r} ({options})", item.embedding)
 
 
 def main():
