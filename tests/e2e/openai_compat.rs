@@ -522,3 +522,81 @@ async fn the_model_list_names_every_upstream_model_as_provider_colon_model() {
     }
     assert!(!mock.requests_to("/v1/models").is_empty());
 }
+
+#[tokio::test]
+async fn a_stream_is_forwarded_as_it_arrives() {
+    // 200 ms between upstream events: about 2 s from the first text to [DONE].
+    let script = Script::new().with_chunk_delay(Duration::from_millis(200));
+    let (_mock, gateway) = local_gateway(script).await;
+    let request = json!({
+        "model": "local:m",
+        "messages": [{"role": "user", "content": "Hello"}],
+        "stream": true
+    });
+    let read = sse::read(
+        gateway.post_json("/v1/chat/completions", &request).await,
+        STREAM_DEADLINE,
+    )
+    .await;
+    let first_text = read
+        .events
+        .iter()
+        .position(|e| {
+            e.json().is_some_and(|c| {
+                c["choices"][0]["delta"]["content"]
+                    .as_str()
+                    .is_some_and(|t| !t.is_empty())
+            })
+        })
+        .unwrap_or_else(|| panic!("no text: {}", read.raw));
+    let spread = *read.arrivals.last().unwrap() - read.arrivals[first_text];
+    assert!(
+        spread >= Duration::from_millis(1200),
+        "the first text arrived only {spread:?} before the end: the gateway buffered the stream"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_each_get_their_own_answer() {
+    let (mock, gateway) = local_gateway(Script::new()).await;
+    let gateway = &gateway;
+    let answers = futures_util::future::join_all((0..16).map(|i| async move {
+        let request = json!({
+            "model": format!("local:m{i}"),
+            "messages": [{"role": "user", "content": format!("question {i}")}]
+        });
+        let answer = Answer::read(gateway.post_json("/v1/chat/completions", &request).await).await;
+        (i, answer)
+    }))
+    .await;
+    for (i, answer) in answers {
+        answer.assert_status(200);
+        assert_eq!(
+            expect::lineage_headers(&answer.headers).model,
+            format!("m{i}")
+        );
+        assert_eq!(
+            answer.json()["model"],
+            format!("m{i}"),
+            "the upstream echoes the model"
+        );
+    }
+    let mut received: Vec<(String, String)> = mock
+        .chat_requests()
+        .iter()
+        .map(|r| {
+            let body = r.json_body();
+            let text = body["messages"][0]["content"].as_str().unwrap_or_default();
+            (
+                body["model"].as_str().unwrap_or_default().to_string(),
+                text.to_string(),
+            )
+        })
+        .collect();
+    received.sort();
+    let mut expected: Vec<(String, String)> = (0..16)
+        .map(|i| (format!("m{i}"), format!("question {i}")))
+        .collect();
+    expected.sort();
+    assert_eq!(received, expected);
+}

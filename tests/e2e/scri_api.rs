@@ -445,3 +445,25 @@ async fn openapi_document_describes_the_scri_routes() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_streamed_answer_is_forwarded_as_it_arrives() {
+    // 200 ms between upstream events: about 2 s from the first text to the end.
+    let script = Script::new().with_chunk_delay(Duration::from_millis(200));
+    let (_mock, gateway) = local_gateway(script).await;
+    let request = json!({
+        "model": "local:m",
+        "messages": [{"role": "user", "content": "hi"}],
+        "stream": true
+    });
+    let read = stream(&gateway, &request).await;
+    let first_text = types(&read)
+        .iter()
+        .position(|k| k == "text_delta")
+        .unwrap_or_else(|| panic!("no text: {}", read.raw));
+    let spread = *read.arrivals.last().unwrap() - read.arrivals[first_text];
+    assert!(
+        spread >= Duration::from_millis(1200),
+        "the first text arrived only {spread:?} before the end: the gateway buffered the stream"
+    );
+}

@@ -1,7 +1,7 @@
 //! Reading Server-Sent Events on the client side of a test: the gateway's OpenAI-compatible
 //! stream (`data: {...}` / `data: [DONE]`) and SCRI's typed stream (`event: <type>` + `data: {...}`).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
 use serde_json::Value;
@@ -68,6 +68,8 @@ pub struct SseRead {
     pub events: Vec<SseEvent>,
     /// Why the body did not end cleanly: a transport error, or the read deadline.
     pub transport_error: Option<String>,
+    /// When each event arrived, counted from the start of the read (same order as `events`).
+    pub arrivals: Vec<Duration>,
 }
 
 impl SseRead {
@@ -89,15 +91,22 @@ impl SseRead {
     }
 }
 
-/// Reads a streamed response to its end (or `deadline`), keeping everything that arrived.
+/// Reads a streamed response to its end (or `deadline`), keeping everything that arrived and
+/// when each event did.
 pub async fn read(response: reqwest::Response, deadline: Duration) -> SseRead {
+    let started = Instant::now();
     let mut raw = Vec::new();
+    let mut arrivals = Vec::new();
     let mut transport_error = None;
     let mut body = response.bytes_stream();
     let reading = async {
         while let Some(chunk) = body.next().await {
             match chunk {
-                Ok(bytes) => raw.extend_from_slice(&bytes),
+                Ok(bytes) => {
+                    raw.extend_from_slice(&bytes);
+                    let complete = parse(&String::from_utf8_lossy(&raw)).len();
+                    arrivals.resize(complete, started.elapsed());
+                }
                 Err(e) => {
                     transport_error = Some(format!("{e:?}"));
                     break;
@@ -113,6 +122,7 @@ pub async fn read(response: reqwest::Response, deadline: Duration) -> SseRead {
         events: parse(&raw),
         raw,
         transport_error,
+        arrivals,
     }
 }
 
