@@ -460,9 +460,7 @@ impl Gateway {
         let _ = child.kill();
         let status = child.wait();
         let logs = std::fs::read_to_string(&log).unwrap_or_default();
-        panic!(
-            "aratta did not start ({problem}; exit {status:?}); its log:\n{logs}"
-        );
+        panic!("aratta did not start ({problem}; exit {status:?}); its log:\n{logs}");
     }
 
     fn pid(&self) -> u32 {
