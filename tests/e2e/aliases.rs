@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use aratta_tests::config::{Config, Provider};
 use aratta_tests::expect::{self, Answer};
-use aratta_tests::gateway::Gateway;
+use aratta_tests::gateway::{Gateway, hello};
 use aratta_tests::mock::{Behaviour, MockUpstream, Script};
 use aratta_tests::sse;
 use serde_json::{Value, json};
@@ -20,10 +20,6 @@ async fn setup(first: Script) -> (MockUpstream, MockUpstream, Gateway) {
         .alias("fast", &["local:a", "backup:b"]);
     let gateway = Gateway::start(&config).await;
     (first, backup, gateway)
-}
-
-fn hello(model: &str) -> Value {
-    json!({"model": model, "messages": [{"role": "user", "content": "hi"}]})
 }
 
 /// (provider, model, outcome) of each `lineage.attempts` entry.

@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 
 use aratta_tests::config::Config;
 use aratta_tests::expect::{self, Answer};
-use aratta_tests::gateway::{Gateway, local_gateway};
+use aratta_tests::gateway::{Gateway, hello, local_gateway};
 use aratta_tests::mock::{Behaviour, MockUpstream, Script};
 use aratta_tests::sse::{self, SseRead};
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// Both chat routes: OpenAI-compatible and SCRI.
 const CHAT_ROUTES: [&str; 2] = ["/v1/chat/completions", "/api/v1/chat"];
@@ -21,21 +21,6 @@ enum Status {
     Exact(u16),
     /// Any 5xx.
     ServerError,
-}
-
-fn hello(model: &str) -> Value {
-    json!({"model": model, "messages": [{"role": "user", "content": "hi"}]})
-}
-
-async fn still_serves(gateway: &Gateway) {
-    let answer = Answer::read(
-        gateway
-            .post_json("/v1/chat/completions", &hello("local:m"))
-            .await,
-    )
-    .await;
-    answer.assert_status(200);
-    expect::chat_completion(&answer.json());
 }
 
 #[tokio::test]
@@ -139,7 +124,7 @@ async fn upstream_http_errors_become_typed_errors() {
             );
         }
     }
-    still_serves(&gateway).await;
+    gateway.assert_answers("local:m").await;
 }
 
 #[tokio::test]
@@ -168,7 +153,7 @@ async fn an_upstream_slower_than_the_timeout_is_a_quick_5xx_and_the_server_keeps
         "{}",
         answer.text
     );
-    still_serves(&gateway).await;
+    gateway.assert_answers("local:m").await;
 }
 
 /// A cut stream must end with an error, never look complete.
@@ -229,7 +214,7 @@ async fn an_upstream_stream_cut_midway_ends_the_client_stream_with_an_error() {
         let read = sse::read(response, Duration::from_secs(20)).await;
         assert_scri_stream_failed(&read, model);
     }
-    still_serves(&gateway).await;
+    gateway.assert_answers("local:m").await;
 }
 
 #[tokio::test]
@@ -257,5 +242,5 @@ async fn garbage_or_a_missing_choices_field_is_a_5xx_schema_mismatch() {
             }
         }
     }
-    still_serves(&gateway).await;
+    gateway.assert_answers("local:m").await;
 }

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use aratta_tests::expect::{self, Answer};
-use aratta_tests::gateway::local_gateway;
+use aratta_tests::gateway::{Gateway, local_gateway};
 use aratta_tests::mock::{Behaviour, DEFAULT_DIMENSIONS, Script, embedding_for, fixtures};
 use aratta_tests::sse;
 use serde_json::{Value, json};
@@ -73,6 +73,29 @@ fn reassemble(deltas: &[Value]) -> Vec<(String, String, String)> {
         }
     }
     calls
+}
+
+/// Streams `request` through `/v1/chat/completions` and returns its chunks, after checking that
+/// the stream ends with `[DONE]` and every other event is a `chat.completion.chunk`.
+async fn stream_chunks(gateway: &Gateway, request: &Value, what: &str) -> Vec<Value> {
+    let read = sse::read(
+        gateway.post_json("/v1/chat/completions", request).await,
+        STREAM_DEADLINE,
+    )
+    .await;
+    assert!(
+        read.events.last().is_some_and(sse::SseEvent::is_done),
+        "{what}: the stream ends with [DONE]: {}",
+        read.raw
+    );
+    let chunks = read.json_events();
+    assert_eq!(
+        chunks.len() + 1,
+        read.events.len(),
+        "{what}: only [DONE] is not JSON"
+    );
+    chunks.iter().for_each(expect::chat_chunk);
+    chunks
 }
 
 #[tokio::test]
@@ -204,23 +227,12 @@ async fn a_stream_without_include_usage_has_no_usage_chunk_but_the_adapter_still
         "messages": [{"role": "user", "content": "Hello"}],
         "stream": true
     });
-    let read = sse::read(
-        gateway.post_json("/v1/chat/completions", &request).await,
-        STREAM_DEADLINE,
-    )
-    .await;
-    assert!(
-        read.events.last().is_some_and(sse::SseEvent::is_done),
-        "{}",
-        read.raw
-    );
-    let chunks = read.json_events();
+    let chunks = stream_chunks(&gateway, &request, "without include_usage").await;
     assert!(
         chunks
             .iter()
             .all(|c| c["choices"].as_array().is_some_and(|a| !a.is_empty())),
-        "no usage-only chunk unless the client asks: {}",
-        read.raw
+        "no usage-only chunk unless the client asks: {chunks:?}"
     );
     // Aratta keeps its own accounting, so it always asks the upstream for usage.
     assert_eq!(
@@ -380,18 +392,7 @@ async fn streamed_tool_calls_are_openai_deltas_whatever_the_upstream_style() {
             "tools": [weather_tool()],
             "stream": true
         });
-        let read = sse::read(
-            gateway.post_json("/v1/chat/completions", &request).await,
-            STREAM_DEADLINE,
-        )
-        .await;
-        assert!(
-            read.events.last().is_some_and(sse::SseEvent::is_done),
-            "{model}: {}",
-            read.raw
-        );
-        let chunks = read.json_events();
-        chunks.iter().for_each(expect::chat_chunk);
+        let chunks = stream_chunks(&gateway, &request, model).await;
         let calls = reassemble(&tool_call_deltas(&chunks));
         let calls: Vec<(&str, Value)> = calls
             .iter()
@@ -434,13 +435,9 @@ async fn tool_calls_without_ids_get_unique_ids_from_the_adapter() {
 
     let mut streamed = request.clone();
     streamed["stream"] = json!(true);
-    let read = sse::read(
-        gateway.post_json("/v1/chat/completions", &streamed).await,
-        STREAM_DEADLINE,
-    )
-    .await;
-    let calls = reassemble(&tool_call_deltas(&read.json_events()));
-    assert_eq!(calls.len(), 1, "{}", read.raw);
+    let chunks = stream_chunks(&gateway, &streamed, "llama.cpp style").await;
+    let calls = reassemble(&tool_call_deltas(&chunks));
+    assert_eq!(calls.len(), 1, "{chunks:?}");
     assert!(!calls[0].0.is_empty());
     let args: Value = serde_json::from_str(&calls[0].2).unwrap();
     assert_eq!(args, json!({"location": "Paris, France"}));

@@ -44,14 +44,6 @@ fn answer_text(answer: &Answer) -> String {
         .to_string()
 }
 
-/// The gateway still answers a normal request through `local`.
-async fn still_serves(gateway: &Gateway) {
-    let request = json!({"model": "local:m", "messages": [{"role": "user", "content": "hi"}]});
-    let answer = Answer::read(gateway.post_json("/v1/chat/completions", &request).await).await;
-    answer.assert_status(200);
-    expect::chat_completion(&answer.json());
-}
-
 /// Checks a contained adapter failure: a 5xx JSON error that names the adapter and says what
 /// happened with one of `reasons` (lower case).
 fn assert_contained(answer: &Answer, what: &str, reasons: &[&str]) {
@@ -175,7 +167,7 @@ async fn a_panicking_adapter_is_a_clear_5xx_and_the_server_keeps_serving() {
         .await;
     let answer = misbehave(&gateway, "panic", None).await;
     assert_contained(&answer, "a panic", &["panic", "crash", "trap"]);
-    still_serves(&gateway).await;
+    gateway.assert_answers("local:m").await;
     let again = misbehave(&gateway, "ok", None).await;
     again.assert_status(200);
     assert_eq!(
@@ -198,7 +190,7 @@ async fn an_endless_loop_is_stopped_by_the_cpu_budget() {
         started.elapsed()
     );
     assert_contained(&answer, "an endless loop", &["cpu", "fuel"]);
-    still_serves(&gateway).await;
+    gateway.assert_answers("local:m").await;
 }
 
 #[tokio::test]
@@ -208,7 +200,7 @@ async fn an_adapter_that_allocates_without_end_hits_the_memory_limit() {
     let gateway = builder(&mock, config).env(KEY_VAR, "k").start().await;
     let answer = misbehave(&gateway, "alloc", None).await;
     assert_contained(&answer, "memory exhaustion", &["memory"]);
-    still_serves(&gateway).await;
+    gateway.assert_answers("local:m").await;
 }
 
 #[tokio::test]
@@ -249,5 +241,5 @@ async fn corrupt_and_core_module_files_are_refused_and_local_still_serves() {
         core.to_lowercase().contains("component"),
         "the line says it is not a component: {core}"
     );
-    still_serves(&gateway).await;
+    gateway.assert_answers("local:m").await;
 }

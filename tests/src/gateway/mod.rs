@@ -19,39 +19,22 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use tokio::sync::oneshot;
 
 use crate::bins;
 use crate::config::Config;
+use crate::expect::{self, Answer};
+
+mod process;
+
+use process::{Captured, aratta_command, capture};
 
 /// How long a gateway may take to print its listening line.
 pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// What the server prints once bound, followed by its URL (found anywhere in a line, so a log
-/// prefix does not hide it).
-const LISTENING: &str = "aratta listening on ";
-
-/// Output captured from a child process, shared with its reader tasks.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<String>>);
-
-impl Captured {
-    fn push_line(&self, line: &str) {
-        let mut text = self.0.lock().expect("capture lock");
-        text.push_str(line);
-        text.push('\n');
-    }
-
-    fn text(&self) -> String {
-        self.0.lock().expect("capture lock").clone()
-    }
-}
 
 /// Why a gateway did not come up.
 #[derive(Debug)]
@@ -325,6 +308,15 @@ impl Gateway {
             .unwrap_or_else(|e| panic!("POST {path} failed: {e}\n{}", self.logs()))
     }
 
+    /// Panics unless a plain chat with `model` on `/v1/chat/completions` answers 200 with a
+    /// valid `chat.completion` (e.g. to show the server still serves after a fault).
+    pub async fn assert_answers(&self, model: &str) {
+        let answer =
+            Answer::read(self.post_json("/v1/chat/completions", &hello(model)).await).await;
+        answer.assert_status(200);
+        expect::chat_completion(&answer.json());
+    }
+
     /// `POST path` with a raw body and `content-type: application/json`.
     pub async fn post_raw(&self, path: &str, body: &str) -> reqwest::Response {
         self.client
@@ -335,6 +327,11 @@ impl Gateway {
             .await
             .unwrap_or_else(|e| panic!("POST {path} failed: {e}\n{}", self.logs()))
     }
+}
+
+/// A one-message chat request body for `model`, valid on both chat routes (OpenAI and SCRI).
+pub fn hello(model: &str) -> Value {
+    serde_json::json!({"model": model, "messages": [{"role": "user", "content": "hi"}]})
 }
 
 /// The common setup: a mock upstream running `script` and a gateway whose only provider is
@@ -365,30 +362,6 @@ pub async fn run_aratta(home: &Path, args: &[&str], env: &[(&str, &str)]) -> std
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", binary.display()))
 }
 
-/// A command for `binary` with a clean environment: no inherited `ARATTA_*` or `*_API_KEY`,
-/// then `ARATTA_HOME`, the shared `ARATTA_CACHE_DIR`, `NO_COLOR`, then the test's own variables.
-fn aratta_command(binary: &Path, home: &Path, env: &[(String, String)]) -> Command {
-    let mut command = Command::new(binary);
-    for key in not_inherited(std::env::vars_os().map(|(k, _)| k.to_string_lossy().into_owned())) {
-        command.env_remove(key);
-    }
-    command
-        .env("ARATTA_HOME", home)
-        .env("ARATTA_CACHE_DIR", bins::cache_dir())
-        .env("NO_COLOR", "1")
-        .current_dir(home);
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    command
-}
-
-/// The variables of the test's environment the child must not see: `ARATTA_*` and `*_API_KEY`.
-fn not_inherited(keys: impl Iterator<Item = String>) -> Vec<String> {
-    keys.filter(|k| k.starts_with("ARATTA_") || k.ends_with("_API_KEY"))
-        .collect()
-}
-
 /// A client that never uses a proxy from the environment.
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -398,126 +371,5 @@ fn client() -> reqwest::Client {
         .expect("build the test HTTP client")
 }
 
-/// Copies a child's output line by line into `into` (to its end, so the child never blocks on
-/// a full pipe); sends the listening URL once seen.
-async fn capture(
-    output: impl AsyncRead + Unpin,
-    into: Captured,
-    mut listening: Option<oneshot::Sender<String>>,
-) {
-    let mut reader = BufReader::new(output);
-    let mut raw = Vec::new();
-    loop {
-        raw.clear();
-        match reader.read_until(b'\n', &mut raw).await {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {}
-        }
-        let line = strip_ansi(String::from_utf8_lossy(&raw).trim_end_matches(['\n', '\r']));
-        into.push_line(&line);
-        if let Some(at) = line.find(LISTENING)
-            && let Some(url) = line[at + LISTENING.len()..].split_whitespace().next()
-            && let Some(tx) = listening.take()
-        {
-            let _ = tx.send(url.trim_end_matches('/').to_string());
-        }
-    }
-}
-
-/// Removes ANSI escape sequences (colours) from a log line.
-fn strip_ansi(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            // CSI: ESC [ ... final byte in @..~
-            if chars.next() == Some('[') {
-                for c in chars.by_ref() {
-                    if ('@'..='~').contains(&c) {
-                        break;
-                    }
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::os::unix::fs::PermissionsExt as _;
-
-    fn script(dir: &Path, body: &str) -> PathBuf {
-        let path = dir.join("fake-aratta");
-        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-        path
-    }
-
-    #[tokio::test]
-    async fn reads_the_listening_line_and_passes_home_cache_and_env() {
-        let dir = tempfile::tempdir().unwrap();
-        // Prints what it was given, then the listening line, then stays up.
-        let fake = script(
-            dir.path(),
-            r#"echo "args=$* home=$ARATTA_HOME cache=$ARATTA_CACHE_DIR color=$NO_COLOR"
-echo "kept=$ARATTA_TEST_SET"
-printf '\033[32maratta listening on http://127.0.0.1:1234\033[0m\n'
-exec sleep 30"#,
-        );
-        let gateway = Gateway::builder_toml("# empty\n")
-            .binary(&fake)
-            .env("ARATTA_TEST_SET", "yes")
-            .start()
-            .await;
-        assert_eq!(gateway.base_url(), "http://127.0.0.1:1234");
-        let out = gateway.stdout();
-        assert!(out.contains("args=serve --port 0"), "{out}");
-        assert!(
-            out.contains(&format!("home={}", gateway.home().display())),
-            "{out}"
-        );
-        assert!(
-            out.contains(&format!("cache={}", bins::cache_dir().display())),
-            "{out}"
-        );
-        assert!(out.contains("color=1"), "{out}");
-        assert!(out.contains("kept=yes"), "{out}");
-        assert_eq!(
-            std::fs::read_to_string(gateway.home().join("config.toml")).unwrap(),
-            "# empty\n"
-        );
-    }
-
-    #[test]
-    fn drops_inherited_aratta_and_api_key_variables() {
-        let parent = [
-            "PATH",
-            "ARATTA_HOME",
-            "ARATTA_LOG",
-            "OPENAI_API_KEY",
-            "API_KEYS",
-            "HOME",
-        ];
-        let dropped = not_inherited(parent.iter().map(|k| k.to_string()));
-        assert_eq!(dropped, ["ARATTA_HOME", "ARATTA_LOG", "OPENAI_API_KEY"]);
-    }
-
-    #[tokio::test]
-    async fn an_early_exit_reports_status_and_stderr() {
-        let dir = tempfile::tempdir().unwrap();
-        let fake = script(dir.path(), "echo 'config: bad key' >&2\nexit 3");
-        let failure = Gateway::builder_toml("")
-            .binary(&fake)
-            .try_start()
-            .await
-            .err()
-            .expect("the fake exits before listening");
-        assert_eq!(failure.status.and_then(|s| s.code()), Some(3));
-        assert!(failure.stderr.contains("config: bad key"), "{failure}");
-        assert!(failure.to_string().contains("exited before listening"));
-    }
-}
+mod tests;
