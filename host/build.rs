@@ -24,7 +24,7 @@ fn main() {
     let crates = if std::env::var("ARATTA_BUILTIN_ADAPTERS").as_deref() == Ok("none") {
         Vec::new()
     } else {
-        adapter_crates(&root.join("adapters"))
+        adapter_crates(&root)
     };
     let target_dir = root.join("target").join("adapters");
     if !crates.is_empty() {
@@ -49,14 +49,20 @@ fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("cargo sets {name}"))
 }
 
-/// `(directory name, package name)` of each adapter crate, sorted.
-fn adapter_crates(dir: &Path) -> Vec<(String, String)> {
+/// `(directory name, package name)` of each adapter crate that is a workspace member, sorted.
+/// A crate under `adapters/` that is not (yet) a member is not embedded, so work in progress
+/// never breaks the host's build.
+fn adapter_crates(root: &Path) -> Vec<(String, String)> {
+    let workspace = std::fs::read_to_string(root.join("Cargo.toml")).expect("read Cargo.toml");
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("Cargo.toml").display()
+    );
     let mut crates = Vec::new();
-    for entry in std::fs::read_dir(dir).expect("read adapters/").flatten() {
-        let manifest = entry.path().join("Cargo.toml");
-        let Ok(text) = std::fs::read_to_string(&manifest) else {
-            continue;
-        };
+    for member in workspace.split('"').filter(|s| s.starts_with("adapters/")) {
+        let manifest = root.join(member).join("Cargo.toml");
+        let text = std::fs::read_to_string(&manifest)
+            .unwrap_or_else(|e| panic!("{}: {e}", manifest.display()));
         let package = text
             .lines()
             .find_map(|l| {
@@ -65,7 +71,8 @@ fn adapter_crates(dir: &Path) -> Vec<(String, String)> {
                     .map(|v| v.trim_matches('"').to_owned())
             })
             .unwrap_or_else(|| panic!("{}: no package name", manifest.display()));
-        crates.push((entry.file_name().to_string_lossy().into_owned(), package));
+        let dir_name = member.trim_start_matches("adapters/").to_owned();
+        crates.push((dir_name, package));
     }
     crates.sort();
     crates
