@@ -383,6 +383,43 @@ async fn models_lists_each_provider_model_and_the_aliases() {
 }
 
 #[tokio::test]
+async fn a_provider_that_cannot_list_its_models_does_not_hide_the_others() {
+    let up = MockUpstream::start(Script::new()).await;
+    let down = MockUpstream::start(Script::always(Behaviour::Error(503))).await;
+    let config = Config::local(&up.base_url())
+        .provider(Provider::new("backup", &down.base_url()).adapter("local"));
+    let gateway = Gateway::start(&config).await;
+    let body = Answer::read(gateway.get("/api/v1/models").await)
+        .await
+        .assert_status(200)
+        .json();
+    let providers: Vec<&str> = body["models"]
+        .as_array()
+        .expect("models")
+        .iter()
+        .filter_map(|m| m["provider"].as_str())
+        .collect();
+    assert!(providers.contains(&"local"), "{body}");
+    assert!(!providers.contains(&"backup"), "{body}");
+    let unavailable = body["unavailable"].as_array().expect("unavailable");
+    assert_eq!(unavailable.len(), 1, "{body}");
+    assert_eq!(unavailable[0]["provider"], "backup");
+    assert!(unavailable[0]["error"]["message"].is_string(), "{body}");
+
+    let openai = Answer::read(gateway.get("/v1/models").await)
+        .await
+        .assert_status(200)
+        .json();
+    let ids: Vec<&str> = openai["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter_map(|m| m["id"].as_str())
+        .collect();
+    assert!(ids.iter().any(|id| id.starts_with("local:")), "{openai}");
+}
+
+#[tokio::test]
 async fn health_reports_each_provider_state() {
     let up = MockUpstream::start(Script::new()).await;
     let down = MockUpstream::start(Script::always(Behaviour::Error(503))).await;
