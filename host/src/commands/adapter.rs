@@ -117,7 +117,9 @@ pub async fn list(home: &Home, config: &Config) -> Result<String, AdapterError> 
         max_instances: 4,
     };
     let outbound = Outbound::new(config.behaviour.upstream_connect_timeout());
-    let runtime = Runtime::new(limits, None, outbound).map_err(AdapterError::Runtime)?;
+    // The server's cache: listing warms it for the next `aratta serve`, and reuses it.
+    let runtime = Runtime::new(limits, Some(crate::server::cache_dir(home)), outbound)
+        .map_err(AdapterError::Runtime)?;
     let refused = runtime.load_all(&home.adapters_dir()).await;
     let adapters: Vec<AdapterSummary> = runtime
         .adapters()

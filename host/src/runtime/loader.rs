@@ -125,6 +125,13 @@ pub fn check(
     origin: &str,
     bytes: &[u8],
 ) -> Result<CheckedComponent, LoadError> {
+    if !bytes.starts_with(b"\0asm") {
+        return Err(LoadError::Invalid {
+            origin: origin.to_owned(),
+            reason: "the file is not WebAssembly (it does not start with the `\\0asm` magic bytes)"
+                .into(),
+        });
+    }
     if wasmparser_is_core_module(bytes) {
         return Err(LoadError::CoreModule {
             origin: origin.to_owned(),

@@ -92,9 +92,7 @@ pub async fn start_gateway(config: Config, home: &Home) -> anyhow::Result<Gatewa
         fuel: behaviour.adapter_fuel,
         max_instances: 1000,
     };
-    let cache_dir = std::env::var_os("ARATTA_CACHE_DIR")
-        .map(Into::into)
-        .unwrap_or_else(|| home.cache_dir());
+    let cache_dir = cache_dir(home);
     let outbound = Outbound::new(behaviour.upstream_connect_timeout());
     let runtime = Arc::new(Runtime::new(limits, Some(cache_dir), outbound)?);
     let t0 = std::time::Instant::now();
@@ -118,6 +116,13 @@ pub async fn start_gateway(config: Config, home: &Home) -> anyhow::Result<Gatewa
         }
     }
     Ok(gateway)
+}
+
+/// Where compiled components are cached: `ARATTA_CACHE_DIR`, else the home's `cache/`.
+pub fn cache_dir(home: &Home) -> std::path::PathBuf {
+    std::env::var_os("ARATTA_CACHE_DIR")
+        .map(Into::into)
+        .unwrap_or_else(|| home.cache_dir())
 }
 
 /// Fill in the default model and refuse chat requests no provider could answer.
