@@ -6,7 +6,8 @@
 //! - [`response`]: OpenAI → SCRI for complete answers, embeddings and model lists;
 //! - [`stream`]: streamed chunks → SCRI stream events;
 //! - [`client`]: the operations themselves over [`http`](crate::http), parameterized by a
-//!   [`Dialect`] for what differs between servers.
+//!   [`Dialect`] for what differs between servers;
+//! - [`sources`]: cited web sources as a final SCRI text block.
 //!
 //! Parsing is lenient where servers legitimately differ (unknown fields, `reasoning` vs
 //! `reasoning_content`, arguments as a string or an object, missing tool-call ids, reused
@@ -17,6 +18,7 @@
 pub mod client;
 pub mod request;
 pub mod response;
+pub mod sources;
 pub mod stream;
 pub mod tools;
 pub mod wire;

@@ -1,11 +1,13 @@
 //! OpenAI responses as SCRI: complete chat answers, usage, finish reasons, embeddings and model
-//! lists. Missing required fields are `schema-mismatch` errors with a JSON path and the raw
+//! lists. Cited sources (`annotations`, `citations`) follow the answer as a sources block
+//! ([`sources`](super::sources)). Missing required fields are `schema-mismatch` errors with a JSON path and the raw
 //! body, never an empty answer.
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::Fallbacks;
+use super::sources::Sources;
 use super::wire::{ChatCompletion, EmbeddingsResponse, ModelEntry, ModelList, Timings, WireUsage};
 use crate::{
     AdapterError, ChatResponse, ContentBlock, EmbeddingResponse, FinishReason, MismatchKind,
@@ -49,22 +51,40 @@ fn count(n: Option<u64>) -> Option<u32> {
 }
 
 /// SCRI usage from OpenAI's, falling back to llama.cpp's `timings` when `usage` is absent.
+///
+/// SCRI counts input with cached tokens and output with reasoning tokens, as OpenAI does.
+/// Servers that count otherwise are recognized by their own totals: xAI leaves reasoning out
+/// of `completion_tokens` (its `total_tokens` is prompt + completion + reasoning), and has
+/// reported `cached_tokens` larger than `prompt_tokens` (cached input left out of the prompt
+/// count). Both are added back; an OpenAI-style count is left as it is.
 pub fn usage(usage: Option<&WireUsage>, timings: Option<&Timings>) -> Option<Usage> {
     if let Some(u) = usage {
+        let cached = u
+            .prompt_tokens_details
+            .as_ref()
+            .and_then(|d| d.cached_tokens);
+        let reasoning = u
+            .completion_tokens_details
+            .as_ref()
+            .and_then(|d| d.reasoning_tokens);
+        let input = match (u.prompt_tokens, cached) {
+            (Some(p), Some(c)) if c > p => Some(p + c),
+            (p, _) => p,
+        };
+        let output = match (u.completion_tokens, reasoning, u.total_tokens) {
+            (Some(c), Some(r), Some(t))
+                if r > 0 && input.is_some_and(|i| t == i.saturating_add(c).saturating_add(r)) =>
+            {
+                Some(c + r)
+            }
+            (c, _, _) => c,
+        };
         return Some(Usage {
-            input_tokens: count(u.prompt_tokens),
-            output_tokens: count(u.completion_tokens),
-            cache_read_tokens: count(
-                u.prompt_tokens_details
-                    .as_ref()
-                    .and_then(|d| d.cached_tokens),
-            ),
+            input_tokens: count(input),
+            output_tokens: count(output),
+            cache_read_tokens: count(cached),
             cache_write_tokens: None,
-            reasoning_tokens: count(
-                u.completion_tokens_details
-                    .as_ref()
-                    .and_then(|d| d.reasoning_tokens),
-            ),
+            reasoning_tokens: count(reasoning),
         });
     }
     let t = timings?;
@@ -204,6 +224,13 @@ pub fn chat_response(body: &[u8], fallbacks: &Fallbacks) -> Result<ChatResponse,
     if let Some(refusal) = message.refusal.filter(|r| !r.is_empty()) {
         content.push(ContentBlock::Text(refusal));
     }
+    let mut sources = Sources::new();
+    for annotation in message.annotations.iter().flatten() {
+        sources.add_annotation(annotation);
+    }
+    if let Some(citations) = &completion.citations {
+        sources.add_citations(citations);
+    }
     let had_tool_calls = !calls.is_empty();
     for (i, call) in calls.into_iter().enumerate() {
         let function = call.function.unwrap_or_default();
@@ -222,6 +249,9 @@ pub fn chat_response(body: &[u8], fallbacks: &Fallbacks) -> Result<ChatResponse,
             arguments: arguments_text(function.arguments.as_ref()),
             signature: None,
         }));
+    }
+    if let Some(block) = sources.block() {
+        content.push(ContentBlock::Text(block));
     }
     Ok(ChatResponse {
         id: completion

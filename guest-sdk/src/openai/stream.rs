@@ -4,6 +4,8 @@
 //! `reasoning-delta`, `tool-call-start`, `tool-call-delta`, `usage` and `stop`; [`SseChatStream`]
 //! drives it from a response body, reading only as much as the next event needs.
 //!
+//! Cited sources (`citations`, `annotations`) go out as a last `text-delta` before `usage`.
+//!
 //! The decoder holds `stop` back until `[DONE]` (or the end of the body after a finish reason),
 //! so the usage chunk OpenAI sends after the finish reason is not lost. A body that ends with
 //! neither is an `error` event (truncated), never a silent success.
@@ -16,6 +18,7 @@ use super::Fallbacks;
 use super::response::{
     arguments_text, embedded_error, finish_reason, parse, reasoning_text, usage,
 };
+use super::sources::Sources;
 use super::wire::{ChatCompletion, ToolCallIn};
 use crate::adapter::EventStream;
 use crate::error::MAX_ERROR_BODY;
@@ -54,6 +57,7 @@ pub struct StreamDecoder {
     real_usage: bool,
     calls: Vec<Call>,
     next_call: u32,
+    sources: Sources,
     done: bool,
 }
 
@@ -68,6 +72,7 @@ impl StreamDecoder {
             real_usage: false,
             calls: Vec::new(),
             next_call: 0,
+            sources: Sources::new(),
             done: false,
         }
     }
@@ -166,6 +171,9 @@ impl StreamDecoder {
                 }));
             }
         }
+        if let Some(block) = self.sources.block() {
+            out.push_back(StreamEvent::TextDelta(block));
+        }
         if let Some(usage) = self.usage.take() {
             out.push_back(StreamEvent::Usage(usage));
         }
@@ -204,6 +212,9 @@ impl StreamDecoder {
         {
             self.usage = Some(u);
         }
+        if let Some(citations) = &chunk.citations {
+            self.sources.add_citations(citations);
+        }
         let choice = chunk
             .choices
             .into_iter()
@@ -230,6 +241,9 @@ impl StreamDecoder {
             }
             if let Some(text) = delta.refusal.filter(|t| !t.is_empty()) {
                 out.push_back(StreamEvent::TextDelta(text));
+            }
+            for annotation in delta.annotations.iter().flatten() {
+                self.sources.add_annotation(annotation);
             }
             for (pos, call) in delta.tool_calls.into_iter().flatten().enumerate() {
                 self.on_tool_call(pos, call, out);

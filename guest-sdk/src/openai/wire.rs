@@ -205,6 +205,9 @@ pub struct ChatCompletion {
     /// `chat.completion`, `chat.completion.chunk`, or vLLM's older flat `error` shape.
     #[serde(default)]
     pub object: Option<String>,
+    /// Source URLs a search consulted (xAI's and Perplexity's top-level `citations`).
+    #[serde(default)]
+    pub citations: Option<Value>,
 }
 
 /// One choice: `message` in a complete answer, `delta` in a stream chunk.
@@ -242,6 +245,9 @@ pub struct ResponseMessage {
     /// Tool calls (whole, or pieces in a stream).
     #[serde(default)]
     pub tool_calls: Option<Vec<ToolCallIn>>,
+    /// `url_citation` annotations of OpenAI's search models.
+    #[serde(default)]
+    pub annotations: Option<Vec<Value>>,
 }
 
 /// A tool call, or a piece of one in a stream.
@@ -275,9 +281,13 @@ pub struct WireUsage {
     /// Prompt tokens, including cached ones.
     #[serde(default)]
     pub prompt_tokens: Option<u64>,
-    /// Generated tokens, including reasoning.
+    /// Generated tokens: including reasoning (OpenAI), or without it (xAI; see
+    /// [`usage`](super::response::usage)).
     #[serde(default)]
     pub completion_tokens: Option<u64>,
+    /// Prompt plus completion tokens, as the server adds them up; tells how it counted.
+    #[serde(default)]
+    pub total_tokens: Option<u64>,
     /// Prompt breakdown.
     #[serde(default)]
     pub prompt_tokens_details: Option<PromptTokensDetails>,

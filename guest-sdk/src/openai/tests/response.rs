@@ -320,3 +320,78 @@ fn model_lists_from_each_server() {
         "data[0]"
     );
 }
+
+fn usage_of(json: &str) -> Usage {
+    let wire: crate::openai::wire::WireUsage = serde_json::from_str(json).unwrap();
+    crate::openai::response::usage(Some(&wire), None).unwrap()
+}
+
+#[test]
+fn openai_counts_reasoning_inside_completion_tokens() {
+    // OpenAI: total = prompt + completion, and completion already holds the reasoning.
+    let u = usage_of(
+        r#"{"prompt_tokens":1117,"completion_tokens":46,"total_tokens":1163,
+            "prompt_tokens_details":{"cached_tokens":1024,"audio_tokens":0},
+            "completion_tokens_details":{"reasoning_tokens":32,"audio_tokens":0,
+              "accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}"#,
+    );
+    assert_eq!(
+        (
+            u.input_tokens,
+            u.output_tokens,
+            u.cache_read_tokens,
+            u.reasoning_tokens
+        ),
+        (Some(1117), Some(46), Some(1024), Some(32))
+    );
+}
+
+#[test]
+fn xai_reasoning_outside_completion_tokens_is_added_back() {
+    // xAI: total = prompt + completion + reasoning.
+    let u = usage_of(
+        r#"{"completion_tokens":50,"completion_tokens_details":{"reasoning_tokens":124},
+            "prompt_tokens":663,"prompt_tokens_details":{"cached_tokens":654,"text_tokens":663},
+            "total_tokens":837,"num_sources_used":0}"#,
+    );
+    assert_eq!(
+        (
+            u.input_tokens,
+            u.output_tokens,
+            u.cache_read_tokens,
+            u.reasoning_tokens
+        ),
+        (Some(663), Some(174), Some(654), Some(124))
+    );
+}
+
+#[test]
+fn cached_tokens_beyond_the_prompt_count_are_added_to_it() {
+    let u = usage_of(
+        r#"{"prompt_tokens":4142,"completion_tokens":254,"total_tokens":8724,
+            "prompt_tokens_details":{"cached_tokens":4328}}"#,
+    );
+    assert_eq!((u.input_tokens, u.output_tokens), (Some(8470), Some(254)));
+    // Without a total the count is taken as OpenAI's.
+    let u = usage_of(
+        r#"{"prompt_tokens":10,"completion_tokens":5,"completion_tokens_details":{"reasoning_tokens":3}}"#,
+    );
+    assert_eq!(u.output_tokens, Some(5));
+}
+
+#[test]
+fn cited_sources_follow_the_answer() {
+    // OpenAI search models annotate the message; xAI (live search) and Perplexity list
+    // `citations` at the top level.
+    let body = br#"{"id":"c","model":"gpt-4o-search-preview","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"Paris is sunny.","annotations":[{"type":"url_citation","url_citation":{"end_index":15,"start_index":0,"title":"Weather","url":"https://weather.example/paris"}}]}}],"citations":["https://x.ai/news"]}"#;
+    let r = chat_response(body, &fallbacks()).unwrap();
+    assert_eq!(
+        r.content,
+        vec![
+            ContentBlock::Text("Paris is sunny.".into()),
+            ContentBlock::Text(
+                "\n\nSources:\n- https://weather.example/paris\n- https://x.ai/news\n".into()
+            ),
+        ]
+    );
+}

@@ -433,3 +433,23 @@ fn an_error_before_content_is_returned_by_chat_stream_itself() {
     .unwrap();
     assert_eq!(drain(peeked), events(body));
 }
+
+#[test]
+fn streamed_citations_come_before_usage() {
+    let body = concat!(
+        "data: {\"id\":\"c\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Sunny.\",\"annotations\":[{\"type\":\"url_citation\",\"url_citation\":{\"url\":\"https://w.example/\"}}]}}]}\n\n",
+        "data: {\"id\":\"c\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"citations\":[\"https://x.ai/\"]}\n\n",
+        "data: {\"id\":\"c\",\"model\":\"m\",\"choices\":[],\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":2,\"total_tokens\":6}}\n\n",
+        "data: [DONE]\n\n",
+    );
+    assert_eq!(
+        events(body),
+        vec![
+            start("c", "m"),
+            text("Sunny."),
+            text("\n\nSources:\n- https://w.example/\n- https://x.ai/\n"),
+            StreamEvent::Usage(usage(4, 2)),
+            StreamEvent::Stop(FinishReason::Stop),
+        ]
+    );
+}
