@@ -7,6 +7,8 @@
 //! - [`stream`]: streamed chunks → SCRI stream events;
 //! - [`client`]: the operations themselves over [`http`](crate::http), parameterized by a
 //!   [`Dialect`] for what differs between servers;
+//! - [`responses`]: the Responses API (`/responses`), for what Chat Completions cannot carry
+//!   (server-side tools, reasoning text, reasoning kept across turns);
 //! - [`sources`]: cited web sources as a final SCRI text block.
 //!
 //! Parsing is lenient where servers legitimately differ (unknown fields, `reasoning` vs
@@ -18,6 +20,7 @@
 pub mod client;
 pub mod request;
 pub mod response;
+pub mod responses;
 pub mod sources;
 pub mod stream;
 pub mod tools;
