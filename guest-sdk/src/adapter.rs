@@ -106,6 +106,30 @@ pub fn peek_stream(mut stream: BoxEventStream) -> Result<BoxEventStream, Adapter
     }))
 }
 
+/// `stream` with every `error` event passed through `classify`: for adapters that refine the
+/// SDK's generic classification with what their provider's error bodies say (a quota error
+/// sent as 429, a bad key sent as 400), so errors read the same streamed or not.
+pub fn map_stream_errors(
+    stream: BoxEventStream,
+    classify: fn(AdapterError) -> AdapterError,
+) -> BoxEventStream {
+    Box::new(MapErrors { stream, classify })
+}
+
+struct MapErrors {
+    stream: BoxEventStream,
+    classify: fn(AdapterError) -> AdapterError,
+}
+
+impl EventStream for MapErrors {
+    fn next(&mut self) -> Option<StreamEvent> {
+        match self.stream.next()? {
+            StreamEvent::Error(error) => Some(StreamEvent::Error((self.classify)(error))),
+            other => Some(other),
+        }
+    }
+}
+
 /// Events already read, then the rest of the stream.
 struct Chain {
     seen: std::collections::VecDeque<StreamEvent>,
@@ -150,6 +174,19 @@ mod tests {
             id: "i".into(),
             model: "m".into(),
         })
+    }
+
+    #[test]
+    fn mapped_errors_are_reclassified_and_the_rest_untouched() {
+        let stream =
+            VecEventStream::new(vec![start(), StreamEvent::Error(AdapterError::other("x"))]);
+        let mut mapped = map_stream_errors(Box::new(stream), |_| AdapterError::timeout("t"));
+        assert_eq!(mapped.next(), Some(start()));
+        assert!(matches!(
+            mapped.next(),
+            Some(StreamEvent::Error(AdapterError::Timeout(_)))
+        ));
+        assert_eq!(mapped.next(), None);
     }
 
     #[test]

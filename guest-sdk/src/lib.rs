@@ -43,7 +43,9 @@ pub mod openai;
 pub mod sse;
 pub mod status;
 
-pub use adapter::{Adapter, BoxEventStream, EventStream, VecEventStream, peek_stream};
+pub use adapter::{
+    Adapter, BoxEventStream, EventStream, VecEventStream, map_stream_errors, peek_stream,
+};
 
 pub use bindings::aratta::scri::chat::{
     Base64Image, ChatRequest, ChatResponse, ContentBlock, FinishReason, Image, ImageSource, Json,
