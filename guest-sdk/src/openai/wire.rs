@@ -135,10 +135,10 @@ pub struct ChatCompletionRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub response_format: Option<Value>,
     /// Sampling temperature.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "decimal")]
     pub temperature: Option<f32>,
     /// Nucleus sampling.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "decimal")]
     pub top_p: Option<f32>,
     /// Top-k sampling (vLLM, llama.cpp; not OpenAI).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -156,10 +156,10 @@ pub struct ChatCompletionRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
     /// Presence penalty.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "decimal")]
     pub presence_penalty: Option<f32>,
     /// Frequency penalty.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "decimal")]
     pub frequency_penalty: Option<f32>,
     /// `minimal`, `low`, `medium` or `high`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -173,6 +173,19 @@ pub struct ChatCompletionRequest {
     /// Streaming options.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_options: Option<StreamOptions>,
+}
+
+/// An `f32` as the `f64` with the same shortest decimal form: SCRI carries sampling values as
+/// `f32`, and widening `0.7f32` directly gives `0.699999988079071` on the wire.
+pub fn decimal_f64(x: f32) -> f64 {
+    x.to_string().parse().unwrap_or(f64::from(x))
+}
+
+fn decimal<S: serde::Serializer>(x: &Option<f32>, s: S) -> Result<S::Ok, S::Error> {
+    match x {
+        Some(x) => s.serialize_f64(decimal_f64(*x)),
+        None => s.serialize_none(),
+    }
 }
 
 /// Deserialize a field so that `null` is `Some(Value::Null)` and only a missing field is `None`:

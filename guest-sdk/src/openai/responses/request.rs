@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::{ResponsesDialect, carries_reasoning};
 use crate::openai::request::merge_extra;
+use crate::openai::wire::decimal_f64;
 use crate::{
     AdapterError, ChatRequest, ContentBlock, Image, ImageSource, Message, MessageContent,
     ResponseFormat, Role, ToolChoice, ToolResult, ToolResultPart,
@@ -86,10 +87,10 @@ pub fn body(
         body.insert("text".into(), json!({ "format": format }));
     }
     if let Some(t) = sampling.temperature {
-        body.insert("temperature".into(), json!(t));
+        body.insert("temperature".into(), json!(decimal_f64(t)));
     }
     if let Some(p) = sampling.top_p {
-        body.insert("top_p".into(), json!(p));
+        body.insert("top_p".into(), json!(decimal_f64(p)));
     }
     if let Some(max) = sampling.max_tokens {
         body.insert("max_output_tokens".into(), json!(max));

@@ -363,3 +363,21 @@ fn embeddings_request() {
         json!({"model": "nomic-embed-text", "input": ["a", "b"], "dimensions": 256, "encoding_format": "float", "truncate": true})
     );
 }
+
+#[test]
+fn sampling_values_keep_their_decimal_form_on_the_wire() {
+    let mut req = request();
+    req.sampling.temperature = Some(0.7);
+    req.sampling.top_p = Some(0.9);
+    req.sampling.presence_penalty = Some(-0.3);
+    req.sampling.frequency_penalty = Some(1.1);
+    let text = serde_json::to_string(&chat_body(&req, &LOCAL, false).unwrap()).unwrap();
+    for expected in [
+        "\"temperature\":0.7",
+        "\"top_p\":0.9",
+        "\"presence_penalty\":-0.3",
+        "\"frequency_penalty\":1.1",
+    ] {
+        assert!(text.contains(expected), "{expected} in {text}");
+    }
+}
