@@ -16,10 +16,10 @@ pub fn chat(
     req: &ChatRequest,
     dialect: &Dialect,
 ) -> Result<ChatResponse, AdapterError> {
-    let body = request::chat_body(req, dialect, false)?;
+    let body = request::chat_body_json(req, dialect, false)?;
     let bytes = Request::post(ctx, "/chat/completions")
         .header("accept", "application/json")
-        .json(&body)
+        .body("application/json", body.into_bytes())
         .send()?
         .error_for_status()?
         .bytes()?;
@@ -35,10 +35,10 @@ pub fn chat_stream(
     req: &ChatRequest,
     dialect: &Dialect,
 ) -> Result<BoxEventStream, AdapterError> {
-    let body = request::chat_body(req, dialect, true)?;
+    let body = request::chat_body_json(req, dialect, true)?;
     let response = Request::post(ctx, "/chat/completions")
         .header("accept", "text/event-stream")
-        .json(&body)
+        .body("application/json", body.into_bytes())
         .send()?
         .error_for_status()?;
     let fallbacks = Fallbacks::new(ctx, &req.model);

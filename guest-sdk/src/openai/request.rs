@@ -1,5 +1,8 @@
 //! SCRI requests as OpenAI Chat Completions and Embeddings request bodies.
 
+use std::collections::BTreeMap;
+
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::Dialect;
@@ -9,17 +12,20 @@ use super::wire::{
     Part, StreamOptions, ToolCallOut,
 };
 use crate::{
-    AdapterError, ChatRequest, ContentBlock, EmbeddingRequest, Image, ImageSource, Json, Message,
-    MessageContent, ResponseFormat, Role, ToolChoice, ToolResult, ToolResultPart,
+    AdapterError, ChatRequest, ContentBlock, EmbeddingRequest, Image, ImageSource, Json,
+    JsonSchemaFormat, Message, MessageContent, ResponseFormat, Role, ToolChoice, ToolResult,
+    ToolResultPart,
 };
 
-/// The JSON body of `POST /chat/completions` for `request`; `stream` asks for Server-Sent
-/// Events with a final usage chunk. `extra` is merged in last, so it can override any field.
-pub fn chat_body(
+/// The JSON body of `POST /chat/completions` for `request`, as sent: `stream` asks for
+/// Server-Sent Events with a final usage chunk, and `extra` is merged in last, so it can
+/// override any field. Tool schemas and the response schema keep their key order (OpenAI
+/// generates Structured Outputs in the schema's key order), so the body is built as text.
+pub fn chat_body_json(
     request: &ChatRequest,
     dialect: &Dialect,
     stream: bool,
-) -> Result<Value, AdapterError> {
+) -> Result<String, AdapterError> {
     let sampling = &request.sampling;
     let mut tools = tools::to_openai(&request.tools)?;
     let mut tool_choice = request.tool_choice.as_ref().map(|choice| match choice {
@@ -73,9 +79,19 @@ pub fn chat_body(
             include_usage: true,
         }),
     };
-    let mut value = serde_json::to_value(&body).map_err(|e| AdapterError::other(e.to_string()))?;
-    merge_extra(&mut value, request.extra.as_deref())?;
-    Ok(value)
+    let text = serde_json::to_string(&body).map_err(|e| AdapterError::other(e.to_string()))?;
+    merge_extra_json(text, request.extra.as_deref())
+}
+
+/// [`chat_body_json`] as a JSON value, for inspecting it (a value's keys are sorted, so
+/// send the text).
+pub fn chat_body(
+    request: &ChatRequest,
+    dialect: &Dialect,
+    stream: bool,
+) -> Result<Value, AdapterError> {
+    let text = chat_body_json(request, dialect, stream)?;
+    serde_json::from_str(&text).map_err(|e| AdapterError::other(e.to_string()))
 }
 
 /// The JSON body of `POST /embeddings`.
@@ -105,25 +121,77 @@ pub fn merge_extra(body: &mut Value, extra: Option<&str>) -> Result<(), AdapterE
     Ok(())
 }
 
-fn response_format(format: &ResponseFormat) -> Option<Result<Value, AdapterError>> {
+/// A JSON object's top-level fields with their values as raw text: merging at this level
+/// leaves every nested object's key order as it was.
+pub type RawFields = BTreeMap<String, Box<RawValue>>;
+
+/// [`merge_extra`] on the text of a JSON object body, keeping nested key order.
+pub fn merge_extra_json(body: String, extra: Option<&str>) -> Result<String, AdapterError> {
+    let Some(extra) = extra.filter(|e| !e.trim().is_empty()) else {
+        return Ok(body);
+    };
+    let extra: RawFields = serde_json::from_str(extra).map_err(|e| {
+        AdapterError::invalid_request(format!("`extra` must be a JSON object: {e}"))
+    })?;
+    let mut fields: RawFields =
+        serde_json::from_str(&body).map_err(|e| AdapterError::other(e.to_string()))?;
+    fields.extend(extra);
+    serde_json::to_string(&fields).map_err(|e| AdapterError::other(e.to_string()))
+}
+
+/// `{"name","description","schema","strict"}` of a JSON-schema answer format, schema verbatim.
+#[derive(serde::Serialize)]
+pub(crate) struct JsonSchemaOut<'a> {
+    pub name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<&'a str>,
+    pub schema: &'a RawValue,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strict: Option<bool>,
+}
+
+impl<'a> JsonSchemaOut<'a> {
+    /// The parts of `format`, whose schema text `schema` was checked by [`schema_raw`].
+    pub(crate) fn new(format: &'a JsonSchemaFormat, schema: &'a RawValue) -> JsonSchemaOut<'a> {
+        JsonSchemaOut {
+            name: &format.name,
+            description: format.description.as_deref(),
+            schema,
+            strict: format.strict,
+        }
+    }
+}
+
+/// The schema text of `format`, checked to be JSON.
+pub(crate) fn schema_raw(format: &JsonSchemaFormat) -> Result<Box<RawValue>, AdapterError> {
+    RawValue::from_string(format.schema.clone()).map_err(|e| {
+        AdapterError::invalid_request(format!("response_format schema is not JSON: {e}"))
+    })
+}
+
+fn response_format(format: &ResponseFormat) -> Option<Result<Box<RawValue>, AdapterError>> {
+    #[derive(serde::Serialize)]
+    struct Out<'a> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        json_schema: Option<JsonSchemaOut<'a>>,
+    }
+    let raw = |out: &Out| {
+        serde_json::value::to_raw_value(out).map_err(|e| AdapterError::other(e.to_string()))
+    };
     match format {
         ResponseFormat::Text => None,
-        ResponseFormat::JsonObject => Some(Ok(serde_json::json!({"type": "json_object"}))),
-        ResponseFormat::JsonSchema(schema) => Some((|| {
-            let parsed: Value = serde_json::from_str(&schema.schema).map_err(|e| {
-                AdapterError::invalid_request(format!("response_format schema is not JSON: {e}"))
-            })?;
-            let mut inner = Map::new();
-            inner.insert("name".into(), schema.name.clone().into());
-            if let Some(d) = &schema.description {
-                inner.insert("description".into(), d.clone().into());
-            }
-            inner.insert("schema".into(), parsed);
-            if let Some(strict) = schema.strict {
-                inner.insert("strict".into(), strict.into());
-            }
-            Ok(serde_json::json!({"type": "json_schema", "json_schema": inner}))
-        })()),
+        ResponseFormat::JsonObject => Some(raw(&Out {
+            kind: "json_object",
+            json_schema: None,
+        })),
+        ResponseFormat::JsonSchema(schema) => Some(schema_raw(schema).and_then(|parsed| {
+            raw(&Out {
+                kind: "json_schema",
+                json_schema: Some(JsonSchemaOut::new(schema, &parsed)),
+            })
+        })),
     }
 }
 

@@ -131,9 +131,10 @@ pub struct ChatCompletionRequest {
     /// Whether several tool calls may come in one turn.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parallel_tool_calls: Option<bool>,
-    /// `{"type":"json_object"}` or `{"type":"json_schema","json_schema":{…}}`.
+    /// `{"type":"json_object"}` or `{"type":"json_schema","json_schema":{…}}`, as text so the
+    /// schema keeps its key order.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub response_format: Option<Value>,
+    pub response_format: Option<Box<RawValue>>,
     /// Sampling temperature.
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "decimal")]
     pub temperature: Option<f32>,

@@ -113,10 +113,10 @@ pub fn chat(
     dialect: &ResponsesDialect,
     why: &str,
 ) -> Result<ChatResponse, AdapterError> {
-    let body = request::body(req, dialect, false, why)?;
+    let body = request::body_json(req, dialect, false, why)?;
     let bytes = Request::post(ctx, "/responses")
         .header("accept", "application/json")
-        .json(&body)
+        .body("application/json", body.into_bytes())
         .send()?
         .error_for_status()?
         .bytes()?;
@@ -131,10 +131,10 @@ pub fn chat_stream(
     dialect: &ResponsesDialect,
     why: &str,
 ) -> Result<BoxEventStream, AdapterError> {
-    let body = request::body(req, dialect, true, why)?;
+    let body = request::body_json(req, dialect, true, why)?;
     let response = Request::post(ctx, "/responses")
         .header("accept", "text/event-stream")
-        .json(&body)
+        .body("application/json", body.into_bytes())
         .send()?
         .error_for_status()?;
     let fallbacks = Fallbacks::new(ctx, &req.model);

@@ -2,10 +2,11 @@
 //! (`{"type":"function","name":…}`), the token limit is `max_output_tokens`, the answer format
 //! is `text.format`, and `extra` is merged last except `extra.tools`, which is appended.
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::{ResponsesDialect, carries_reasoning};
-use crate::openai::request::merge_extra;
+use crate::openai::request::{JsonSchemaOut, RawFields, schema_raw};
 use crate::openai::wire::decimal_f64;
 use crate::{
     AdapterError, ChatRequest, ContentBlock, Image, ImageSource, Message, MessageContent,
@@ -26,14 +27,15 @@ pub fn server_tools(extra: Option<&str>) -> Option<Vec<Value>> {
     )
 }
 
-/// The JSON body of `POST /responses` for `request`; `why` says why the Responses API is used,
-/// for the errors about what it cannot express.
-pub fn body(
+/// The JSON body of `POST /responses` for `request`, as sent; `why` says why the Responses
+/// API is used, for the errors about what it cannot express. Tool and answer schemas keep
+/// their key order.
+pub fn body_json(
     request: &ChatRequest,
     dialect: &ResponsesDialect,
     stream: bool,
     why: &str,
-) -> Result<Value, AdapterError> {
+) -> Result<String, AdapterError> {
     let sampling = &request.sampling;
     let unsupported = [
         ("stop", !sampling.stop.is_empty()),
@@ -47,29 +49,24 @@ pub fn body(
              no such parameter"
         )));
     }
-    let mut body = Map::new();
-    body.insert("model".into(), json!(request.model));
-    body.insert(
-        "input".into(),
-        Value::Array(input(&request.messages, dialect)?),
-    );
-
-    let mut extra: Option<Value> = match request.extra.as_deref().filter(|e| !e.trim().is_empty()) {
-        Some(text) => Some(serde_json::from_str(text).map_err(|e| {
+    let mut extra: RawFields = match request.extra.as_deref().filter(|e| !e.trim().is_empty()) {
+        Some(text) => serde_json::from_str(text).map_err(|e| {
             AdapterError::invalid_request(format!("`extra` must be a JSON object: {e}"))
-        })?),
-        None => None,
+        })?,
+        None => RawFields::new(),
     };
+    let mut body = RawFields::new();
+    put(&mut body, "model", &request.model)?;
+    put(&mut body, "input", &input(&request.messages, dialect)?)?;
     let mut tools = function_tools(request, dialect)?;
-    if let Some(Value::Array(more)) = extra
-        .as_mut()
-        .and_then(Value::as_object_mut)
-        .and_then(|e| e.remove("tools"))
-    {
+    if let Some(more) = extra.remove("tools") {
+        let more: Vec<Box<RawValue>> = serde_json::from_str(more.get()).map_err(|e| {
+            AdapterError::invalid_request(format!("`extra.tools` must be an array: {e}"))
+        })?;
         tools.extend(more);
     }
     if !tools.is_empty() {
-        body.insert("tools".into(), Value::Array(tools));
+        put(&mut body, "tools", &tools)?;
     }
     if let Some(choice) = &request.tool_choice {
         let choice = match choice {
@@ -78,22 +75,26 @@ pub fn body(
             ToolChoice::Required => json!("required"),
             ToolChoice::Tool(name) => json!({"type": "function", "name": name}),
         };
-        body.insert("tool_choice".into(), choice);
+        put(&mut body, "tool_choice", &choice)?;
     }
     if let Some(parallel) = request.parallel_tool_calls {
-        body.insert("parallel_tool_calls".into(), json!(parallel));
+        put(&mut body, "parallel_tool_calls", &parallel)?;
     }
     if let Some(format) = text_format(request.response_format.as_ref())? {
-        body.insert("text".into(), json!({ "format": format }));
+        #[derive(serde::Serialize)]
+        struct Text {
+            format: Box<RawValue>,
+        }
+        put(&mut body, "text", &Text { format })?;
     }
     if let Some(t) = sampling.temperature {
-        body.insert("temperature".into(), json!(decimal_f64(t)));
+        put(&mut body, "temperature", &decimal_f64(t))?;
     }
     if let Some(p) = sampling.top_p {
-        body.insert("top_p".into(), json!(decimal_f64(p)));
+        put(&mut body, "top_p", &decimal_f64(p))?;
     }
     if let Some(max) = sampling.max_tokens {
-        body.insert("max_output_tokens".into(), json!(max));
+        put(&mut body, "max_output_tokens", &max)?;
     }
     let mut reasoning = Map::new();
     if let Some(options) = &request.reasoning {
@@ -105,25 +106,45 @@ pub fn body(
         }
     }
     if !reasoning.is_empty() {
-        body.insert("reasoning".into(), Value::Object(reasoning));
+        put(&mut body, "reasoning", &reasoning)?;
     }
     // Encrypted reasoning is the only way to carry reasoning to the next turn without storing
     // the conversation at the provider; asked for whenever reasoning is involved.
     if request.reasoning.is_some() || carries_any_reasoning(&request.messages, dialect) {
-        body.insert("include".into(), json!(["reasoning.encrypted_content"]));
+        put(&mut body, "include", &["reasoning.encrypted_content"])?;
     }
-    body.insert("store".into(), json!(false));
+    put(&mut body, "store", &false)?;
     if let Some(user) = &request.user {
-        body.insert("user".into(), json!(user));
+        put(&mut body, "user", user)?;
     }
     if stream {
-        body.insert("stream".into(), json!(true));
+        put(&mut body, "stream", &true)?;
     }
-    let mut body = Value::Object(body);
-    if let Some(extra) = extra {
-        merge_extra(&mut body, Some(&extra.to_string()))?;
-    }
-    Ok(body)
+    body.extend(extra);
+    serde_json::to_string(&body).map_err(|e| AdapterError::other(e.to_string()))
+}
+
+/// [`body_json`] as a JSON value, for inspecting it (a value's keys are sorted, so send the
+/// text).
+pub fn body(
+    request: &ChatRequest,
+    dialect: &ResponsesDialect,
+    stream: bool,
+    why: &str,
+) -> Result<Value, AdapterError> {
+    let text = body_json(request, dialect, stream, why)?;
+    serde_json::from_str(&text).map_err(|e| AdapterError::other(e.to_string()))
+}
+
+fn put<T: serde::Serialize + ?Sized>(
+    body: &mut RawFields,
+    key: &str,
+    value: &T,
+) -> Result<(), AdapterError> {
+    let raw =
+        serde_json::value::to_raw_value(value).map_err(|e| AdapterError::other(e.to_string()))?;
+    body.insert(key.to_string(), raw);
+    Ok(())
 }
 
 fn carries_any_reasoning(messages: &[Message], dialect: &ResponsesDialect) -> bool {
@@ -138,53 +159,67 @@ fn carries_any_reasoning(messages: &[Message], dialect: &ResponsesDialect) -> bo
 fn function_tools(
     request: &ChatRequest,
     dialect: &ResponsesDialect,
-) -> Result<Vec<Value>, AdapterError> {
+) -> Result<Vec<Box<RawValue>>, AdapterError> {
+    #[derive(serde::Serialize)]
+    struct FunctionTool<'a> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        name: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        description: Option<&'a str>,
+        parameters: &'a RawValue,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        strict: Option<bool>,
+    }
     request
         .tools
         .iter()
         .map(|tool| {
-            let parameters: Value = serde_json::from_str(&tool.parameters).map_err(|e| {
+            let parameters = RawValue::from_string(tool.parameters.clone()).map_err(|e| {
                 AdapterError::invalid_request(format!(
                     "tool `{}` has parameters that are not JSON: {e}",
                     tool.name
                 ))
             })?;
-            let mut def = Map::new();
-            def.insert("type".into(), json!("function"));
-            def.insert("name".into(), json!(tool.name));
-            if let Some(d) = &tool.description {
-                def.insert("description".into(), json!(d));
-            }
-            def.insert("parameters".into(), parameters);
-            if dialect.non_strict_tools {
-                def.insert("strict".into(), json!(false));
-            }
-            Ok(Value::Object(def))
+            serde_json::value::to_raw_value(&FunctionTool {
+                kind: "function",
+                name: &tool.name,
+                description: tool.description.as_deref(),
+                parameters: &parameters,
+                strict: dialect.non_strict_tools.then_some(false),
+            })
+            .map_err(|e| AdapterError::other(e.to_string()))
         })
         .collect()
 }
 
-fn text_format(format: Option<&ResponseFormat>) -> Result<Option<Value>, AdapterError> {
-    Ok(match format {
-        None | Some(ResponseFormat::Text) => None,
-        Some(ResponseFormat::JsonObject) => Some(json!({"type": "json_object"})),
-        Some(ResponseFormat::JsonSchema(schema)) => {
-            let parsed: Value = serde_json::from_str(&schema.schema).map_err(|e| {
-                AdapterError::invalid_request(format!("response_format schema is not JSON: {e}"))
-            })?;
-            let mut f = Map::new();
-            f.insert("type".into(), json!("json_schema"));
-            f.insert("name".into(), json!(schema.name));
-            if let Some(d) = &schema.description {
-                f.insert("description".into(), json!(d));
-            }
-            f.insert("schema".into(), parsed);
-            if let Some(strict) = schema.strict {
-                f.insert("strict".into(), json!(strict));
-            }
-            Some(Value::Object(f))
+fn text_format(format: Option<&ResponseFormat>) -> Result<Option<Box<RawValue>>, AdapterError> {
+    #[derive(serde::Serialize)]
+    struct Format<'a> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        #[serde(flatten, skip_serializing_if = "Option::is_none")]
+        schema: Option<JsonSchemaOut<'a>>,
+    }
+    let raw = |f: &Format| {
+        serde_json::value::to_raw_value(f).map_err(|e| AdapterError::other(e.to_string()))
+    };
+    match format {
+        None | Some(ResponseFormat::Text) => Ok(None),
+        Some(ResponseFormat::JsonObject) => raw(&Format {
+            kind: "json_object",
+            schema: None,
+        })
+        .map(Some),
+        Some(ResponseFormat::JsonSchema(format)) => {
+            let schema = schema_raw(format)?;
+            raw(&Format {
+                kind: "json_schema",
+                schema: Some(JsonSchemaOut::new(format, &schema)),
+            })
+            .map(Some)
         }
-    })
+    }
 }
 
 /// SCRI messages as `input` items, in order. Within a message, text runs become one message

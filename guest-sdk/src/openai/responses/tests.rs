@@ -604,3 +604,27 @@ fn calls_that_arrive_whole_or_before_their_name() {
     );
     assert_eq!(got.len(), 4, "{got:#?}");
 }
+
+#[test]
+fn schemas_keep_their_key_order_on_the_wire() {
+    let mut req = request(vec![text(Role::User, "hi")]);
+    req.tools = vec![Tool {
+        name: "t".into(),
+        description: None,
+        parameters: r#"{"type":"object","properties":{"zeta":{},"alpha":{}}}"#.into(),
+    }];
+    req.response_format = Some(ResponseFormat::JsonSchema(JsonSchemaFormat {
+        name: "out".into(),
+        description: Some("d".into()),
+        schema: r#"{"properties":{"reasoning":{},"answer":{}},"type":"object"}"#.into(),
+        strict: None,
+    }));
+    req.extra = Some(r#"{"tools":[{"type":"web_search","filters":{"z":1,"a":2}}]}"#.into());
+    let text = super::request::body_json(&req, &OPENAI, false, "t").unwrap();
+    assert!(text.contains(r#"{"type":"function","name":"t","parameters":{"type":"object","properties":{"zeta":{},"alpha":{}}},"strict":false}"#), "{text}");
+    assert!(text.contains(r#""text":{"format":{"type":"json_schema","name":"out","description":"d","schema":{"properties":{"reasoning":{},"answer":{}},"type":"object"}}}"#), "{text}");
+    assert!(
+        text.contains(r#"{"type":"web_search","filters":{"z":1,"a":2}}"#),
+        "{text}"
+    );
+}

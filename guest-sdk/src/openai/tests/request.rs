@@ -381,3 +381,34 @@ fn sampling_values_keep_their_decimal_form_on_the_wire() {
         assert!(text.contains(expected), "{expected} in {text}");
     }
 }
+
+#[test]
+fn schemas_keep_their_key_order_on_the_wire() {
+    // OpenAI generates Structured Outputs in the schema's key order: `reasoning` must stay
+    // before `answer`, and a tool's properties in the order the caller wrote them.
+    let mut req = request();
+    req.tools = vec![Tool {
+        name: "t".into(),
+        description: None,
+        parameters:
+            r#"{"type":"object","properties":{"zeta":{"type":"string"},"alpha":{"type":"string"}}}"#
+                .into(),
+    }];
+    req.response_format = Some(ResponseFormat::JsonSchema(JsonSchemaFormat {
+        name: "out".into(),
+        description: None,
+        schema: r#"{"type":"object","properties":{"reasoning":{"type":"string"},"answer":{"type":"string"}}}"#.into(),
+        strict: Some(true),
+    }));
+    req.extra = Some(r#"{"metadata":{"z":"1","a":"2"}}"#.into());
+    let text = crate::openai::request::chat_body_json(&req, &LOCAL, false).unwrap();
+    assert!(
+        text.contains(r#""properties":{"zeta":{"type":"string"},"alpha":{"type":"string"}}"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#""properties":{"reasoning":{"type":"string"},"answer":{"type":"string"}}"#),
+        "{text}"
+    );
+    assert!(text.contains(r#""metadata":{"z":"1","a":"2"}"#), "{text}");
+}
