@@ -67,8 +67,10 @@ pub enum GatewayError {
         seconds: u64,
     },
     /// Every provider of an alias was tried and failed.
-    #[error("all {} providers failed; last: {last}", attempts.len())]
+    #[error("all {} providers of '{reference}' failed; last: {last}", attempts.len())]
     Exhausted {
+        /// The alias (or model reference) the request named.
+        reference: String,
         /// What was tried.
         attempts: Vec<Attempt>,
         /// The last failure.

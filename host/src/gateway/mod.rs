@@ -177,6 +177,7 @@ impl Gateway {
             Err(last)
         } else {
             Err(GatewayError::Exhausted {
+                reference: reference.to_owned(),
                 attempts,
                 last: Box::new(last),
             })

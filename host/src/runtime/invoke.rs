@@ -66,13 +66,21 @@ impl CallEnv {
     }
 
     fn trap(&self, e: wasmtime::Error) -> InvokeError {
+        let root = e.root_cause().to_string();
         let message = match e.downcast_ref::<wasmtime::Trap>() {
-            Some(wasmtime::Trap::OutOfFuel) => "it used up its CPU budget (fuel); raise [behaviour] adapter_fuel if this is legitimate".to_owned(),
-            Some(trap) => format!("{trap}"),
-            None => format!("{e:#}"),
+            Some(wasmtime::Trap::OutOfFuel) => {
+                "it used up its CPU budget (fuel); raise [behaviour] adapter_fuel if this is legitimate".to_owned()
+            }
+            Some(wasmtime::Trap::UnreachableCodeReached) => "it panicked (wasm `unreachable`)".to_owned(),
+            _ if root.contains("growing memory") || root.contains("memory minimum size") => format!(
+                "it exceeded its memory limit of {} MiB ([behaviour] adapter_memory_mib)",
+                self.limits.memory_bytes >> 20
+            ),
+            Some(trap) => trap.to_string(),
+            None => root,
         };
         let message = message.lines().next().unwrap_or_default().to_owned();
-        tracing::error!(adapter = %self.adapter.info.name, error = %format!("{e:#}"), "adapter trapped");
+        tracing::error!(adapter = %self.adapter.info.name, error = %format!("{e:?}"), "adapter trapped");
         InvokeError::Trap {
             adapter: self.adapter.info.name.clone(),
             message,
