@@ -161,7 +161,7 @@ impl ResponsesDecoder {
     }
 
     fn on_content(&mut self, kind: &str, p: &Value, raw: &[u8], out: &mut VecDeque<StreamEvent>) {
-        let item_id = str_of(p, "item_id").unwrap_or("").to_string();
+        let item_id = item_key(str_of(p, "item_id"), p);
         let text = |field| {
             str_of(p, field)
                 .filter(|t| !t.is_empty())
@@ -252,8 +252,8 @@ impl ResponsesDecoder {
         }
     }
 
-    fn was_streamed(&self, item_id: Option<&str>) -> bool {
-        item_id.is_some_and(|id| self.streamed.iter().any(|i| i == id))
+    fn was_streamed(&self, key: &str) -> bool {
+        self.streamed.iter().any(|i| i == key)
     }
 
     /// The call an event belongs to, by output index or item id; a new one when unknown.
@@ -334,7 +334,7 @@ impl ResponsesDecoder {
                 }
             }
             Some("reasoning") if done => {
-                let streamed = self.was_streamed(id);
+                let streamed = self.was_streamed(&item_key(id, p));
                 if let Some(block) = reasoning_block(item, &self.dialect) {
                     let text = if streamed { String::new() } else { block.text };
                     if !text.is_empty() || block.redacted.is_some() {
@@ -347,7 +347,7 @@ impl ResponsesDecoder {
                 }
             }
             Some("message") if done => {
-                let streamed = self.was_streamed(id);
+                let streamed = self.was_streamed(&item_key(id, p));
                 for part in item.content.iter().flatten() {
                     for annotation in part.annotations.iter().flatten() {
                         self.sources.add_annotation(annotation);
@@ -419,6 +419,18 @@ impl ResponsesDecoder {
             AdapterError::stream_format("", message, head)
         };
         self.fail(error, out);
+    }
+}
+
+/// What identifies an output item across events: its id, or its output index when a server
+/// leaves the id out.
+fn item_key(id: Option<&str>, p: &Value) -> String {
+    match id.filter(|id| !id.is_empty()) {
+        Some(id) => id.to_string(),
+        None => format!(
+            "#{}",
+            p.get("output_index").and_then(Value::as_u64).unwrap_or(0)
+        ),
     }
 }
 

@@ -628,3 +628,23 @@ fn schemas_keep_their_key_order_on_the_wire() {
         "{text}"
     );
 }
+
+#[test]
+fn text_streamed_without_item_ids_is_not_repeated_at_the_end() {
+    let body = concat!(
+        "data: {\"type\":\"response.created\",\"response\":{\"id\":\"r\",\"model\":\"m\"}}\n\n",
+        "data: {\"type\":\"response.output_text.delta\",\"output_index\":0,\"delta\":\"Hi\"}\n\n",
+        "data: {\"type\":\"response.output_item.done\",\"output_index\":0,\"item\":{\"type\":\"message\",\"content\":[{\"type\":\"output_text\",\"text\":\"Hi\"}]}}\n\n",
+        "data: {\"type\":\"response.output_item.done\",\"output_index\":1,\"item\":{\"type\":\"message\",\"content\":[{\"type\":\"output_text\",\"text\":\" there\"}]}}\n\n",
+        "data: {\"type\":\"response.completed\",\"response\":{\"status\":\"completed\",\"output\":[]}}\n\n",
+    );
+    let got = events(body, &OPENAI);
+    assert_eq!(
+        got[1..],
+        [
+            StreamEvent::TextDelta("Hi".into()),
+            StreamEvent::TextDelta(" there".into()),
+            StreamEvent::Stop(FinishReason::Stop)
+        ]
+    );
+}
