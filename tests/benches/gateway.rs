@@ -23,7 +23,8 @@
 //!
 //! Knobs (environment): `ARATTA_BENCH_ROUNDS` (default 3), `ARATTA_BENCH_SECONDS` (measured
 //! seconds per phase, default 2), `ARATTA_BENCH_MAX_REQUESTS` (per phase, default 200000),
-//! `ARATTA_BIN` (the gateway binary to run).
+//! `ARATTA_BENCH_STARTS` (cold starts to time, each followed by two warm ones; default 3, 0 skips
+//! them), `ARATTA_BIN` (the gateway binary to run).
 
 use std::convert::Infallible;
 use std::io::{BufRead, BufReader};
@@ -94,7 +95,7 @@ fn main() {
         ),
     )
     .expect("write config.toml");
-    let starts = measure_starts(&bin, &home, work.path());
+    let starts = measure_starts(&bin, &home, work.path(), settings.starts);
 
     // The gateway under load: started on a warm cache.
     let cache = work.path().join("cache-serve");
@@ -178,6 +179,7 @@ struct Settings {
     rounds: usize,
     seconds: Duration,
     max_requests: u64,
+    starts: usize,
 }
 
 impl Settings {
@@ -195,6 +197,7 @@ impl Settings {
             rounds: var("ARATTA_BENCH_ROUNDS", 3usize).clamp(1, 20),
             seconds: Duration::from_secs_f64(var("ARATTA_BENCH_SECONDS", 2.0f64).clamp(0.1, 30.0)),
             max_requests: var("ARATTA_BENCH_MAX_REQUESTS", 200_000u64).clamp(10, 2_000_000),
+            starts: var("ARATTA_BENCH_STARTS", 3usize).min(10),
         }
     }
 }
@@ -506,18 +509,54 @@ struct Memory {
     rss_kb: u64,
 }
 
-/// CPU time (user + system) the process has used, from `/proc/<pid>/stat`.
-fn cpu_time(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .expect("read /proc/<pid>/stat of the gateway");
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    let after = &stat[stat.rfind(')').expect("stat has (comm)") + 2..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| fields[i - 3].parse::<u64>().expect("numeric stat field");
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-    let total = ticks(14) + ticks(15);
-    Duration::from_nanos(total * 1_000_000_000 / hz)
+/// What the gateway process has used so far, from `/proc`.
+#[derive(Clone, Copy, Debug, Default)]
+struct Usage {
+    /// User + system CPU time (`/proc/<pid>/stat` utime + stime).
+    cpu: Duration,
+    /// Minor page faults (`minflt`).
+    faults: u64,
+    /// Context switches of all its threads, voluntary and not (`/proc/<pid>/task/*/status`).
+    switches: u64,
+}
+
+impl Usage {
+    fn of(pid: u32) -> Usage {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .expect("read /proc/<pid>/stat of the gateway");
+        // Fields after the parenthesised command name: minflt is field 10, utime and stime 14, 15.
+        let after = &stat[stat.rfind(')').expect("stat has (comm)") + 2..];
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let field = |i: usize| fields[i - 3].parse::<u64>().expect("numeric stat field");
+        // SAFETY: sysconf has no preconditions.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+        let mut switches = 0;
+        if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+            for task in tasks.flatten() {
+                let Ok(status) = std::fs::read_to_string(task.path().join("status")) else {
+                    continue;
+                };
+                switches += status
+                    .lines()
+                    .filter(|l| l.contains("ctxt_switches:"))
+                    .filter_map(|l| l.split(':').nth(1)?.trim().parse::<u64>().ok())
+                    .sum::<u64>();
+            }
+        }
+        Usage {
+            cpu: Duration::from_nanos((field(14) + field(15)) * 1_000_000_000 / hz),
+            faults: field(10),
+            switches,
+        }
+    }
+
+    fn since(self, before: Usage) -> Usage {
+        Usage {
+            cpu: self.cpu.saturating_sub(before.cpu),
+            faults: self.faults.saturating_sub(before.faults),
+            switches: self.switches.saturating_sub(before.switches),
+        }
+    }
 }
 
 struct Starts {
@@ -525,8 +564,8 @@ struct Starts {
     warm: Vec<Duration>,
 }
 
-/// Three cold starts (each with an empty cache dir) and a warm start after each.
-fn measure_starts(bin: &Path, home: &Path, work: &Path) -> Starts {
+/// `cold_starts` cold starts (each with an empty cache dir) and two warm starts after each.
+fn measure_starts(bin: &Path, home: &Path, work: &Path, cold_starts: usize) -> Starts {
     // An untimed start first, so the binary's pages are in the page cache for every figure; it
     // also warms the cache the load test's gateway uses.
     drop(Gateway::spawn(bin, home, &work.join("cache-serve")));
@@ -534,7 +573,7 @@ fn measure_starts(bin: &Path, home: &Path, work: &Path) -> Starts {
         cold: Vec::new(),
         warm: Vec::new(),
     };
-    for i in 0..3 {
+    for i in 0..cold_starts {
         let cache = work.join(format!("cache-start-{i}"));
         let cold = Gateway::spawn(bin, home, &cache);
         starts.cold.push((cold.startup, cold.memory()));
@@ -564,8 +603,8 @@ struct PhaseResult {
     warmup_requests: u64,
     non_200: u64,
     failures: Vec<String>,
-    /// Gateway CPU time over the measured part, when a pid was given.
-    cpu: Option<Duration>,
+    /// What the gateway used over the measured part, when a pid was given.
+    usage: Option<Usage>,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -575,6 +614,8 @@ struct Summary {
     p99: Duration,
     rps: f64,
     cpu_per_request: Option<Duration>,
+    faults_per_request: Option<f64>,
+    switches_per_request: Option<f64>,
 }
 
 impl PhaseResult {
@@ -603,7 +644,9 @@ impl PhaseResult {
             p50: percentile(&sorted, 0.50),
             p99: percentile(&sorted, 0.99),
             rps: n as f64 / self.elapsed.as_secs_f64().max(1e-9),
-            cpu_per_request: self.cpu.map(|c| c / (n.max(1) as u32)),
+            cpu_per_request: self.usage.map(|u| u.cpu / (n.max(1) as u32)),
+            faults_per_request: self.usage.map(|u| u.faults as f64 / n.max(1) as f64),
+            switches_per_request: self.usage.map(|u| u.switches as f64 / n.max(1) as f64),
         }
     }
 }
@@ -712,7 +755,7 @@ async fn run_phase(
         }));
     }
     warmed.wait().await;
-    let cpu_before = pid.map(cpu_time);
+    let before = pid.map(Usage::of);
     let start = Instant::now();
     *deadline.lock().unwrap() = start + max_t;
     go.wait().await;
@@ -723,7 +766,7 @@ async fn run_phase(
         warmup_requests: 0,
         non_200: 0,
         failures: Vec::new(),
-        cpu: None,
+        usage: None,
     };
     for w in workers {
         let w = w.await.expect("a load generator worker panicked");
@@ -733,9 +776,9 @@ async fn run_phase(
         result.failures.extend(w.failures);
     }
     result.elapsed = start.elapsed();
-    result.cpu = pid
-        .zip(cpu_before)
-        .map(|(p, before)| cpu_time(p).saturating_sub(before));
+    result.usage = pid
+        .zip(before)
+        .map(|(p, before)| Usage::of(p).since(before));
     result
 }
 
@@ -967,6 +1010,16 @@ fn report(rounds: &[Round], starts: &Starts, rss: Memory) {
     println!(
         "  gateway CPU per request: c=1 {cpu1:.1} µs, c={HIGH_CONCURRENCY} {cpu64:.1} µs (utime+stime of the child)"
     );
+    let per = |slot: usize, f: &dyn Fn(&Summary) -> Option<f64>| {
+        med(&|r| f(&r.get(true, slot)).unwrap_or(f64::NAN))
+    };
+    println!(
+        "  gateway page faults per request: c=1 {:.2}, c={HIGH_CONCURRENCY} {:.2}; context switches per request: c=1 {:.2}, c={HIGH_CONCURRENCY} {:.2}",
+        per(0, &|s| s.faults_per_request),
+        per(1, &|s| s.faults_per_request),
+        per(0, &|s| s.switches_per_request),
+        per(1, &|s| s.switches_per_request),
+    );
     let hwm_mb = rss.hwm_kb as f64 / 1024.0;
     println!(
         "  gateway memory after the load test: peak RSS (VmHWM) {hwm_mb:.1} MB, RSS now {:.1} MB",
@@ -990,14 +1043,18 @@ fn report(rounds: &[Round], starts: &Starts, rss: Memory) {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    println!(
-        "Start (spawn → listening line): cold (empty compile cache) median {:.0} ms [{}], peak RSS {:.1} MB; warm median {:.0} ms [{}]",
-        median(cold.clone()),
-        fmt(&cold),
-        cold_hwm,
-        median(warm.clone()),
-        fmt(&warm)
-    );
+    if cold.is_empty() {
+        println!("Start times: skipped (ARATTA_BENCH_STARTS=0)");
+    } else {
+        println!(
+            "Start (spawn → listening line): cold (empty compile cache) median {:.0} ms [{}], peak RSS {:.1} MB; warm median {:.0} ms [{}]",
+            median(cold.clone()),
+            fmt(&cold),
+            cold_hwm,
+            median(warm.clone()),
+            fmt(&warm)
+        );
+    }
 
     println!();
     println!("Aims (measured / aim; ≤ 1.00 is met):");
