@@ -56,16 +56,22 @@ pub fn cache_dir() -> PathBuf {
     profile_dir().join("aratta-test-cache")
 }
 
-/// The `aratta` binary: `$ARATTA_BIN` as given, else `target/<profile>/aratta` after one
-/// `cargo build -p aratta-host --bin aratta` with the test's profile (a no-op when it is fresh,
-/// so a test never runs a stale gateway). Panics with cargo's output when the build fails.
+/// The `aratta` binary: `$ARATTA_BIN` as given, else `target/<profile>/aratta`. `cargo test`
+/// builds it (the host has an integration test), with the same features as the rest of the
+/// run; it is rebuilt here only when missing or older than a source file, with
+/// `cargo build --bin aratta` over the whole workspace so the features (and wasmtime's
+/// artifacts) stay the same. Panics with cargo's output when the build fails.
 pub fn aratta_bin() -> PathBuf {
     static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     BIN.get_or_init(|| {
         if let Some(bin) = std::env::var_os("ARATTA_BIN") {
             return Ok(PathBuf::from(bin));
         }
-        let mut args = vec!["build", "-p", "aratta-host", "--bin", "aratta"];
+        let bin = profile_dir().join(format!("aratta{}", std::env::consts::EXE_SUFFIX));
+        if is_fresh(&bin) {
+            return Ok(bin);
+        }
+        let mut args = vec!["build", "--bin", "aratta"];
         let profile = profile_name();
         match profile.as_str() {
             "debug" => {}
@@ -74,7 +80,6 @@ pub fn aratta_bin() -> PathBuf {
         }
         let manifest = workspace_root().join("Cargo.toml");
         cargo(&args, &manifest, &target_dir())?;
-        let bin = profile_dir().join(format!("aratta{}", std::env::consts::EXE_SUFFIX));
         if bin.is_file() {
             Ok(bin)
         } else {
@@ -86,6 +91,37 @@ pub fn aratta_bin() -> PathBuf {
     })
     .clone()
     .unwrap_or_else(|e| panic!("cannot get the aratta binary: {e}"))
+}
+
+/// Whether `bin` exists and is newer than every source it is built from.
+fn is_fresh(bin: &Path) -> bool {
+    let Ok(built) = bin.metadata().and_then(|m| m.modified()) else {
+        return false;
+    };
+    let root = workspace_root();
+    let sources = [
+        "host",
+        "adapters",
+        "guest-sdk",
+        "wit",
+        "Cargo.toml",
+        "Cargo.lock",
+    ];
+    !sources.iter().any(|s| newer_than(&root.join(s), built))
+}
+
+fn newer_than(path: &Path, time: std::time::SystemTime) -> bool {
+    let Ok(meta) = path.metadata() else {
+        return false;
+    };
+    if meta.is_file() {
+        return meta.modified().is_ok_and(|m| m > time);
+    }
+    std::fs::read_dir(path).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|e| e.file_name() != "target" && newer_than(&e.path(), time))
+    })
 }
 
 /// The misbehaving test adapter (`tests/adapters/misbehaving`), built once per process with
