@@ -21,6 +21,13 @@ pub struct SandboxLimits {
     pub max_instances: u32,
 }
 
+/// Memory (per linear memory, and per table) that a finished instance's slot keeps resident
+/// for the next instance of the same adapter. The pages a call dirtied are reset in place
+/// (found with Linux's `PAGEMAP_SCAN` where available) instead of being returned to the kernel
+/// with `madvise` and faulted back in by the next call: that was ~8 page faults, a TLB
+/// shootdown and 20–50 µs of CPU per request. Beyond this size, memory is decommitted as before.
+const KEEP_RESIDENT_BYTES: usize = 1 << 20;
+
 /// Build the engine: component model, fuel metering for the CPU budget, and a pooling
 /// allocator so a fresh instance per request costs microseconds.
 pub fn build_engine(limits: &SandboxLimits) -> Result<Engine, LoadError> {
@@ -31,7 +38,10 @@ pub fn build_engine(limits: &SandboxLimits) -> Result<Engine, LoadError> {
         .total_tables(limits.max_instances * 2)
         .max_memory_size(limits.memory_bytes)
         .max_component_instance_size(1 << 20)
-        .max_core_instance_size(1 << 20);
+        .max_core_instance_size(1 << 20)
+        .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+        .table_keep_resident(KEEP_RESIDENT_BYTES)
+        .pagemap_scan(wasmtime::Enabled::Auto);
     let mut config = Config::new();
     config
         .wasm_component_model(true)
