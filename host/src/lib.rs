@@ -13,6 +13,7 @@ pub mod config;
 pub mod gateway;
 pub mod home;
 pub mod openai;
+pub mod resilience;
 pub mod runtime;
 pub mod scri;
 pub mod server;

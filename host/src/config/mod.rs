@@ -19,7 +19,9 @@ mod tests;
 pub use error::{ConfigError, Problem, ProblemKind};
 pub use layers::{ENV_PREFIX, NOT_CONFIG};
 pub use load::{load, load_from};
-pub use model::{BehaviourConfig, Config, HealingConfig, ProviderConfig, ServerConfig};
+pub use model::{
+    BehaviourConfig, BreakerConfig, Config, HealingConfig, ProviderConfig, ServerConfig,
+};
 
 /// Splits `provider:model` at the first colon (`local:llama3.2:3b` is provider `local`, model
 /// `llama3.2:3b`), because model names may contain colons but provider names may not.

@@ -29,6 +29,8 @@ pub struct Config {
     pub aliases: BTreeMap<String, Vec<String>>,
     /// The self-healing worker.
     pub healing: HealingConfig,
+    /// When providers' circuit breakers open and recover.
+    pub breaker: BreakerConfig,
     /// The file this config was read from, if one existed.
     #[serde(skip)]
     pub file: Option<PathBuf>,
@@ -138,6 +140,32 @@ impl BehaviourConfig {
     }
 }
 
+/// `[breaker]`: when a provider's circuit breaker opens (no more calls to it), and how it
+/// recovers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BreakerConfig {
+    /// Provider-side failures within `window_seconds` that open the breaker.
+    pub failure_threshold: u32,
+    /// The sliding window failures are counted in.
+    pub window_seconds: u64,
+    /// Seconds an open breaker waits before letting probe requests through.
+    pub recovery_seconds: u64,
+    /// Successful probes that close a half-open breaker.
+    pub half_open_successes: u32,
+}
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        BreakerConfig {
+            failure_threshold: 5,
+            window_seconds: 60,
+            recovery_seconds: 30,
+            half_open_successes: 2,
+        }
+    }
+}
+
 /// `[healing]`: when the heal worker diagnoses a failing adapter and what it may apply alone.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -222,6 +250,7 @@ pub(crate) struct ConfigFile {
     providers: BTreeMap<String, ProviderFile>,
     aliases: BTreeMap<String, Vec<String>>,
     healing: HealingConfig,
+    breaker: BreakerConfig,
 }
 
 impl ConfigFile {
@@ -244,6 +273,7 @@ impl ConfigFile {
             providers,
             aliases: self.aliases,
             healing: self.healing,
+            breaker: self.breaker,
             file,
         }
     }

@@ -14,6 +14,7 @@ pub(crate) fn validate(config: &Config) -> Vec<Problem> {
     }
     aliases(config, &mut problems);
     healing(config, &mut problems);
+    breaker(config, &mut problems);
     problems.0
 }
 
@@ -167,6 +168,22 @@ fn aliases(config: &Config, problems: &mut Problems) {
             }
         }
     }
+}
+
+fn breaker(config: &Config, problems: &mut Problems) {
+    let b = &config.breaker;
+    problems.at_least_one(
+        "breaker.failure_threshold",
+        u64::from(b.failure_threshold),
+        5,
+    );
+    problems.at_least_one("breaker.window_seconds", b.window_seconds, 60);
+    problems.at_least_one("breaker.recovery_seconds", b.recovery_seconds, 30);
+    problems.at_least_one(
+        "breaker.half_open_successes",
+        u64::from(b.half_open_successes),
+        2,
+    );
 }
 
 fn healing(config: &Config, problems: &mut Problems) {

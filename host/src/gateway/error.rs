@@ -60,6 +60,21 @@ pub enum GatewayError {
         /// What failed.
         error: InvokeError,
     },
+    /// The provider's circuit breaker is open: it failed repeatedly and is not called until
+    /// it recovers.
+    #[error(
+        "provider '{provider}' is failing and its circuit breaker is open; see GET /api/v1/breakers"
+    )]
+    CircuitOpen {
+        /// The provider.
+        provider: String,
+    },
+    /// An admin route was called without the right token.
+    #[error("not authorized: {reason}")]
+    AdminDenied {
+        /// Why.
+        reason: String,
+    },
     /// The whole request took longer than `[server] request_timeout_seconds`.
     #[error("no answer within {seconds} s ([server] request_timeout_seconds)")]
     Timeout {
@@ -129,6 +144,7 @@ impl GatewayError {
         !matches!(
             self,
             GatewayError::BadRequest { .. }
+                | GatewayError::AdminDenied { .. }
                 | GatewayError::UnknownModel { .. }
                 | GatewayError::Timeout { .. }
                 | GatewayError::Invoke {
@@ -171,6 +187,8 @@ impl GatewayError {
             GatewayError::NoAdapter { .. } => (Unavailable, Some("adapter_not_loaded")),
             GatewayError::BadAdapter { .. } => (AdapterFault, Some("adapter_invalid")),
             GatewayError::MissingCredential { .. } => (Unavailable, Some("missing_credential")),
+            GatewayError::CircuitOpen { .. } => (Unavailable, Some("circuit_open")),
+            GatewayError::AdminDenied { .. } => (ClientAuth, Some("admin_token_required")),
             GatewayError::Timeout { .. } => (Timeout, Some("request_timeout")),
             GatewayError::Exhausted { last, .. } => last.body(),
             GatewayError::Invoke { error, .. } => match error {
@@ -231,6 +249,7 @@ impl GatewayError {
 #[derive(Debug, Clone, Copy)]
 enum StatusKind {
     InvalidRequest,
+    ClientAuth,
     NotFound,
     RateLimited,
     Timeout,
@@ -248,6 +267,7 @@ impl StatusKind {
     fn as_str(self) -> &'static str {
         match self {
             StatusKind::InvalidRequest => "invalid_request_error",
+            StatusKind::ClientAuth => "authentication_error",
             StatusKind::NotFound => "not_found_error",
             StatusKind::RateLimited => "rate_limit_error",
             StatusKind::Timeout => "timeout_error",
@@ -266,6 +286,7 @@ impl StatusKind {
         match self {
             StatusKind::InvalidRequest | StatusKind::Unsupported => StatusCode::BAD_REQUEST,
             StatusKind::NotFound => StatusCode::NOT_FOUND,
+            StatusKind::ClientAuth => StatusCode::UNAUTHORIZED,
             StatusKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             StatusKind::Timeout => StatusCode::GATEWAY_TIMEOUT,
             StatusKind::Overloaded | StatusKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,

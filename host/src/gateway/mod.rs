@@ -15,6 +15,7 @@ pub use health::{HealthReport, ProviderHealth};
 pub use provider::Provider;
 
 use crate::config::{Config, parse_model_ref};
+use crate::resilience::{BreakerSettings, Breakers, Metrics, Transition};
 use crate::runtime::bindings::chat as wit;
 use crate::runtime::bindings::provider::CallContext;
 use crate::runtime::{CallEnv, EventReceiver, InvokeError, Runtime};
@@ -26,6 +27,12 @@ pub struct Gateway {
     pub runtime: Arc<Runtime>,
     /// The config the server started with.
     pub config: Config,
+    /// One circuit breaker per provider.
+    pub breakers: Breakers,
+    /// Everything counted.
+    pub metrics: Metrics,
+    /// Who may use admin routes.
+    pub admin: crate::server::AdminPolicy,
     providers: BTreeMap<String, Provider>,
 }
 
@@ -58,9 +65,22 @@ impl Gateway {
             .keys()
             .map(|name| (name.clone(), Provider::new(name, &config, env)))
             .collect();
+        let b = &config.breaker;
+        let breakers = Breakers::new(
+            BreakerSettings {
+                failure_threshold: b.failure_threshold,
+                window: std::time::Duration::from_secs(b.window_seconds),
+                recovery: std::time::Duration::from_secs(b.recovery_seconds),
+                half_open_successes: b.half_open_successes,
+            },
+            config.providers.keys().cloned(),
+        );
         Self {
             runtime,
             config,
+            breakers,
+            metrics: Metrics::new(),
+            admin: crate::server::AdminPolicy::default(),
             providers,
         }
     }
@@ -104,6 +124,7 @@ impl Gateway {
     /// Try each target in order until one answers; fall back only on provider-side failures.
     async fn walk<T, F, Fut>(
         &self,
+        route: &'static str,
         reference: &str,
         request_id: &str,
         mut op: F,
@@ -123,6 +144,21 @@ impl Gateway {
         let mut last = None;
         for (provider, model) in targets {
             let t0 = Instant::now();
+            let (allowed, transition) = self.breakers.allow(&provider.name, t0);
+            self.note_transition(&provider.name, transition);
+            if !allowed {
+                tracing::info!(request_id, provider = %provider.name, "skipped: circuit breaker open");
+                attempts.push(Attempt {
+                    provider: provider.name.clone(),
+                    model,
+                    outcome: "circuit_open".into(),
+                    latency_us: 0,
+                });
+                last.get_or_insert(GatewayError::CircuitOpen {
+                    provider: provider.name.clone(),
+                });
+                continue;
+            }
             let outcome = match provider.call_env(&self.runtime, request_id) {
                 Ok((env, ctx)) => {
                     let adapter = env.adapter.clone();
@@ -136,7 +172,9 @@ impl Gateway {
                 }
                 Err(e) => Err(e),
             };
-            let latency_us = t0.elapsed().as_micros() as u64;
+            let elapsed = t0.elapsed();
+            let latency_us = elapsed.as_micros() as u64;
+            self.observe(&provider.name, route, &outcome, elapsed, t0);
             match outcome {
                 Ok((value, adapter)) => {
                     attempts.push(Attempt {
@@ -191,10 +229,15 @@ impl Gateway {
         request_id: &str,
     ) -> Result<scri::ChatResponse, GatewayError> {
         let (response, lineage) = self
-            .walk(&request.model, request_id, |env, ctx, model| async move {
-                env.chat(&ctx, &convert::chat_request(request, &model))
-                    .await
-            })
+            .walk(
+                "chat",
+                &request.model,
+                request_id,
+                |env, ctx, model| async move {
+                    env.chat(&ctx, &convert::chat_request(request, &model))
+                        .await
+                },
+            )
             .await?;
         Ok(convert::chat_response(response, lineage))
     }
@@ -208,19 +251,24 @@ impl Gateway {
     ) -> Result<OpenStream, GatewayError> {
         let started = Instant::now();
         let ((first, rest), lineage) = self
-            .walk(&request.model, request_id, |env, ctx, model| async move {
-                let mut rx = env
-                    .chat_stream(&ctx, &convert::chat_request(request, &model))
-                    .await?;
-                match rx.recv().await {
-                    Some(Ok(wit::StreamEvent::Error(e))) => Err(InvokeError::Adapter(e)),
-                    Some(Ok(first)) => Ok((first, rx)),
-                    Some(Err(e)) => Err(e),
-                    None => Err(InvokeError::Truncated {
-                        adapter: env.adapter.info.name.clone(),
-                    }),
-                }
-            })
+            .walk(
+                "chat_stream",
+                &request.model,
+                request_id,
+                |env, ctx, model| async move {
+                    let mut rx = env
+                        .chat_stream(&ctx, &convert::chat_request(request, &model))
+                        .await?;
+                    match rx.recv().await {
+                        Some(Ok(wit::StreamEvent::Error(e))) => Err(InvokeError::Adapter(e)),
+                        Some(Ok(first)) => Ok((first, rx)),
+                        Some(Err(e)) => Err(e),
+                        None => Err(InvokeError::Truncated {
+                            adapter: env.adapter.info.name.clone(),
+                        }),
+                    }
+                },
+            )
             .await?;
         Ok(OpenStream {
             first,
@@ -237,10 +285,15 @@ impl Gateway {
         request_id: &str,
     ) -> Result<scri::EmbedResponse, GatewayError> {
         let (response, lineage) = self
-            .walk(&request.model, request_id, |env, ctx, model| async move {
-                env.embed(&ctx, &convert::embed_request(request, &model))
-                    .await
-            })
+            .walk(
+                "embed",
+                &request.model,
+                request_id,
+                |env, ctx, model| async move {
+                    env.embed(&ctx, &convert::embed_request(request, &model))
+                        .await
+                },
+            )
             .await?;
         Ok(scri::EmbedResponse {
             model: response.model,
@@ -298,6 +351,77 @@ impl Gateway {
             }
         }
         list
+    }
+}
+
+impl Gateway {
+    /// Count one provider call and feed its outcome to the provider's breaker. Only
+    /// provider-side failures count against a breaker: a request the provider rejected as
+    /// invalid shows the provider is alive.
+    fn observe<T>(
+        &self,
+        provider: &str,
+        route: &'static str,
+        outcome: &Result<T, GatewayError>,
+        elapsed: std::time::Duration,
+        at: Instant,
+    ) {
+        let m = &self.metrics;
+        m.request_seconds
+            .with_label_values(&[provider, route])
+            .observe(elapsed.as_secs_f64());
+        let (label, provider_failed) = match outcome {
+            Ok(_) => ("ok", false),
+            Err(e) => {
+                m.provider_errors
+                    .with_label_values(&[provider, e.kind()])
+                    .inc();
+                (e.kind(), e.falls_back())
+            }
+        };
+        m.requests
+            .with_label_values(&[provider, route, label])
+            .inc();
+        let transition = self
+            .breakers
+            .record(provider, !provider_failed, at + elapsed);
+        self.note_transition(provider, transition);
+    }
+
+    /// Log and count a breaker's state change.
+    pub fn note_transition(&self, provider: &str, transition: Transition) {
+        let to = match transition {
+            Transition::None => return,
+            Transition::Opened => {
+                self.metrics
+                    .circuit_opens
+                    .with_label_values(&[provider])
+                    .inc();
+                tracing::warn!(
+                    provider,
+                    "circuit breaker opened: calls fail fast until it recovers"
+                );
+                "open"
+            }
+            Transition::HalfOpened => {
+                tracing::info!(
+                    provider,
+                    "circuit breaker half-open: letting probes through"
+                );
+                "half_open"
+            }
+            Transition::Closed => {
+                tracing::info!(provider, "circuit breaker closed");
+                "closed"
+            }
+        };
+        self.metrics
+            .circuit_transitions
+            .with_label_values(&[provider, to])
+            .inc();
+        self.metrics
+            .open_circuits
+            .set(self.breakers.open_count() as i64);
     }
 }
 

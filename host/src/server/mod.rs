@@ -1,6 +1,7 @@
 //! The HTTP server: SCRI routes under `/api/v1`, OpenAI-compatible routes under `/v1`, and
 //! the OpenAPI document of the SCRI API generated from the same types the handlers use.
 
+mod admin_routes;
 mod error;
 mod openai_routes;
 mod openapi;
@@ -22,6 +23,7 @@ use crate::runtime::outbound::Outbound;
 use crate::runtime::{Runtime, SandboxLimits};
 use crate::scri;
 
+pub use admin_routes::AdminPolicy;
 pub use error::Failure;
 
 /// The router over a gateway: every route Aratta serves.
@@ -39,6 +41,13 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         )
         .route("/v1/embeddings", post(openai_routes::embeddings))
         .route("/v1/models", get(openai_routes::models))
+        .route("/api/v1/breakers", get(admin_routes::breakers))
+        .route(
+            "/api/v1/breakers/{provider}/{action}",
+            post(admin_routes::set_breaker),
+        )
+        .route("/api/v1/metrics", get(admin_routes::metrics_json))
+        .route("/metrics", get(admin_routes::prometheus))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(gateway)
@@ -101,7 +110,11 @@ pub async fn start_gateway(config: Config, home: &Home) -> anyhow::Result<Gatewa
         elapsed_ms = t0.elapsed().as_millis() as u64,
         "adapters loaded"
     );
-    let gateway = Gateway::new(runtime.clone(), config, &|var| std::env::var(var).ok());
+    let mut gateway = Gateway::new(runtime.clone(), config, &|var| std::env::var(var).ok());
+    gateway.admin = AdminPolicy::for_bind(
+        &gateway.config.server.host,
+        std::env::var("ARATTA_ADMIN_TOKEN").ok(),
+    );
     for p in gateway.providers().filter(|p| p.config.enabled) {
         match runtime.adapter(&p.config.adapter) {
             None => {

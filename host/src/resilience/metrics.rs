@@ -1,0 +1,208 @@
+//! Counters, gauges and histograms of everything the gateway does, kept in one Prometheus
+//! registry (the `prometheus` crate: lock-free counters, the standard text format) and served
+//! as Prometheus text at `/metrics` and as JSON at `/api/v1/metrics`.
+
+use prometheus::proto::MetricType;
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
+    Registry, TextEncoder,
+};
+use serde_json::{Value, json};
+
+/// Latency buckets from 100 µs to 2 min: gateway overhead and provider calls on one scale.
+const SECONDS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0, 30.0, 60.0, 120.0,
+];
+
+/// The gateway's metrics.
+pub struct Metrics {
+    registry: Registry,
+    /// `aratta_requests_total{provider,route,outcome}`: calls to providers.
+    pub requests: IntCounterVec,
+    /// `aratta_request_duration_seconds{provider,route}`: each provider call, end to end.
+    pub request_seconds: HistogramVec,
+    /// `aratta_adapter_seconds{adapter,operation}`: time inside an adapter call (translation
+    /// plus the upstream exchange it drives).
+    pub adapter_seconds: HistogramVec,
+    /// `provider_errors_total{provider,type}`: every provider failure, by error class.
+    pub provider_errors: IntCounterVec,
+    /// `circuit_opens_total{provider}`: breakers opening.
+    pub circuit_opens: IntCounterVec,
+    /// `circuit_transitions_total{provider,to}`: every breaker state change.
+    pub circuit_transitions: IntCounterVec,
+    /// `open_circuits`: breakers open right now.
+    pub open_circuits: IntGauge,
+    /// `heal_requests_total`: healing attempts (fed by the heal worker).
+    pub heal_requests: IntCounter,
+    /// `heal_duration_seconds`: how long healing attempts take.
+    pub heal_duration: Histogram,
+}
+
+impl Metrics {
+    /// A fresh registry with every metric registered.
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let counter_vec = |name: &str, help: &str, labels: &[&str]| {
+            let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
+            registry
+                .register(Box::new(c.clone()))
+                .expect("unique metric");
+            c
+        };
+        let histogram_vec = |name: &str, help: &str, labels: &[&str]| {
+            let h = HistogramVec::new(
+                HistogramOpts::new(name, help).buckets(SECONDS.to_vec()),
+                labels,
+            )
+            .expect("valid metric");
+            registry
+                .register(Box::new(h.clone()))
+                .expect("unique metric");
+            h
+        };
+        let requests = counter_vec(
+            "aratta_requests_total",
+            "Calls to providers, by outcome",
+            &["provider", "route", "outcome"],
+        );
+        let request_seconds = histogram_vec(
+            "aratta_request_duration_seconds",
+            "Provider calls, end to end",
+            &["provider", "route"],
+        );
+        let adapter_seconds = histogram_vec(
+            "aratta_adapter_seconds",
+            "Time inside adapter calls",
+            &["adapter", "operation"],
+        );
+        let provider_errors = counter_vec(
+            "provider_errors_total",
+            "Provider failures by error class",
+            &["provider", "type"],
+        );
+        let circuit_opens = counter_vec(
+            "circuit_opens_total",
+            "Circuit breakers opening",
+            &["provider"],
+        );
+        let circuit_transitions = counter_vec(
+            "circuit_transitions_total",
+            "Circuit breaker state changes",
+            &["provider", "to"],
+        );
+        let open_circuits =
+            IntGauge::new("open_circuits", "Circuit breakers open now").expect("valid metric");
+        registry
+            .register(Box::new(open_circuits.clone()))
+            .expect("unique metric");
+        let heal_requests =
+            IntCounter::new("heal_requests_total", "Healing attempts").expect("valid metric");
+        registry
+            .register(Box::new(heal_requests.clone()))
+            .expect("unique metric");
+        let heal_duration = Histogram::with_opts(
+            HistogramOpts::new("heal_duration_seconds", "Healing attempts' duration")
+                .buckets(vec![1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0]),
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(heal_duration.clone()))
+            .expect("unique metric");
+        Metrics {
+            registry,
+            requests,
+            request_seconds,
+            adapter_seconds,
+            provider_errors,
+            circuit_opens,
+            circuit_transitions,
+            open_circuits,
+            heal_requests,
+            heal_duration,
+        }
+    }
+
+    /// Prometheus text exposition format.
+    pub fn prometheus_text(&self) -> String {
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .expect("text encoding into memory cannot fail");
+        String::from_utf8(out).expect("the text format is UTF-8")
+    }
+
+    /// The same data as JSON: `{name: {help, type, samples: [{labels, value | count, sum, buckets}]}}`.
+    pub fn json(&self) -> Value {
+        let mut families = serde_json::Map::new();
+        for family in self.registry.gather() {
+            let samples: Vec<Value> = family
+                .get_metric()
+                .iter()
+                .map(|m| {
+                    let labels: serde_json::Map<String, Value> = m
+                        .get_label()
+                        .iter()
+                        .map(|l| (l.name().to_owned(), Value::from(l.value())))
+                        .collect();
+                    if family.get_field_type() == MetricType::HISTOGRAM {
+                        let h = m.get_histogram();
+                        let buckets: Vec<Value> = h
+                            .get_bucket()
+                            .iter()
+                            .map(|b| json!({"le": b.upper_bound(), "count": b.cumulative_count()}))
+                            .collect();
+                        json!({"labels": labels, "count": h.get_sample_count(), "sum": h.get_sample_sum(), "buckets": buckets})
+                    } else if family.get_field_type() == MetricType::COUNTER {
+                        json!({"labels": labels, "value": m.get_counter().get_value()})
+                    } else {
+                        json!({"labels": labels, "value": m.get_gauge().get_value()})
+                    }
+                })
+                .collect();
+            families.insert(
+                family.name().to_owned(),
+                json!({"help": family.help(), "type": format!("{:?}", family.get_field_type()).to_lowercase(), "samples": samples}),
+            );
+        }
+        Value::Object(families)
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_show_in_both_formats() {
+        let m = Metrics::new();
+        m.provider_errors
+            .with_label_values(&["local", "rate_limit_error"])
+            .inc();
+        m.provider_errors
+            .with_label_values(&["local", "rate_limit_error"])
+            .inc();
+        m.open_circuits.set(1);
+        m.request_seconds
+            .with_label_values(&["local", "chat"])
+            .observe(0.002);
+        let text = m.prometheus_text();
+        assert!(
+            text.contains("provider_errors_total{provider=\"local\",type=\"rate_limit_error\"} 2"),
+            "{text}"
+        );
+        assert!(text.contains("open_circuits 1"));
+        let json = m.json();
+        assert_eq!(json["provider_errors_total"]["samples"][0]["value"], 2.0);
+        assert_eq!(
+            json["aratta_request_duration_seconds"]["samples"][0]["count"],
+            1
+        );
+    }
+}
