@@ -4,6 +4,7 @@
 //!   fixtures, misbehaves on demand and records every request it receives.
 //! - [`gateway`]: starts the real `aratta` binary against a config, in a temporary `ARATTA_HOME`.
 //! - [`config`]: the config TOML a test runs with.
+//! - [`conformance`]: per-provider mock upstreams replaying recorded fixtures, for the conformance matrix.
 //! - [`bins`]: where the `aratta` binary, the misbehaving adapter and the shared compile cache are.
 //! - [`sse`]: reads streamed answers on the client side.
 //! - [`expect`]: shared assertions on OpenAI-format answers and Aratta's lineage headers.
@@ -12,6 +13,7 @@
 
 pub mod bins;
 pub mod config;
+pub mod conformance;
 pub mod expect;
 pub mod gateway;
 pub mod mock;
