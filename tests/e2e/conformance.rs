@@ -765,7 +765,9 @@ case!(oai_stream_tools, |c| {
 });
 
 case!(oai_usage, |c| {
-    let request = json!({"model": c.model("oai-usage"), "messages": [user("hi")]});
+    let request = json!({"model": c.model("oai-usage"), "messages": [user("hi")]
+        c.sent("oai-usage");
+    });
     let body = Answer::read(c.gateway.post_json("/v1/chat/completions", &request).await)
         .await
         .assert_status(200)
