@@ -765,9 +765,7 @@ case!(oai_stream_tools, |c| {
 });
 
 case!(oai_usage, |c| {
-    let request = json!({"model": c.model("oai-usage"), "messages": [user("hi")]
-        c.sent("oai-usage");
-    });
+    let request = json!({"model": c.model("oai-usage"), "messages": [user("hi")]});
     let body = Answer::read(c.gateway.post_json("/v1/chat/completions", &request).await)
         .await
         .assert_status(200)
@@ -788,6 +786,7 @@ case!(oai_usage, |c| {
             "{body}"
         );
     }
+    c.sent("oai-usage");
 });
 
 const CASES: &[(&str, Case)] = &[
