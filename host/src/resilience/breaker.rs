@@ -279,7 +279,7 @@ mod tests {
             b.record("p", false, t + Duration::from_secs(61)),
             Transition::None
         );
-        assert_eq!(b.allow("p", t + Duration::from_secs(61)).0, true);
+        assert!(b.allow("p", t + Duration::from_secs(61)).0);
     }
 
     #[test]
@@ -306,7 +306,7 @@ mod tests {
         let later = t + Duration::from_secs(31);
         b.allow("p", later);
         assert_eq!(b.record("p", false, later), Transition::Opened);
-        assert_eq!(b.allow("p", later + Duration::from_secs(1)).0, false);
+        assert!(!b.allow("p", later + Duration::from_secs(1)).0);
     }
 
     #[test]
@@ -314,12 +314,12 @@ mod tests {
         let b = breakers();
         let t = Instant::now();
         assert!(b.set("p", Action::Open));
-        assert_eq!(b.allow("p", t + Duration::from_secs(3600)).0, false);
+        assert!(!b.allow("p", t + Duration::from_secs(3600)).0);
         assert!(b.set("p", Action::Close));
         for _ in 0..10 {
             b.record("p", false, t);
         }
-        assert_eq!(b.allow("p", t).0, true);
+        assert!(b.allow("p", t).0);
         assert!(b.set("p", Action::Reset));
         assert_eq!(b.status(t)[0].state, BreakerState::Closed);
         assert!(!b.set("nobody", Action::Open));
