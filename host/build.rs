@@ -16,7 +16,8 @@ fn main() {
         .expect("host/ lives in the workspace root")
         .to_owned();
     let out = PathBuf::from(env("OUT_DIR")).join("builtin_adapters.rs");
-    for watched in ["adapters", "guest-sdk", "wit"] {
+    // Cargo.toml holds the adapters' build profile (opt-level etc.).
+    for watched in ["adapters", "guest-sdk", "wit", "Cargo.toml"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     println!("cargo:rerun-if-env-changed=ARATTA_BUILTIN_ADAPTERS");
