@@ -518,6 +518,9 @@ struct Usage {
     faults: u64,
     /// Context switches of all its threads, voluntary and not (`/proc/<pid>/task/*/status`).
     switches: u64,
+    /// On-CPU time of its live threads as the scheduler measured it, in nanoseconds
+    /// (`/proc/<pid>/task/*/schedstat`): finer than utime + stime, which are sampled at ticks.
+    run_ns: u64,
 }
 
 impl Usage {
@@ -531,8 +534,16 @@ impl Usage {
         // SAFETY: sysconf has no preconditions.
         let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
         let mut switches = 0;
+        let mut run_ns = 0;
         if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
             for task in tasks.flatten() {
+                if let Ok(sched) = std::fs::read_to_string(task.path().join("schedstat")) {
+                    run_ns += sched
+                        .split_whitespace()
+                        .next()
+                        .and_then(|v| v.parse::<u64>().ok())
+                        .unwrap_or(0);
+                }
                 let Ok(status) = std::fs::read_to_string(task.path().join("status")) else {
                     continue;
                 };
@@ -547,6 +558,7 @@ impl Usage {
             cpu: Duration::from_nanos((field(14) + field(15)) * 1_000_000_000 / hz),
             faults: field(10),
             switches,
+            run_ns,
         }
     }
 
@@ -555,6 +567,7 @@ impl Usage {
             cpu: self.cpu.saturating_sub(before.cpu),
             faults: self.faults.saturating_sub(before.faults),
             switches: self.switches.saturating_sub(before.switches),
+            run_ns: self.run_ns.saturating_sub(before.run_ns),
         }
     }
 }
@@ -616,6 +629,7 @@ struct Summary {
     cpu_per_request: Option<Duration>,
     faults_per_request: Option<f64>,
     switches_per_request: Option<f64>,
+    run_us_per_request: Option<f64>,
 }
 
 impl PhaseResult {
@@ -647,6 +661,7 @@ impl PhaseResult {
             cpu_per_request: self.usage.map(|u| u.cpu / (n.max(1) as u32)),
             faults_per_request: self.usage.map(|u| u.faults as f64 / n.max(1) as f64),
             switches_per_request: self.usage.map(|u| u.switches as f64 / n.max(1) as f64),
+            run_us_per_request: self.usage.map(|u| u.run_ns as f64 / 1e3 / n.max(1) as f64),
         }
     }
 }
@@ -1019,6 +1034,11 @@ fn report(rounds: &[Round], starts: &Starts, rss: Memory) {
         per(1, &|s| s.faults_per_request),
         per(0, &|s| s.switches_per_request),
         per(1, &|s| s.switches_per_request),
+    );
+    println!(
+        "  gateway on-CPU time per request (schedstat): c=1 {:.1} µs, c={HIGH_CONCURRENCY} {:.1} µs",
+        per(0, &|s| s.run_us_per_request),
+        per(1, &|s| s.run_us_per_request),
     );
     let hwm_mb = rss.hwm_kb as f64 / 1024.0;
     println!(
