@@ -93,33 +93,75 @@ impl Grant {
 /// The body type sent upstream.
 type UpstreamBody = WasiBody;
 
-/// The one HTTP client all adapters share: keep-alive pool, TLS (webpki roots), HTTP/2 via ALPN.
+type UpstreamClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, UpstreamBody>;
+
+/// The HTTP client all adapters share: keep-alive pool, TLS (webpki roots), HTTP/2 via ALPN.
+///
+/// On the server's single-threaded workers (see `server::workers`) each worker thread has a
+/// pool of its own, so an upstream connection is driven by the thread whose requests use it;
+/// a pool shared by all workers would hand a worker's request to a connection task living on
+/// another thread. Elsewhere (a multi-threaded runtime, the CLI) the shared pool serves.
 #[derive(Clone)]
 pub struct Outbound {
-    client: Client<hyper_rustls::HttpsConnector<HttpConnector>, UpstreamBody>,
+    shared: UpstreamClient,
+    connector: hyper_rustls::HttpsConnector<HttpConnector>,
+    /// Tells this client's per-thread pools from those of another `Outbound`.
+    id: u64,
+}
+
+thread_local! {
+    /// This thread's pools, by `Outbound::id`.
+    static THREAD_POOLS: std::cell::RefCell<Vec<(u64, UpstreamClient)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl Outbound {
     /// Build the pooled client. `TCP_NODELAY` is on: wasi-http writes headers and body
     /// separately, and Nagle's algorithm turned that into 40 ms stalls.
     pub fn new(connect_timeout: Duration) -> Self {
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let mut http = HttpConnector::new();
         http.set_nodelay(true);
         http.enforce_http(false);
         http.set_connect_timeout(Some(connect_timeout));
         http.set_keepalive(Some(Duration::from_secs(60)));
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_webpki_roots()
             .https_or_http()
             .enable_http1()
             .enable_http2()
             .wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(512)
-            .build(https);
-        Self { client }
+        Self {
+            shared: pool(connector.clone()),
+            connector,
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        }
     }
+
+    /// The pool to send through from the current thread.
+    fn client(&self) -> UpstreamClient {
+        let single_threaded = tokio::runtime::Handle::try_current().is_ok_and(|h| {
+            h.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread
+        });
+        if !single_threaded {
+            return self.shared.clone();
+        }
+        THREAD_POOLS.with_borrow_mut(|pools| {
+            if let Some((_, client)) = pools.iter().find(|(id, _)| *id == self.id) {
+                return client.clone();
+            }
+            let client = pool(self.connector.clone());
+            pools.push((self.id, client.clone()));
+            client
+        })
+    }
+}
+
+fn pool(connector: hyper_rustls::HttpsConnector<HttpConnector>) -> UpstreamClient {
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(90))
+        .pool_max_idle_per_host(512)
+        .build(connector)
 }
 
 /// The wasi-http hooks of one adapter call: enforce the grant, add the credential, send
@@ -165,7 +207,7 @@ impl WasiHttpHooks for Hooks {
         if let Some((name, value)) = &self.grant.credential {
             headers.insert(name.clone(), value.clone());
         }
-        let client = self.outbound.client.clone();
+        let client = self.outbound.client();
         let timeout = self.grant.timeout;
         Box::new(async move {
             let response = match tokio::time::timeout(timeout, client.request(request)).await {

@@ -6,6 +6,7 @@ mod error;
 mod openai_routes;
 mod openapi;
 mod scri_routes;
+mod workers;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -79,17 +80,11 @@ pub async fn run(config: Config, home: Home) -> anyhow::Result<()> {
     let bound = listener.local_addr()?;
     tracing::info!(address = %bound, "serving");
     println!("aratta listening on http://{bound}");
-    use axum::serve::ListenerExt;
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, router(gateway))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-            tracing::info!("shutting down");
-        })
-        .await
-        .context("server failed")
+    workers::serve(listener, router(gateway), async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    })
+    .await
 }
 
 /// The runtime with every adapter loaded, and the gateway over it. Problems with single
