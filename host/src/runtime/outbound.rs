@@ -140,9 +140,8 @@ impl Outbound {
 
     /// The pool to send through from the current thread.
     fn client(&self) -> UpstreamClient {
-        let single_threaded = tokio::runtime::Handle::try_current().is_ok_and(|h| {
-            h.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread
-        });
+        let single_threaded = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread);
         if !single_threaded {
             return self.shared.clone();
         }
