@@ -45,6 +45,15 @@ pub struct CallEnv {
     pub(super) grant: Arc<Grant>,
 }
 
+/// Tear down a finished call's store after the current task has answered: resetting the
+/// instance's memory and ending its fiber takes ~10 µs that need not delay the response.
+fn retire(store: Store<HostState>) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => drop(runtime.spawn(async move { drop(store) })),
+        Err(_) => drop(store),
+    }
+}
+
 /// Events of a streamed answer, delivered by the task that drives the adapter.
 pub type EventReceiver = mpsc::Receiver<Result<chat::StreamEvent, InvokeError>>;
 
@@ -109,6 +118,7 @@ impl CallEnv {
             .aratta_scri_provider()
             .call_chat(&mut store, ctx, request)
             .await;
+        retire(store);
         self.flatten(r)
     }
 
@@ -169,6 +179,7 @@ impl CallEnv {
             .aratta_scri_provider()
             .call_embed(&mut store, ctx, request)
             .await;
+        retire(store);
         self.flatten(r)
     }
 
@@ -182,6 +193,7 @@ impl CallEnv {
             .aratta_scri_provider()
             .call_get_models(&mut store, ctx)
             .await;
+        retire(store);
         self.flatten(r)
     }
 
@@ -195,6 +207,7 @@ impl CallEnv {
             .aratta_scri_provider()
             .call_health_check(&mut store, ctx)
             .await;
+        retire(store);
         self.flatten(r)
     }
 
@@ -205,6 +218,7 @@ impl CallEnv {
             .aratta_scri_provider()
             .call_convert_tools(&mut store, tools)
             .await;
+        retire(store);
         self.flatten(r)
     }
 
@@ -215,6 +229,7 @@ impl CallEnv {
             .aratta_scri_provider()
             .call_parse_tools(&mut store, &native.to_owned())
             .await;
+        retire(store);
         self.flatten(r)
     }
 
@@ -228,6 +243,7 @@ impl CallEnv {
             .aratta_scri_provider()
             .call_convert_messages(&mut store, messages)
             .await;
+        retire(store);
         self.flatten(r)
     }
 }
