@@ -37,6 +37,13 @@ impl WasiHttpView for HostState {
     }
 }
 
+impl HostState {
+    /// Give the store the hooks (grant, credential) of the call it is about to serve.
+    pub(super) fn set_hooks(&mut self, hooks: Hooks) {
+        self.hooks = hooks;
+    }
+}
+
 /// Yield to the async runtime after this much fuel, so a spinning adapter cannot hold a
 /// worker thread for its whole budget.
 const FUEL_YIELD_INTERVAL: u64 = 10_000_000;
