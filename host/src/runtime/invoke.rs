@@ -66,7 +66,9 @@ thread_local! {
 fn take_spare(adapter: &Arc<Adapter>) -> Option<Spare> {
     SPARES.with_borrow_mut(|spares| {
         spares.retain(|s| Arc::strong_count(&s.adapter) > 1);
-        let i = spares.iter().position(|s| Arc::ptr_eq(&s.adapter, adapter))?;
+        let i = spares
+            .iter()
+            .position(|s| Arc::ptr_eq(&s.adapter, adapter))?;
         Some(spares.swap_remove(i))
     })
 }
