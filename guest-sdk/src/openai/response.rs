@@ -16,6 +16,11 @@ use crate::{
 
 /// Parse `body` as `T`, reporting where it failed as a JSON path.
 pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, AdapterError> {
+    // Tracking the path costs allocations for every field, so a body is first parsed without
+    // it; only one that fails is parsed again to say where.
+    if let Ok(value) = serde_json::from_slice(body) {
+        return Ok(value);
+    }
     let mut de = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
