@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
-use http::{HeaderMap, HeaderValue, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 use crate::gateway::{Gateway, GatewayError, request_id};
 use crate::openai::{self, ChunkEncoder, RequestError};
@@ -35,24 +35,32 @@ fn unix_now() -> u64 {
 
 /// `x-aratta-*` headers carrying a response's lineage.
 pub fn lineage_headers(lineage: &Lineage) -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    let mut put = |name: &'static str, value: &str| {
+    // Names built at compile time, and room for all seven: this runs on every answer.
+    const PROVIDER: HeaderName = HeaderName::from_static("x-aratta-provider");
+    const MODEL: HeaderName = HeaderName::from_static("x-aratta-model");
+    const ADAPTER: HeaderName = HeaderName::from_static("x-aratta-adapter");
+    const ADAPTER_VERSION: HeaderName = HeaderName::from_static("x-aratta-adapter-version");
+    const LATENCY_US: HeaderName = HeaderName::from_static("x-aratta-latency-us");
+    const REQUEST_ID: HeaderName = HeaderName::from_static("x-aratta-request-id");
+    const ATTEMPTS: HeaderName = HeaderName::from_static("x-aratta-attempts");
+    let mut headers = HeaderMap::with_capacity(8);
+    let mut put = |name: HeaderName, value: &str| {
         if let Ok(v) = HeaderValue::from_str(value) {
             headers.insert(name, v);
         }
     };
-    put("x-aratta-provider", &lineage.provider);
-    put("x-aratta-model", &lineage.model);
-    put("x-aratta-adapter", &lineage.adapter);
-    put("x-aratta-adapter-version", &lineage.adapter_version);
-    put("x-aratta-latency-us", &lineage.latency_us.to_string());
-    put("x-aratta-request-id", &lineage.request_id);
+    put(PROVIDER, &lineage.provider);
+    put(MODEL, &lineage.model);
+    put(ADAPTER, &lineage.adapter);
+    put(ADAPTER_VERSION, &lineage.adapter_version);
+    put(LATENCY_US, &lineage.latency_us.to_string());
+    put(REQUEST_ID, &lineage.request_id);
     let attempts: Vec<String> = lineage
         .attempts
         .iter()
         .map(|a| format!("{}:{}={}", a.provider, a.model, a.outcome))
         .collect();
-    put("x-aratta-attempts", &attempts.join(", "));
+    put(ATTEMPTS, &attempts.join(", "));
     headers
 }
 
