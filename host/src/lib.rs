@@ -5,6 +5,7 @@
 //! - [`gateway`]: providers, model routing and fallback on top of the runtime.
 //! - [`server`]: the HTTP API (SCRI and OpenAI-compatible routes).
 //! - [`scri`] and [`openai`]: the JSON shapes of those APIs and the translation between them.
+//! - [`tools`]: the tool registry, tools defined once and exported to any provider by its adapter.
 //! - [`config`], [`home`], [`cli`], [`commands`]: how an operator runs it.
 
 pub mod cli;
@@ -17,3 +18,4 @@ pub mod resilience;
 pub mod runtime;
 pub mod scri;
 pub mod server;
+pub mod tools;
