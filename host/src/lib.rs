@@ -6,8 +6,11 @@
 //! - [`server`]: the HTTP API (SCRI and OpenAI-compatible routes).
 //! - [`scri`] and [`openai`]: the JSON shapes of those APIs and the translation between them.
 //! - [`tools`]: the tool registry, tools defined once and exported to any provider by its adapter.
+//! - [`agent`]: agents — a ReAct loop over the gateway, an audited tool executor with
+//!   permission tiers, and a sandbox for model-written Python.
 //! - [`config`], [`home`], [`cli`], [`commands`]: how an operator runs it.
 
+pub mod agent;
 pub mod cli;
 pub mod commands;
 pub mod config;
