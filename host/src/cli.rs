@@ -33,6 +33,54 @@ pub enum Command {
     /// Build, install and list provider adapters.
     #[command(subcommand)]
     Adapter(AdapterCommand),
+    /// Run agents: a ReAct loop over the gateway with permission-checked, audited tools.
+    #[command(subcommand)]
+    Agent(AgentCommand),
+}
+
+/// `aratta agent ...`.
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Run one agent on a task in this process (no server needed) and print each step as it
+    /// happens. Tool calls are audited to $ARATTA_AGENT_AUDIT, else <home>/agent-audit.jsonl.
+    Run(AgentRunArgs),
+}
+
+/// Options of `aratta agent run`.
+#[derive(Debug, Args)]
+pub struct AgentRunArgs {
+    /// The task for the agent.
+    #[arg(value_name = "TASK")]
+    pub task: String,
+    /// Model to use: `provider:model` or an alias from the config.
+    #[arg(long, value_name = "ALIAS")]
+    pub model: String,
+    /// Tools the agent may use, comma-separated (default: every tool within its tier).
+    /// Built-in: python (elevated), current_time (restricted); HTTP tools come from
+    /// $ARATTA_AGENT_TOOLS or <home>/agent-tools.json.
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    pub tools: Vec<String>,
+    /// Permission tier: restricted, standard, elevated or system.
+    #[arg(long, default_value = "standard")]
+    pub tier: crate::tools::Tier,
+    /// Model turns before the run stops without an answer.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub max_iterations: u32,
+    /// Sampling temperature.
+    #[arg(long, value_name = "T")]
+    pub temperature: Option<f32>,
+    /// System instructions for the model.
+    #[arg(long, value_name = "TEXT")]
+    pub system: Option<String>,
+    /// The agent's name in the audit log.
+    #[arg(long, default_value = "cli")]
+    pub name: String,
+    /// Print each step as one JSON object per line.
+    #[arg(long)]
+    pub json: bool,
+    /// Config file to use. Overrides $ARATTA_CONFIG.
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
 }
 
 /// Options of `aratta init`.
@@ -142,6 +190,25 @@ mod tests {
             cli.command,
             Command::Adapter(AdapterCommand::Build(BuildArgs { ref crate_dir })) if crate_dir == &PathBuf::from("adapters/local")
         ));
+        let cli = parse(&[
+            "agent",
+            "run",
+            "--model",
+            "fast",
+            "--tools",
+            "python,current_time",
+            "--tier",
+            "elevated",
+            "sum 1..10",
+        ])
+        .unwrap();
+        let Command::Agent(AgentCommand::Run(run)) = cli.command else {
+            panic!("agent run expected")
+        };
+        assert_eq!(run.tools, ["python", "current_time"]);
+        assert_eq!(run.tier, crate::tools::Tier::Elevated);
+        assert_eq!((run.task.as_str(), run.max_iterations), ("sum 1..10", 10));
+        assert!(parse(&["agent", "run", "--model", "m", "--tier", "root", "x"]).is_err());
         let cli = parse(&["adapter", "list", "--config", "x.toml"]).unwrap();
         assert!(matches!(
             cli.command,

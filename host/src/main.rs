@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use aratta_host::cli::{AdapterCommand, Cli, Command};
+use aratta_host::cli::{AdapterCommand, AgentCommand, Cli, Command};
 use aratta_host::commands;
 use aratta_host::home::Home;
 
@@ -63,6 +63,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 "{}",
                 async_runtime()?.block_on(commands::adapter::list(&home, &config))?
             );
+        }
+        Command::Agent(AgentCommand::Run(args)) => {
+            async_runtime()?.block_on(commands::agent::run(&args, &home))?;
         }
     }
     Ok(())

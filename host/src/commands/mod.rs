@@ -2,6 +2,7 @@
 //! `main` parses the command line and calls into here.
 
 pub mod adapter;
+pub mod agent;
 mod cargo;
 pub mod init;
 

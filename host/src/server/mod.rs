@@ -6,6 +6,7 @@ mod error;
 mod openai_routes;
 mod openapi;
 mod scri_routes;
+mod tool_routes;
 mod workers;
 
 use std::future::Future;
@@ -36,6 +37,16 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .route("/api/v1/models", get(scri_routes::models))
         .route("/api/v1/health", get(scri_routes::health))
         .route("/api/v1/openapi.json", get(openapi::document))
+        .route(
+            "/api/v1/tools",
+            get(tool_routes::list).post(tool_routes::register),
+        )
+        .route(
+            "/api/v1/tools/{name}",
+            get(tool_routes::get_tool).delete(tool_routes::delete),
+        )
+        .route("/api/v1/tools/export/{provider}", get(tool_routes::export))
+        .route("/api/v1/tools/import/{provider}", post(tool_routes::import))
         .route(
             "/v1/chat/completions",
             post(openai_routes::chat_completions),

@@ -228,13 +228,12 @@ fn confine(limits: &ProcessLimits, mode: Mode) -> std::io::Result<()> {
                 return Err(std::io::Error::last_os_error());
             }
         }
-        if let Some(uid) = mode.drop_to_uid {
-            if libc::setgroups(0, std::ptr::null()) != 0
+        if let Some(uid) = mode.drop_to_uid
+            && (libc::setgroups(0, std::ptr::null()) != 0
                 || libc::setgid(uid) != 0
-                || libc::setuid(uid) != 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
+                || libc::setuid(uid) != 0)
+        {
+            return Err(std::io::Error::last_os_error());
         }
         // Last, so it counts the sandbox's own user, not root (which the kernel exempts).
         set_limit(

@@ -1,0 +1,124 @@
+//! `POST /api/v1/agents/run`: runs one agent and streams its steps as server-sent events (the
+//! event name is the step's `type`: `start`, `thought`, `tool_call`, `tool_result`, then
+//! `answer`, `max_iterations` or `error`). A tier above `standard` (code execution, system
+//! tools) is an admin action: beyond loopback it needs `Authorization: Bearer
+//! $ARATTA_ADMIN_TOKEN`. The run is cancelled when the client goes away.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::response::sse::{Event, Sse};
+use axum::response::{IntoResponse, Response};
+use futures::Stream;
+use http::HeaderMap;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::agent::{Agent, AgentConfig, Executor, Step};
+use crate::gateway::{Gateway, GatewayError};
+use crate::tools::Tier;
+
+use super::error::{Failure, bad_request, parse_json};
+
+/// A run request: the agent's settings and its task.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgentRunRequest {
+    /// The task.
+    pub task: String,
+    /// `provider:model` or an alias.
+    pub model: String,
+    /// The tools the agent may use; empty or absent means every tool within its tier.
+    #[serde(default)]
+    pub tools: Vec<String>,
+    /// `restricted`, `standard` (default), `elevated` or `system`.
+    #[serde(default)]
+    pub tier: Tier,
+    /// Model turns before the run stops (default 10).
+    #[serde(default)]
+    pub max_iterations: Option<u32>,
+    /// Sampling temperature.
+    #[serde(default)]
+    pub temperature: Option<f32>,
+    /// System instructions.
+    #[serde(default)]
+    pub system: Option<String>,
+    /// A name for the audit log (default `http`).
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// Run an agent, streaming its steps.
+#[utoipa::path(post, path = "/api/v1/agents/run", request_body = AgentRunRequest,
+    responses(
+        (status = 200, description = "`text/event-stream` of Step", body = Step),
+        (status = 400, description = "The request is invalid", body = crate::scri::ApiError),
+        (status = 403, description = "A tier above standard without the admin token", body = crate::scri::ApiError),
+    ))]
+pub async fn run(
+    State(gw): State<Arc<Gateway>>,
+    executor: Option<Extension<Arc<Executor>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Failure> {
+    let Some(Extension(executor)) = executor else {
+        return Err(Failure(GatewayError::BadRequest {
+            message: "agents are not enabled on this server".into(),
+            param: None,
+        }));
+    };
+    let request: AgentRunRequest = parse_json(&body)?;
+    if request.tier > Tier::Standard {
+        gw.admin.check(&headers)?;
+    }
+    if request.task.trim().is_empty() {
+        return Err(bad_request("task: must not be empty", Some("task".into())));
+    }
+    let mut config = AgentConfig::new(request.model);
+    config.name = request.name.unwrap_or_else(|| "http".into());
+    config.tools = request.tools;
+    config.tier = request.tier;
+    config.temperature = request.temperature;
+    config.system = request.system;
+    if let Some(n) = request.max_iterations {
+        config.max_iterations = n;
+    }
+    if let Err(e) = config.validate(|name| executor.get(name).is_some()) {
+        return Err(bad_request(&e.to_string(), Some(e.field.into())));
+    }
+    if let Err(e) = gw.targets(&config.model) {
+        return Err(Failure(e));
+    }
+    let agent = Agent::new(config, gw, executor).map_err(|e| bad_request(&e.to_string(), None))?;
+    Ok(Sse::new(steps(agent, request.task)).into_response())
+}
+
+/// Aborts the run when the stream (the client's connection) is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+fn steps(agent: Agent, task: String) -> impl Stream<Item = Result<Event, Infallible>> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Step>();
+    let handle = tokio::spawn(async move {
+        let mut emit = move |step: Step| {
+            let _ = tx.send(step);
+        };
+        // The outcome is in the steps (answer, max_iterations or error) and the audit log.
+        let _ = agent.run(&task, &mut emit).await;
+    });
+    futures::stream::unfold((rx, AbortOnDrop(handle)), |(mut rx, guard)| async move {
+        let step = rx.recv().await?;
+        let event = Event::default()
+            .event(step.name())
+            .data(serde_json::to_string(&step).expect("steps serialise"));
+        Some((Ok(event), (rx, guard)))
+    })
+}
