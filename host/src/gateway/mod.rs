@@ -33,8 +33,6 @@ pub struct Gateway {
     pub metrics: Metrics,
     /// Who may use admin routes.
     pub admin: crate::server::AdminPolicy,
-    /// Tools registered once and exported to any provider (`/api/v1/tools`, agents).
-    pub tools: crate::tools::ToolRegistry,
     providers: BTreeMap<String, Provider>,
 }
 
@@ -83,7 +81,6 @@ impl Gateway {
             breakers,
             metrics: Metrics::new(),
             admin: crate::server::AdminPolicy::default(),
-            tools: crate::tools::ToolRegistry::new(),
             providers,
         }
     }

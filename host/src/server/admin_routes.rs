@@ -36,7 +36,7 @@ impl AdminPolicy {
         }
     }
 
-    pub(crate) fn check(&self, headers: &HeaderMap) -> Result<(), Failure> {
+    fn check(&self, headers: &HeaderMap) -> Result<(), Failure> {
         if !self.required {
             return Ok(());
         }

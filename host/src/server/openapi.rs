@@ -59,9 +59,7 @@ use crate::scri;
 )]
 pub struct ScriApi;
 
-/// Serve the document (the tool registry's routes merged in).
+/// Serve the document.
 pub async fn document() -> Json<utoipa::openapi::OpenApi> {
-    let mut doc = ScriApi::openapi();
-    doc.merge(super::tool_routes::ToolApi::openapi());
-    Json(doc)
+    Json(ScriApi::openapi())
 }
