@@ -31,6 +31,8 @@ pub struct Config {
     pub healing: HealingConfig,
     /// When providers' circuit breakers open and recover.
     pub breaker: BreakerConfig,
+    /// How a provider's transient failures are retried before falling back.
+    pub retry: RetryConfig,
     /// The file this config was read from, if one existed.
     #[serde(skip)]
     pub file: Option<PathBuf>,
@@ -186,6 +188,11 @@ pub struct HealingConfig {
     /// Model that researches API changes (alias or `provider:model`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub research_model: Option<String>,
+    /// Where heal triggers are POSTed as JSON (an `http://` or `https://` URL); none by default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alert_webhook_url: Option<String>,
+    /// How long one webhook delivery may take before it is abandoned (and logged).
+    pub alert_webhook_timeout_seconds: u64,
 }
 
 impl Default for HealingConfig {
@@ -198,6 +205,32 @@ impl Default for HealingConfig {
             auto_apply_confidence: 0.9,
             diagnose_model: None,
             research_model: None,
+            alert_webhook_url: None,
+            alert_webhook_timeout_seconds: 5,
+        }
+    }
+}
+
+/// `[retry]`: how often a provider's transient failures (rate limits, timeouts, overload,
+/// connection failures) are retried, and how long to wait, before falling back.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetryConfig {
+    /// Retries per provider after the first attempt; 0 (the default) falls back at once.
+    pub max_retries: u32,
+    /// The first backoff delay; later ones double, with jitter.
+    pub base_delay_ms: u64,
+    /// The longest wait worth it: a longer backoff is cut to this, and a provider's
+    /// `retry-after` above it means falling back instead of waiting.
+    pub max_delay_ms: u64,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        RetryConfig {
+            max_retries: 0,
+            base_delay_ms: 250,
+            max_delay_ms: 10_000,
         }
     }
 }
@@ -251,6 +284,7 @@ pub(crate) struct ConfigFile {
     aliases: BTreeMap<String, Vec<String>>,
     healing: HealingConfig,
     breaker: BreakerConfig,
+    retry: RetryConfig,
 }
 
 impl ConfigFile {
@@ -274,6 +308,7 @@ impl ConfigFile {
             aliases: self.aliases,
             healing: self.healing,
             breaker: self.breaker,
+            retry: self.retry,
             file,
         }
     }

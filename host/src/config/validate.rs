@@ -15,6 +15,7 @@ pub(crate) fn validate(config: &Config) -> Vec<Problem> {
     aliases(config, &mut problems);
     healing(config, &mut problems);
     breaker(config, &mut problems);
+    retry(config, &mut problems);
     problems.0
 }
 
@@ -186,6 +187,26 @@ fn breaker(config: &Config, problems: &mut Problems) {
     );
 }
 
+fn retry(config: &Config, problems: &mut Problems) {
+    let r = &config.retry;
+    if r.max_retries > 10 {
+        problems.add(
+            "retry.max_retries",
+            "must be at most 10 (default 0); past a few retries, falling back answers sooner",
+        );
+    }
+    problems.at_least_one("retry.base_delay_ms", r.base_delay_ms, 250);
+    if r.max_delay_ms < r.base_delay_ms {
+        problems.add(
+            "retry.max_delay_ms",
+            format!(
+                "must be at least base_delay_ms ({}); default 10000",
+                r.base_delay_ms
+            ),
+        );
+    }
+}
+
 fn healing(config: &Config, problems: &mut Problems) {
     let healing = &config.healing;
     problems.at_least_one(
@@ -199,6 +220,22 @@ fn healing(config: &Config, problems: &mut Problems) {
             "healing.auto_apply_confidence",
             "must be from 0.0 to 1.0 (default 0.9; 1.0 applies only certain fixes)",
         );
+    }
+    problems.at_least_one(
+        "healing.alert_webhook_timeout_seconds",
+        healing.alert_webhook_timeout_seconds,
+        5,
+    );
+    if let Some(url) = &healing.alert_webhook_url {
+        let scheme = url::Url::parse(url)
+            .ok()
+            .map(|u| (u.scheme().to_owned(), u.has_host()));
+        if !matches!(scheme, Some((s, true)) if s == "http" || s == "https") {
+            problems.add(
+                "healing.alert_webhook_url",
+                format!("`{url}` is not an http:// or https:// URL with a host (e.g. https://alerts.example.com/aratta)"),
+            );
+        }
     }
     for (field, model) in [
         ("diagnose_model", &healing.diagnose_model),

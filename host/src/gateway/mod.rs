@@ -33,6 +33,8 @@ pub struct Gateway {
     pub metrics: Metrics,
     /// Who may use admin routes.
     pub admin: crate::server::AdminPolicy,
+    /// Tools registered once and exported to any provider (`/api/v1/tools`, agents).
+    pub tools: crate::tools::ToolRegistry,
     providers: BTreeMap<String, Provider>,
 }
 
@@ -81,6 +83,7 @@ impl Gateway {
             breakers,
             metrics: Metrics::new(),
             admin: crate::server::AdminPolicy::default(),
+            tools: crate::tools::ToolRegistry::new(),
             providers,
         }
     }

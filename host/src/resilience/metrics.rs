@@ -27,13 +27,18 @@ pub struct Metrics {
     pub adapter_seconds: HistogramVec,
     /// `provider_errors_total{provider,type}`: every provider failure, by error class.
     pub provider_errors: IntCounterVec,
+    /// `adapter_errors_total{provider,class}`: adapter errors by the health monitor's class
+    /// (the SCRI `adapter-error` variant, schema drift by kind).
+    pub adapter_errors: IntCounterVec,
+    /// `provider_retries_total{provider}`: transient failures retried on the same provider.
+    pub retries: IntCounterVec,
     /// `circuit_opens_total{provider}`: breakers opening.
     pub circuit_opens: IntCounterVec,
     /// `circuit_transitions_total{provider,to}`: every breaker state change.
     pub circuit_transitions: IntCounterVec,
     /// `open_circuits`: breakers open right now.
     pub open_circuits: IntGauge,
-    /// `heal_requests_total`: healing attempts (fed by the heal worker).
+    /// `heal_requests_total`: heal triggers the health monitor fired.
     pub heal_requests: IntCounter,
     /// `heal_duration_seconds`: how long healing attempts take.
     pub heal_duration: Histogram,
@@ -81,6 +86,16 @@ impl Metrics {
             "Provider failures by error class",
             &["provider", "type"],
         );
+        let adapter_errors = counter_vec(
+            "adapter_errors_total",
+            "Adapter errors by class",
+            &["provider", "class"],
+        );
+        let retries = counter_vec(
+            "provider_retries_total",
+            "Transient failures retried on the same provider",
+            &["provider"],
+        );
         let circuit_opens = counter_vec(
             "circuit_opens_total",
             "Circuit breakers opening",
@@ -115,6 +130,8 @@ impl Metrics {
             request_seconds,
             adapter_seconds,
             provider_errors,
+            adapter_errors,
+            retries,
             circuit_opens,
             circuit_transitions,
             open_circuits,

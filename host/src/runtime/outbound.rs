@@ -182,6 +182,13 @@ type SendResult = Result<
     HttpError,
 >;
 
+tokio::task_local! {
+    /// Set by the gateway around an adapter call: the status of the last upstream response the
+    /// call received, so an adapter error that carries no status (a schema mismatch found in a
+    /// 200 body) still reaches the health monitor with the provider's status.
+    pub static UPSTREAM_STATUS: Arc<std::sync::atomic::AtomicU16>;
+}
+
 impl WasiHttpHooks for Hooks {
     fn send_request(
         &mut self,
@@ -208,12 +215,17 @@ impl WasiHttpHooks for Hooks {
         }
         let client = self.outbound.client();
         let timeout = self.grant.timeout;
+        let observed = UPSTREAM_STATUS.try_with(Arc::clone).ok();
         Box::new(async move {
             let response = match tokio::time::timeout(timeout, client.request(request)).await {
                 Err(_) => return Err(HttpError::HttpResponseTimeout),
                 Ok(Err(e)) => return Err(classify(&e)),
                 Ok(Ok(response)) => response,
             };
+            if let Some(observed) = observed {
+                let status = response.status().as_u16();
+                observed.store(status, std::sync::atomic::Ordering::Relaxed);
+            }
             let response = response.map(|body| IdleTimeout::new(body, timeout).boxed_unsync());
             Ok((
                 response,

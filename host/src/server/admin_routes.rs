@@ -36,7 +36,7 @@ impl AdminPolicy {
         }
     }
 
-    fn check(&self, headers: &HeaderMap) -> Result<(), Failure> {
+    pub(crate) fn check(&self, headers: &HeaderMap) -> Result<(), Failure> {
         if !self.required {
             return Ok(());
         }

@@ -2,11 +2,11 @@
 //! the OpenAPI document of the SCRI API generated from the same types the handlers use.
 
 mod admin_routes;
-mod agent_routes;
 mod error;
 mod openai_routes;
 mod openapi;
 mod scri_routes;
+mod tool_routes;
 mod workers;
 
 use std::future::Future;
@@ -38,6 +38,16 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .route("/api/v1/health", get(scri_routes::health))
         .route("/api/v1/openapi.json", get(openapi::document))
         .route(
+            "/api/v1/tools",
+            get(tool_routes::list).post(tool_routes::register),
+        )
+        .route(
+            "/api/v1/tools/{name}",
+            get(tool_routes::get_tool).delete(tool_routes::delete),
+        )
+        .route("/api/v1/tools/export/{provider}", get(tool_routes::export))
+        .route("/api/v1/tools/import/{provider}", post(tool_routes::import))
+        .route(
             "/v1/chat/completions",
             post(openai_routes::chat_completions),
         )
@@ -50,7 +60,6 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         )
         .route("/api/v1/metrics", get(admin_routes::metrics_json))
         .route("/metrics", get(admin_routes::prometheus))
-        .route("/api/v1/agents/run", post(agent_routes::run))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(gateway)
@@ -80,12 +89,9 @@ pub async fn run(config: Config, home: Home) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let bound = listener.local_addr()?;
-    // Agents (`/api/v1/agents/run`) share one executor: tools, sandbox and audit log.
-    let agents = crate::agent::setup::executor(&home, &|v| std::env::var(v).ok())?;
-    let app = router(gateway).layer(axum::Extension(Arc::new(agents)));
     tracing::info!(address = %bound, "serving");
     println!("aratta listening on http://{bound}");
-    workers::serve(listener, app, async {
+    workers::serve(listener, router(gateway), async {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");
     })

@@ -59,7 +59,9 @@ use crate::scri;
 )]
 pub struct ScriApi;
 
-/// Serve the document.
+/// Serve the document (the tool registry's routes merged in).
 pub async fn document() -> Json<utoipa::openapi::OpenApi> {
-    Json(ScriApi::openapi())
+    let mut doc = ScriApi::openapi();
+    doc.merge(super::tool_routes::ToolApi::openapi());
+    Json(doc)
 }

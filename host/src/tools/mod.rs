@@ -4,9 +4,25 @@
 //!
 //! - [`def`]: [`ToolDef`], a registered tool.
 //! - [`tier`]: [`Tier`], the ordered permission tiers.
+//! - [`validate`]: the rules a definition must follow (names every provider accepts, object
+//!   schemas valid against the JSON Schema meta-schema).
+//! - [`registry`]: [`ToolRegistry`], thread-safe storage in registration order.
+//! - [`translate`]: [`Translator`], export and import through the adapters' `convert-tools` and
+//!   `parse-tools`.
+//! - [`error`]: [`ToolError`] and the [`Rule`] a refused definition broke.
 
 pub mod def;
+pub mod error;
+pub mod registry;
 pub mod tier;
+pub mod translate;
+pub mod validate;
 
 pub use def::ToolDef;
+pub use error::{Rule, ToolError};
+pub use registry::{OnConflict, ToolRegistry};
 pub use tier::{Tier, UnknownTier};
+pub use translate::Translator;
+
+#[cfg(test)]
+mod tests;

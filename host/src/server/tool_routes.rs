@@ -1,0 +1,294 @@
+//! Tool registry routes: `GET/POST /api/v1/tools`, `GET/DELETE /api/v1/tools/{name}`,
+//! `GET /api/v1/tools/export/{provider}` and `POST /api/v1/tools/import/{provider}`. The
+//! provider's own adapter does every translation; errors have the SCRI API's shape.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use crate::gateway::Gateway;
+use crate::runtime::InvokeError;
+use crate::runtime::bindings::errors::AdapterError;
+use crate::scri::{ApiError, ApiErrorBody};
+use crate::tools::{OnConflict, Tier, ToolDef, ToolError, Translator};
+
+use super::error::{bad_request, error_response, parse_json};
+
+/// The tool routes in the OpenAPI document (merged into the SCRI API's).
+#[derive(OpenApi)]
+#[openapi(
+    paths(list, register, get_tool, delete, export, import),
+    components(schemas(ToolDef, Tier, ToolList))
+)]
+pub struct ToolApi;
+
+/// Registered tools, in registration order.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ToolList {
+    /// The tools.
+    pub tools: Vec<ToolDef>,
+}
+
+/// `?replace=true`: a tool whose name is registered replaces it instead of being refused.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct RegisterParams {
+    /// Replace registered tools of the same name (default false: duplicates are refused).
+    #[serde(default)]
+    pub replace: bool,
+}
+
+/// Options of an import.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct ImportParams {
+    /// The permission tier the imported tools require (default `standard`).
+    #[serde(default)]
+    #[param(value_type = Option<String>)]
+    pub tier: Option<Tier>,
+    /// Replace registered tools of the same name (default false: duplicates are refused).
+    #[serde(default)]
+    pub replace: bool,
+}
+
+/// Which tools to export.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct ExportParams {
+    /// Comma-separated tool names, in the order wanted (default: every tool).
+    #[serde(default)]
+    pub tools: Option<String>,
+}
+
+fn conflict(replace: bool) -> OnConflict {
+    if replace {
+        OnConflict::Replace
+    } else {
+        OnConflict::Refuse
+    }
+}
+
+/// A registry failure as an HTTP answer.
+pub struct ToolFailure(pub ToolError);
+
+impl From<ToolError> for ToolFailure {
+    fn from(e: ToolError) -> Self {
+        ToolFailure(e)
+    }
+}
+
+impl IntoResponse for ToolFailure {
+    fn into_response(self) -> Response {
+        let (status, body) = api_error(&self.0);
+        error_response(status, body)
+    }
+}
+
+/// The status and `{"error": ...}` body for a registry failure.
+pub fn api_error(e: &ToolError) -> (StatusCode, ApiErrorBody) {
+    use StatusCode as S;
+    let (status, kind, code, param, provider) = match e {
+        ToolError::Invalid { rule, .. } => (
+            S::BAD_REQUEST,
+            "invalid_request_error",
+            rule.code(),
+            Some(rule.field()),
+            None,
+        ),
+        ToolError::Duplicate { .. } => (
+            S::CONFLICT,
+            "invalid_request_error",
+            "tool_exists",
+            Some("name"),
+            None,
+        ),
+        ToolError::NotFound { .. } => (
+            S::NOT_FOUND,
+            "not_found_error",
+            "tool_not_found",
+            Some("name"),
+            None,
+        ),
+        ToolError::UnknownProvider { name, .. } => (
+            S::NOT_FOUND,
+            "not_found_error",
+            "provider_not_found",
+            Some("provider"),
+            Some(name.clone()),
+        ),
+        ToolError::AdapterNotLoaded { provider, .. } => (
+            S::SERVICE_UNAVAILABLE,
+            "provider_unavailable_error",
+            "adapter_not_loaded",
+            None,
+            Some(provider.clone()),
+        ),
+        ToolError::Adapter { adapter, error, .. } => {
+            let (status, kind, code) = match error.as_ref() {
+                InvokeError::Adapter(
+                    AdapterError::InvalidRequest(_) | AdapterError::SchemaMismatch(_),
+                ) => (
+                    S::BAD_REQUEST,
+                    "invalid_request_error",
+                    "tool_translation_rejected",
+                ),
+                InvokeError::Adapter(AdapterError::Unsupported(_)) => (
+                    S::BAD_REQUEST,
+                    "unsupported_error",
+                    "tool_translation_unsupported",
+                ),
+                InvokeError::Trap { .. } => (S::BAD_GATEWAY, "adapter_error", "adapter_trapped"),
+                _ => (S::BAD_GATEWAY, "adapter_error", "tool_translation_failed"),
+            };
+            (status, kind, code, None, Some(adapter.clone()))
+        }
+        ToolError::AdapterOutput { adapter, .. } => (
+            S::BAD_GATEWAY,
+            "adapter_error",
+            "adapter_invalid",
+            None,
+            Some(adapter.clone()),
+        ),
+    };
+    let body = ApiErrorBody {
+        message: e.to_string(),
+        kind: kind.to_owned(),
+        param: param.map(str::to_owned),
+        code: Some(code.to_owned()),
+        provider,
+        upstream_status: None,
+    };
+    (status, body)
+}
+
+/// Every registered tool.
+#[utoipa::path(get, path = "/api/v1/tools", responses((status = 200, body = ToolList)))]
+pub async fn list(State(gw): State<Arc<Gateway>>) -> Json<ToolList> {
+    Json(ToolList {
+        tools: gw.tools.list(),
+    })
+}
+
+/// Register a tool, or an array of tools (all or none). Refusals name the tool and the rule.
+#[utoipa::path(post, path = "/api/v1/tools", params(RegisterParams),
+    request_body(content = ToolDef, description = "A tool, or an array of tools"),
+    responses(
+        (status = 201, description = "What was registered", body = ToolList),
+        (status = 400, description = "A definition breaks a rule (named in the message)", body = ApiError),
+        (status = 409, description = "A name is already registered", body = ApiError),
+    ))]
+pub async fn register(
+    State(gw): State<Arc<Gateway>>,
+    Query(params): Query<RegisterParams>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<ToolList>), Response> {
+    let is_array = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    let defs: Vec<ToolDef> = if is_array {
+        parse_json(&body).map_err(IntoResponse::into_response)?
+    } else {
+        vec![parse_json(&body).map_err(IntoResponse::into_response)?]
+    };
+    if defs.is_empty() {
+        return Err(bad_request("the array of tools is empty", None).into_response());
+    }
+    gw.tools
+        .register_all(defs.clone(), conflict(params.replace))
+        .map_err(|e| ToolFailure(e).into_response())?;
+    tracing::info!(tools = ?defs.iter().map(|d| &d.name).collect::<Vec<_>>(), "tools registered");
+    Ok((StatusCode::CREATED, Json(ToolList { tools: defs })))
+}
+
+/// One registered tool.
+#[utoipa::path(get, path = "/api/v1/tools/{name}",
+    responses((status = 200, body = ToolDef), (status = 404, body = ApiError)))]
+pub async fn get_tool(
+    State(gw): State<Arc<Gateway>>,
+    Path(name): Path<String>,
+) -> Result<Json<ToolDef>, ToolFailure> {
+    gw.tools
+        .get(&name)
+        .map(Json)
+        .ok_or(ToolFailure(ToolError::NotFound { tool: name }))
+}
+
+/// Unregister a tool; answers with what was registered.
+#[utoipa::path(delete, path = "/api/v1/tools/{name}",
+    responses((status = 200, body = ToolDef), (status = 404, body = ApiError)))]
+pub async fn delete(
+    State(gw): State<Arc<Gateway>>,
+    Path(name): Path<String>,
+) -> Result<Json<ToolDef>, ToolFailure> {
+    let removed = gw.tools.remove(&name)?;
+    tracing::info!(tool = %name, "tool removed");
+    Ok(Json(removed))
+}
+
+/// The registered tools in a provider's native format (a configured provider's name or an
+/// adapter's), written by its adapter: e.g. Anthropic `[{"name","description","input_schema"}]`,
+/// OpenAI `[{"type":"function","function":{...}}]`, Gemini `[{"name","description","parametersJsonSchema"}]`.
+#[utoipa::path(get, path = "/api/v1/tools/export/{provider}", params(ExportParams),
+    responses(
+        (status = 200, description = "The provider's native tool definitions", body = Object),
+        (status = 404, description = "No such provider, adapter or tool", body = ApiError),
+        (status = 502, description = "The adapter failed", body = ApiError),
+    ))]
+pub async fn export(
+    State(gw): State<Arc<Gateway>>,
+    Path(provider): Path<String>,
+    Query(params): Query<ExportParams>,
+) -> Result<Json<Value>, ToolFailure> {
+    let tools = match &params.tools {
+        Some(names) => {
+            let names: Vec<&str> = names
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .collect();
+            gw.tools.select(&names)?
+        }
+        None => gw.tools.list(),
+    };
+    let translator = Translator::new(&gw.runtime, &gw.config);
+    Ok(Json(translator.export(&provider, &tools).await?))
+}
+
+/// Register the tools in a provider's native format (the body, as that provider takes them),
+/// parsed by its adapter. All or none; refusals name the tool and the rule.
+#[utoipa::path(post, path = "/api/v1/tools/import/{provider}", params(ImportParams),
+    request_body(content = Object, description = "The provider's native tool definitions"),
+    responses(
+        (status = 201, description = "What was registered", body = ToolList),
+        (status = 400, description = "The body is not the provider's tool format, or a tool breaks a rule", body = ApiError),
+        (status = 404, description = "No such provider or adapter", body = ApiError),
+        (status = 409, description = "A name is already registered", body = ApiError),
+    ))]
+pub async fn import(
+    State(gw): State<Arc<Gateway>>,
+    Path(provider): Path<String>,
+    Query(params): Query<ImportParams>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<ToolList>), Response> {
+    let _: serde::de::IgnoredAny = parse_json(&body).map_err(IntoResponse::into_response)?;
+    // parse_json accepted it, so it is JSON and therefore UTF-8.
+    let native = std::str::from_utf8(&body).map_err(|e| {
+        bad_request(&format!("the request body is not UTF-8: {e}"), None).into_response()
+    })?;
+    let translator = Translator::new(&gw.runtime, &gw.config);
+    let tools = gw
+        .tools
+        .import(
+            &translator,
+            &provider,
+            native,
+            params.tier.unwrap_or_default(),
+            conflict(params.replace),
+        )
+        .await
+        .map_err(|e| ToolFailure(e).into_response())?;
+    tracing::info!(%provider, tools = ?tools.iter().map(|d| &d.name).collect::<Vec<_>>(), "tools imported");
+    Ok((StatusCode::CREATED, Json(ToolList { tools })))
+}

@@ -1,0 +1,228 @@
+//! `ToolRegistry`: the tools an operator registered, shared by every request and agent. Reads
+//! are concurrent, writes are atomic (a batch is validated whole before any of it is stored),
+//! and tools keep their registration order, so exports list them as they were registered.
+
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use indexmap::IndexMap;
+use serde_json::Value;
+
+use super::def::ToolDef;
+use super::error::ToolError;
+use super::tier::Tier;
+use super::translate::Translator;
+use super::validate;
+
+/// What to do when a registered name is registered again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnConflict {
+    /// Refuse the whole batch (the default: names are unique).
+    #[default]
+    Refuse,
+    /// Replace the registered tool, keeping its place in the order.
+    Replace,
+}
+
+/// The registered tools, by name. Thread-safe; share it behind an `Arc` (the gateway holds one).
+#[derive(Debug, Default)]
+pub struct ToolRegistry {
+    tools: RwLock<IndexMap<String, ToolDef>>,
+}
+
+impl ToolRegistry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, IndexMap<String, ToolDef>> {
+        // A panic while holding the lock cannot leave the map half-written (every write is a
+        // single insert/remove after validation), so a poisoned lock is still consistent.
+        self.tools.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, IndexMap<String, ToolDef>> {
+        self.tools.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Register one tool; refused if it breaks a rule or its name is taken.
+    pub fn register(&self, def: ToolDef) -> Result<(), ToolError> {
+        self.register_all(vec![def], OnConflict::Refuse)
+    }
+
+    /// Register several tools at once: all of them or, on the first refusal, none.
+    pub fn register_all(
+        &self,
+        defs: Vec<ToolDef>,
+        on_conflict: OnConflict,
+    ) -> Result<(), ToolError> {
+        for (i, def) in defs.iter().enumerate() {
+            validate::check(def)?;
+            if defs[..i].iter().any(|d| d.name == def.name) {
+                return Err(ToolError::Duplicate {
+                    tool: def.name.clone(),
+                    hint: " (it appears twice in this request)",
+                });
+            }
+        }
+        let mut tools = self.write();
+        if on_conflict == OnConflict::Refuse
+            && let Some(taken) = defs.iter().find(|d| tools.contains_key(&d.name))
+        {
+            return Err(ToolError::Duplicate {
+                tool: taken.name.clone(),
+                hint: " (delete it first, or register with replace)",
+            });
+        }
+        for def in defs {
+            tools.insert(def.name.clone(), def);
+        }
+        Ok(())
+    }
+
+    /// The tool called `name`.
+    pub fn get(&self, name: &str) -> Option<ToolDef> {
+        self.read().get(name).cloned()
+    }
+
+    /// Every tool, in registration order.
+    pub fn list(&self) -> Vec<ToolDef> {
+        self.read().values().cloned().collect()
+    }
+
+    /// The named tools, in the order asked; an unknown name is an error naming it.
+    pub fn select(&self, names: &[impl AsRef<str>]) -> Result<Vec<ToolDef>, ToolError> {
+        let tools = self.read();
+        names
+            .iter()
+            .map(|n| {
+                tools
+                    .get(n.as_ref())
+                    .cloned()
+                    .ok_or_else(|| ToolError::NotFound {
+                        tool: n.as_ref().to_owned(),
+                    })
+            })
+            .collect()
+    }
+
+    /// Unregister `name`, returning what was registered.
+    pub fn remove(&self, name: &str) -> Result<ToolDef, ToolError> {
+        self.write()
+            .shift_remove(name)
+            .ok_or_else(|| ToolError::NotFound {
+                tool: name.to_owned(),
+            })
+    }
+
+    /// How many tools are registered.
+    pub fn len(&self) -> usize {
+        self.read().len()
+    }
+
+    /// Whether no tool is registered.
+    pub fn is_empty(&self) -> bool {
+        self.read().is_empty()
+    }
+
+    /// Every registered tool in the native format of `provider` (a configured provider's
+    /// name or an adapter's), translated by that provider's adapter.
+    pub async fn export_for_provider(
+        &self,
+        translator: &Translator<'_>,
+        provider: &str,
+    ) -> Result<Value, ToolError> {
+        translator.export(provider, &self.list()).await
+    }
+
+    /// Register the tools in `native` (`provider`'s own format, as JSON text), parsed by that
+    /// provider's adapter, at `tier`. Returns what was registered.
+    pub async fn import(
+        &self,
+        translator: &Translator<'_>,
+        provider: &str,
+        native: &str,
+        tier: Tier,
+        on_conflict: OnConflict,
+    ) -> Result<Vec<ToolDef>, ToolError> {
+        let defs: Vec<ToolDef> = translator
+            .import(provider, native)
+            .await?
+            .into_iter()
+            .map(|d| d.with_tier(tier))
+            .collect();
+        self.register_all(defs.clone(), on_conflict)?;
+        Ok(defs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn tool(name: &str) -> ToolDef {
+        ToolDef::new(
+            name,
+            Some(format!("{name} tool")),
+            json!({"type": "object", "properties": {}}),
+        )
+    }
+
+    #[test]
+    fn register_get_list_remove() {
+        let r = ToolRegistry::new();
+        r.register(tool("b")).unwrap();
+        r.register(tool("a")).unwrap();
+        assert_eq!(r.get("a"), Some(tool("a")));
+        let names: Vec<String> = r.list().into_iter().map(|t| t.name).collect();
+        assert_eq!(names, ["b", "a"], "registration order");
+        assert_eq!(r.remove("b").unwrap(), tool("b"));
+        assert!(matches!(r.remove("b"), Err(ToolError::NotFound { tool }) if tool == "b"));
+        assert_eq!(r.len(), 1);
+    }
+
+    #[test]
+    fn duplicates_are_refused_naming_the_tool() {
+        let r = ToolRegistry::new();
+        r.register(tool("a")).unwrap();
+        let err = r.register(tool("a")).unwrap_err();
+        assert!(
+            err.to_string().starts_with("tool `a`: duplicate name"),
+            "{err}"
+        );
+        let err = r
+            .register_all(vec![tool("x"), tool("x")], OnConflict::Replace)
+            .unwrap_err();
+        assert!(err.to_string().contains("appears twice"), "{err}");
+        assert!(r.get("x").is_none());
+    }
+
+    #[test]
+    fn a_batch_is_all_or_nothing() {
+        let r = ToolRegistry::new();
+        let bad = ToolDef::new("bad", None, json!({"type": "array"}));
+        let err = r
+            .register_all(vec![tool("ok"), bad], OnConflict::Refuse)
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("tool `bad`: parameters must be an object schema"),
+            "{err}"
+        );
+        assert!(r.is_empty());
+    }
+
+    #[test]
+    fn replace_keeps_the_place_in_the_order() {
+        let r = ToolRegistry::new();
+        r.register_all(vec![tool("a"), tool("b")], OnConflict::Refuse)
+            .unwrap();
+        let a2 = tool("a").with_tier(Tier::System);
+        r.register_all(vec![a2.clone()], OnConflict::Replace)
+            .unwrap();
+        assert_eq!(r.list(), vec![a2, tool("b")]);
+        assert!(r.select(&["b", "nope"]).is_err());
+        assert_eq!(r.select(&["b"]).unwrap(), vec![tool("b")]);
+    }
+}

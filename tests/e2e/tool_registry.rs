@@ -1,0 +1,369 @@
+//! The tool registry over HTTP (`/api/v1/tools`): the corpus in `tests/fixtures/tools/`
+//! registered once, exported in every built-in provider's native format by its own adapter and
+//! imported back unchanged; native definitions imported from each provider's format; every
+//! refusal answered with a 4xx naming the tool and the rule, in the SCRI error shape.
+//!
+//! No upstream is called: translation is pure, so the providers' base URLs point nowhere.
+
+use aratta_tests::config::{Config, Provider};
+use aratta_tests::expect::{self, Answer};
+use aratta_tests::gateway::Gateway;
+use serde_json::{Value, json};
+
+const CORPUS: &str = include_str!("../fixtures/tools/corpus.json");
+const NATIVE: &str = include_str!("../fixtures/tools/native.json");
+const REFUSALS: &str = include_str!("../fixtures/tools/refusals.json");
+
+/// Built-in adapters, each configured as a provider of the same name, plus `claude`, a
+/// provider whose adapter is `anthropic` (exports resolve provider names first).
+fn config() -> Config {
+    let nowhere = "http://127.0.0.1:9";
+    let mut config = Config::new();
+    for adapter in ["local", "openai", "anthropic", "google", "xai"] {
+        config = config.provider(Provider::new(adapter, &format!("{nowhere}/v1")));
+    }
+    config.provider(Provider::new("claude", nowhere).adapter("anthropic"))
+}
+
+fn corpus() -> Vec<Value> {
+    serde_json::from_str(CORPUS).expect("corpus.json is a JSON array")
+}
+
+/// A SCRI tool's fields without the registry's `tier` (providers carry no tier).
+fn scri(tool: &Value) -> Value {
+    json!({
+        "name": tool["name"],
+        "description": tool.get("description").cloned().unwrap_or(Value::Null),
+        "parameters": tool["parameters"],
+    })
+}
+
+async fn call(
+    gateway: &Gateway,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<&str>,
+) -> Answer {
+    let mut request = gateway.client().request(method, gateway.url(path));
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/json")
+            .body(body.to_string());
+    }
+    Answer::read(request.send().await.expect("request sent")).await
+}
+
+/// The tool list the registry holds.
+async fn listed(gateway: &Gateway) -> Vec<Value> {
+    let answer = Answer::read(gateway.get("/api/v1/tools").await).await;
+    answer.assert_status(200);
+    answer.json()["tools"].as_array().expect("tools").clone()
+}
+
+/// Where each native format keeps the schema.
+fn native_schema<'a>(adapter: &str, item: &'a Value) -> &'a Value {
+    match adapter {
+        "anthropic" | "claude" => &item["input_schema"],
+        "google" => &item["parametersJsonSchema"],
+        _ => &item["function"]["parameters"],
+    }
+}
+
+#[tokio::test]
+async fn corpus_round_trips_through_every_provider_over_http() {
+    let gateway = Gateway::start(&config()).await;
+    let tools = corpus();
+    let answer = Answer::read(
+        gateway
+            .post_json("/api/v1/tools", &Value::Array(tools.clone()))
+            .await,
+    )
+    .await;
+    answer.assert_status(201);
+    let defaulted = |t: &Value| {
+        let mut t = t.clone();
+        t.as_object_mut()
+            .unwrap()
+            .entry("tier")
+            .or_insert(json!("standard"));
+        t
+    };
+    let expected: Vec<Value> = tools.iter().map(defaulted).collect();
+    assert_eq!(
+        listed(&gateway).await,
+        expected,
+        "registration order and tiers"
+    );
+
+    for provider in ["local", "openai", "anthropic", "google", "xai", "claude"] {
+        let export = Answer::read(
+            gateway
+                .get(&format!("/api/v1/tools/export/{provider}"))
+                .await,
+        )
+        .await;
+        export.assert_status(200);
+        let native = export.json();
+        let items = native
+            .as_array()
+            .unwrap_or_else(|| panic!("{provider}: {native}"));
+        assert_eq!(items.len(), tools.len(), "{provider}: {native}");
+        for (tool, item) in tools.iter().zip(items) {
+            assert_eq!(
+                native_schema(provider, item),
+                &tool["parameters"],
+                "{provider}: {item}"
+            );
+        }
+
+        // Back in through the same adapter, replacing what is registered.
+        let import = call(
+            &gateway,
+            reqwest::Method::POST,
+            &format!("/api/v1/tools/import/{provider}?replace=true"),
+            Some(&export.text),
+        )
+        .await;
+        import.assert_status(201);
+        let back = import.json()["tools"].as_array().unwrap().clone();
+        assert_eq!(back.len(), tools.len(), "{provider}");
+        for (tool, got) in tools.iter().zip(&back) {
+            assert_eq!(
+                scri(got),
+                scri(tool),
+                "{provider}: {} changed",
+                tool["name"]
+            );
+            // Key order survives too.
+            assert_eq!(
+                got["parameters"].to_string(),
+                tool["parameters"].to_string(),
+                "{provider}"
+            );
+        }
+        assert_eq!(
+            listed(&gateway).await.len(),
+            tools.len(),
+            "replace keeps one of each"
+        );
+    }
+
+    // DELETE empties the registry one tool at a time.
+    for tool in &tools {
+        let name = tool["name"].as_str().unwrap();
+        let answer = call(
+            &gateway,
+            reqwest::Method::DELETE,
+            &format!("/api/v1/tools/{name}"),
+            None,
+        )
+        .await;
+        answer.assert_status(200);
+        assert_eq!(answer.json()["name"], name);
+    }
+    assert!(listed(&gateway).await.is_empty());
+}
+
+#[tokio::test]
+async fn native_definitions_import_from_each_provider_format() {
+    let gateway = Gateway::start(&config()).await;
+    let cases: serde_json::Map<String, Value> = serde_json::from_str(NATIVE).unwrap();
+    for (provider, case) in &cases {
+        let path = format!("/api/v1/tools/import/{provider}?tier=elevated");
+        let answer = Answer::read(gateway.post_json(&path, &case["native"]).await).await;
+        answer.assert_status(201);
+        let got = answer.json()["tools"].as_array().unwrap().clone();
+        let expected = case["expected"].as_array().unwrap();
+        assert_eq!(got.len(), expected.len(), "{provider}: {got:?}");
+        for (g, e) in got.iter().zip(expected) {
+            assert_eq!(scri(g), scri(e), "{provider}");
+            assert_eq!(g["tier"], "elevated", "{provider}");
+        }
+        let one = Answer::read(gateway.get("/api/v1/tools/get_weather").await).await;
+        one.assert_status(200);
+        assert_eq!(scri(&one.json()), scri(&expected[0]), "{provider}");
+        // Importing the same names again is refused: names are unique.
+        let again = Answer::read(
+            gateway
+                .post_json(&format!("/api/v1/tools/import/{provider}"), &case["native"])
+                .await,
+        )
+        .await;
+        let text = expect::error_answer(&again, 4);
+        assert_eq!(again.status, 409, "{}", again.text);
+        assert!(text.contains("duplicate name"), "{text}");
+        for e in expected {
+            let name = e["name"].as_str().unwrap();
+            call(
+                &gateway,
+                reqwest::Method::DELETE,
+                &format!("/api/v1/tools/{name}"),
+                None,
+            )
+            .await
+            .assert_status(200);
+        }
+    }
+}
+
+#[tokio::test]
+async fn refusals_name_the_tool_and_the_rule() {
+    let gateway = Gateway::start(&config()).await;
+    let cases: Vec<Value> = serde_json::from_str(REFUSALS).unwrap();
+    for case in &cases {
+        let answer = Answer::read(gateway.post_json("/api/v1/tools", &case["tool"]).await).await;
+        expect::error_answer(&answer, 4);
+        assert_eq!(answer.status, 400, "{}: {}", case["why"], answer.text);
+        let text = expect::error_message(&answer.json()).to_lowercase();
+        let error = &answer.json()["error"];
+        assert_eq!(error["type"], "invalid_request_error", "{}", case["why"]);
+        assert_eq!(
+            error["code"], case["code"],
+            "{}: {}",
+            case["why"], answer.text
+        );
+        assert_eq!(error["param"], case["param"], "{}", case["why"]);
+        for needle in case["says"].as_array().unwrap() {
+            let needle = needle.as_str().unwrap().to_lowercase();
+            assert!(
+                text.contains(&needle),
+                "{}: {text} lacks {needle:?}",
+                case["why"]
+            );
+        }
+    }
+    // A batch with one bad tool registers nothing.
+    let batch = json!([corpus()[0].clone(), cases[0]["tool"].clone()]);
+    let answer = Answer::read(gateway.post_json("/api/v1/tools", &batch).await).await;
+    assert_eq!(answer.status, 400, "{}", answer.text);
+    assert!(listed(&gateway).await.is_empty(), "all or nothing");
+
+    // Duplicates: within one request, and against the registry.
+    let twice = json!([corpus()[0].clone(), corpus()[0].clone()]);
+    let answer = Answer::read(gateway.post_json("/api/v1/tools", &twice).await).await;
+    assert!(
+        expect::error_answer(&answer, 4).contains("tool `get_weather`: duplicate name"),
+        "{}",
+        answer.text
+    );
+    Answer::read(gateway.post_json("/api/v1/tools", &corpus()[0]).await)
+        .await
+        .assert_status(201);
+    let answer = Answer::read(gateway.post_json("/api/v1/tools", &corpus()[0]).await).await;
+    assert_eq!(answer.status, 409, "{}", answer.text);
+    assert_eq!(answer.json()["error"]["code"], "tool_exists");
+
+    // Malformed bodies name the field.
+    let answer = Answer::read(
+        gateway
+            .post_json("/api/v1/tools", &json!({"name": "x"}))
+            .await,
+    )
+    .await;
+    assert!(
+        expect::error_answer(&answer, 4).contains("parameters"),
+        "{}",
+        answer.text
+    );
+    let answer = Answer::read(gateway.post_raw("/api/v1/tools", "{not json").await).await;
+    assert!(
+        expect::error_answer(&answer, 4).contains("not valid json"),
+        "{}",
+        answer.text
+    );
+
+    // Unknown names, providers and native formats.
+    let answer = call(
+        &gateway,
+        reqwest::Method::DELETE,
+        "/api/v1/tools/nope",
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, 404);
+    assert!(expect::error_answer(&answer, 4).contains("no tool named `nope`"));
+    let answer = Answer::read(gateway.get("/api/v1/tools/export/nobody").await).await;
+    assert_eq!(answer.status, 404);
+    let text = expect::error_answer(&answer, 4);
+    assert!(
+        text.contains("no provider or adapter named `nobody`") && text.contains("claude"),
+        "{text}"
+    );
+    let answer = Answer::read(
+        gateway
+            .get("/api/v1/tools/export/openai?tools=get_weather,nope")
+            .await,
+    )
+    .await;
+    assert!(
+        expect::error_answer(&answer, 4).contains("`nope`"),
+        "{}",
+        answer.text
+    );
+    let server_tool = json!([{"type": "web_search_20250305", "name": "web_search"}]);
+    let answer = Answer::read(
+        gateway
+            .post_json("/api/v1/tools/import/anthropic", &server_tool)
+            .await,
+    )
+    .await;
+    let text = expect::error_answer(&answer, 4);
+    assert!(
+        text.contains("adapter `anthropic` could not parse tools") && text.contains("[0].type"),
+        "{text}"
+    );
+    let answer = Answer::read(gateway.post_raw("/api/v1/tools/import/google", "[{").await).await;
+    assert!(
+        expect::error_answer(&answer, 4).contains("not valid json"),
+        "{}",
+        answer.text
+    );
+    // An imported tool breaking a rule is refused like a posted one.
+    let dotted = json!([{"name": "files.list", "parametersJsonSchema": {"type": "object", "properties": {}}}]);
+    let answer = Answer::read(
+        gateway
+            .post_json("/api/v1/tools/import/google", &dotted)
+            .await,
+    )
+    .await;
+    let text = expect::error_answer(&answer, 4);
+    assert!(
+        text.contains("tool `files.list`: name rejected by openai"),
+        "{text}"
+    );
+
+    // The registry is untouched by all of that, and the server still serves.
+    assert_eq!(listed(&gateway).await.len(), 1);
+    let answer = Answer::read(
+        gateway
+            .get("/api/v1/tools/export/openai?tools=get_weather")
+            .await,
+    )
+    .await;
+    answer.assert_status(200);
+    assert_eq!(answer.json()[0]["function"]["name"], "get_weather");
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_the_tool_routes() {
+    let gateway = Gateway::start(&config()).await;
+    let doc = Answer::read(gateway.get("/api/v1/openapi.json").await)
+        .await
+        .json();
+    for path in [
+        "/api/v1/tools",
+        "/api/v1/tools/{name}",
+        "/api/v1/tools/export/{provider}",
+        "/api/v1/tools/import/{provider}",
+    ] {
+        assert!(
+            doc["paths"][path].is_object(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    assert!(doc["components"]["schemas"]["ToolDef"].is_object());
+    assert!(
+        doc["paths"]["/api/v1/chat"].is_object(),
+        "the SCRI routes stay"
+    );
+}
