@@ -2,6 +2,7 @@
 //! the OpenAPI document of the SCRI API generated from the same types the handlers use.
 
 mod admin_routes;
+mod agent_routes;
 mod error;
 mod openai_routes;
 mod openapi;
@@ -60,6 +61,7 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         )
         .route("/api/v1/metrics", get(admin_routes::metrics_json))
         .route("/metrics", get(admin_routes::prometheus))
+        .route("/api/v1/agents/run", post(agent_routes::run))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(gateway)
@@ -89,9 +91,12 @@ pub async fn run(config: Config, home: Home) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let bound = listener.local_addr()?;
+    // Agents (`/api/v1/agents/run`) share one executor: tools, sandbox and audit log.
+    let agents = crate::agent::setup::executor(&home, &|v| std::env::var(v).ok())?;
+    let app = router(gateway).layer(axum::Extension(Arc::new(agents)));
     tracing::info!(address = %bound, "serving");
     println!("aratta listening on http://{bound}");
-    workers::serve(listener, router(gateway), async {
+    workers::serve(listener, app, async {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");
     })
