@@ -8,6 +8,7 @@ mod provider;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Instant;
 
 pub use error::GatewayError;
@@ -15,9 +16,13 @@ pub use health::{HealthReport, ProviderHealth};
 pub use provider::Provider;
 
 use crate::config::{Config, parse_model_ref};
-use crate::resilience::{BreakerSettings, Breakers, Metrics, Transition};
+use crate::resilience::{
+    AlertSink, BreakerSettings, Breakers, ErrorClass, ErrorSample, HealthMonitor, LogSink, Metrics,
+    MonitorSettings, Next, RequestShape, RetryPolicy, Transition, WebhookSink, Why,
+};
 use crate::runtime::bindings::chat as wit;
 use crate::runtime::bindings::provider::CallContext;
+use crate::runtime::outbound::UPSTREAM_STATUS;
 use crate::runtime::{CallEnv, EventReceiver, InvokeError, Runtime};
 use crate::scri::{self, Attempt, Lineage, convert};
 
@@ -35,6 +40,9 @@ pub struct Gateway {
     pub admin: crate::server::AdminPolicy,
     /// Tools registered once and exported to any provider (`/api/v1/tools`, agents).
     pub tools: crate::tools::ToolRegistry,
+    /// Turns bursts of adapter errors into heal triggers; the heal worker subscribes to it.
+    pub monitor: HealthMonitor,
+    retry: RetryPolicy,
     providers: BTreeMap<String, Provider>,
 }
 
@@ -77,6 +85,13 @@ impl Gateway {
             },
             config.providers.keys().cloned(),
         );
+        let monitor = monitor(&config);
+        let r = &config.retry;
+        let retry = RetryPolicy {
+            max_retries: r.max_retries,
+            base: std::time::Duration::from_millis(r.base_delay_ms),
+            cap: std::time::Duration::from_millis(r.max_delay_ms),
+        };
         Self {
             runtime,
             config,
@@ -84,6 +99,8 @@ impl Gateway {
             metrics: Metrics::new(),
             admin: crate::server::AdminPolicy::default(),
             tools: crate::tools::ToolRegistry::new(),
+            monitor,
+            retry,
             providers,
         }
     }
@@ -125,11 +142,15 @@ impl Gateway {
     }
 
     /// Try each target in order until one answers; fall back only on provider-side failures.
+    /// A provider's transient failures are retried first (`[retry]`), each retry an attempt
+    /// of its own in the lineage. Every adapter error goes to the health monitor, with the
+    /// request's shape from `shape` (given the provider's model).
     async fn walk<T, F, Fut>(
         &self,
         route: &'static str,
         reference: &str,
         request_id: &str,
+        shape: &(dyn Fn(&str) -> RequestShape + Sync),
         mut op: F,
     ) -> Result<(T, Lineage), GatewayError>
     where
@@ -137,6 +158,7 @@ impl Gateway {
         Fut: Future<Output = Result<T, InvokeError>>,
     {
         let started = Instant::now();
+        let deadline = started + self.config.server.request_timeout();
         let targets = self.targets(reference)?;
         if targets.is_empty() {
             return Err(GatewayError::UnknownModel {
@@ -145,71 +167,109 @@ impl Gateway {
         }
         let mut attempts = Vec::new();
         let mut last = None;
-        for (provider, model) in targets {
-            let t0 = Instant::now();
-            let (allowed, transition) = self.breakers.allow(&provider.name, t0);
-            self.note_transition(&provider.name, transition);
-            if !allowed {
-                tracing::info!(request_id, provider = %provider.name, "skipped: circuit breaker open");
+        'targets: for (provider, model) in targets {
+            let mut retries = self.retry.start();
+            // The last upstream status each attempt saw, for errors that carry none.
+            let upstream_status = Arc::new(AtomicU16::new(0));
+            loop {
+                let t0 = Instant::now();
+                let (allowed, transition) = self.breakers.allow(&provider.name, t0);
+                self.note_transition(&provider.name, transition);
+                if !allowed {
+                    tracing::info!(request_id, provider = %provider.name, "skipped: circuit breaker open");
+                    attempts.push(Attempt {
+                        provider: provider.name.clone(),
+                        model,
+                        outcome: "circuit_open".into(),
+                        latency_us: 0,
+                    });
+                    last.get_or_insert(GatewayError::CircuitOpen {
+                        provider: provider.name.clone(),
+                    });
+                    continue 'targets;
+                }
+                let (outcome, adapter) = match provider.call_env(&self.runtime, request_id) {
+                    Ok((env, ctx)) => {
+                        let adapter = env.adapter.clone();
+                        let call = op(env, ctx, model.clone());
+                        let result = UPSTREAM_STATUS
+                            .scope(upstream_status.clone(), call)
+                            .await
+                            .map_err(|error| GatewayError::Invoke {
+                                provider: provider.name.clone(),
+                                error,
+                            });
+                        (result, Some(adapter))
+                    }
+                    Err(e) => (Err(e), None),
+                };
+                let elapsed = t0.elapsed();
+                let latency_us = elapsed.as_micros() as u64;
+                self.observe(&provider.name, route, &outcome, elapsed, t0);
+                let e = match outcome {
+                    Ok(value) => {
+                        let adapter = adapter.expect("a call that answered had an adapter");
+                        attempts.push(Attempt {
+                            provider: provider.name.clone(),
+                            model: model.clone(),
+                            outcome: "ok".into(),
+                            latency_us,
+                        });
+                        let lineage = Lineage {
+                            provider: provider.name.clone(),
+                            model,
+                            adapter: adapter.info.name.clone(),
+                            adapter_version: adapter.info.version.clone(),
+                            latency_us: started.elapsed().as_micros() as u64,
+                            request_id: request_id.to_owned(),
+                            attempts,
+                        };
+                        return Ok((value, lineage));
+                    }
+                    Err(e) => e,
+                };
+                tracing::warn!(request_id, provider = %provider.name, %model, error = %e, "provider failed");
                 attempts.push(Attempt {
                     provider: provider.name.clone(),
-                    model,
-                    outcome: "circuit_open".into(),
-                    latency_us: 0,
+                    model: model.clone(),
+                    outcome: e.kind().to_owned(),
+                    latency_us,
                 });
-                last.get_or_insert(GatewayError::CircuitOpen {
-                    provider: provider.name.clone(),
-                });
-                continue;
-            }
-            let outcome = match provider.call_env(&self.runtime, request_id) {
-                Ok((env, ctx)) => {
-                    let adapter = env.adapter.clone();
-                    op(env, ctx, model.clone())
-                        .await
-                        .map(|v| (v, adapter))
-                        .map_err(|error| GatewayError::Invoke {
-                            provider: provider.name.clone(),
-                            error,
-                        })
-                }
-                Err(e) => Err(e),
-            };
-            let elapsed = t0.elapsed();
-            let latency_us = elapsed.as_micros() as u64;
-            self.observe(&provider.name, route, &outcome, elapsed, t0);
-            match outcome {
-                Ok((value, adapter)) => {
-                    attempts.push(Attempt {
-                        provider: provider.name.clone(),
-                        model: model.clone(),
-                        outcome: "ok".into(),
-                        latency_us,
-                    });
-                    let lineage = Lineage {
-                        provider: provider.name.clone(),
-                        model,
-                        adapter: adapter.info.name.clone(),
-                        adapter_version: adapter.info.version.clone(),
-                        latency_us: started.elapsed().as_micros() as u64,
-                        request_id: request_id.to_owned(),
-                        attempts,
-                    };
-                    return Ok((value, lineage));
-                }
-                Err(e) => {
-                    tracing::warn!(request_id, provider = %provider.name, %model, error = %e, "provider failed");
-                    attempts.push(Attempt {
-                        provider: provider.name.clone(),
-                        model,
-                        outcome: e.kind().to_owned(),
-                        latency_us,
-                    });
-                    let falls_back = e.falls_back();
-                    last = Some(e);
-                    if !falls_back {
-                        break;
+                let mut next = Next::FallBack(Why::NotTransient);
+                if let GatewayError::Invoke { error, .. } = &e {
+                    let seen = upstream_status.swap(0, Ordering::Relaxed);
+                    if let Some(adapter) = &adapter {
+                        self.note_error(
+                            &provider.name,
+                            adapter,
+                            (error, (seen != 0).then_some(seen)),
+                            &|| shape(&model),
+                            t0 + elapsed,
+                        );
                     }
+                    if e.falls_back() {
+                        next =
+                            retries.next(error, deadline.saturating_duration_since(Instant::now()));
+                    }
+                }
+                let falls_back = e.falls_back();
+                last = Some(e);
+                match next {
+                    Next::Retry(delay) => {
+                        tracing::info!(request_id, provider = %provider.name, delay_ms = delay.as_millis() as u64, "retrying after a transient failure");
+                        self.metrics
+                            .retries
+                            .with_label_values(&[provider.name.as_str()])
+                            .inc();
+                        tokio::time::sleep(delay).await;
+                    }
+                    Next::FallBack(why) if falls_back => {
+                        if why != Why::NotTransient && why != Why::OutOfRetries {
+                            tracing::info!(request_id, provider = %provider.name, reason = ?why, "not retrying: falling back");
+                        }
+                        continue 'targets;
+                    }
+                    Next::FallBack(_) => break 'targets,
                 }
             }
         }
@@ -236,6 +296,7 @@ impl Gateway {
                 "chat",
                 &request.model,
                 request_id,
+                &|model| RequestShape::chat(request, "chat", model),
                 |env, ctx, model| async move {
                     env.chat(&ctx, &convert::chat_request(request, &model))
                         .await
@@ -258,6 +319,7 @@ impl Gateway {
                 "chat_stream",
                 &request.model,
                 request_id,
+                &|model| RequestShape::chat(request, "chat_stream", model),
                 |env, ctx, model| async move {
                     let mut rx = env
                         .chat_stream(&ctx, &convert::chat_request(request, &model))
@@ -292,6 +354,7 @@ impl Gateway {
                 "embed",
                 &request.model,
                 request_id,
+                &|model| RequestShape::embed(request, model),
                 |env, ctx, model| async move {
                     env.embed(&ctx, &convert::embed_request(request, &model))
                         .await
@@ -391,6 +454,34 @@ impl Gateway {
         self.note_transition(provider, transition);
     }
 
+    /// Count an adapter error by class and hand it to the health monitor; a heal trigger it
+    /// fires is counted in `heal_requests_total`. The request's shape is only built here, on
+    /// the error path.
+    fn note_error(
+        &self,
+        provider: &str,
+        adapter: &crate::runtime::Adapter,
+        (error, upstream_status): (&InvokeError, Option<u16>),
+        shape: &dyn Fn() -> RequestShape,
+        at: Instant,
+    ) {
+        let class = ErrorClass::of(error);
+        self.metrics
+            .adapter_errors
+            .with_label_values(&[provider, class.as_str()])
+            .inc();
+        let sample = ErrorSample::new(
+            provider,
+            (&adapter.info.name, &adapter.info.version),
+            error,
+            upstream_status,
+            shape(),
+        );
+        if self.monitor.record(sample, at).is_some() {
+            self.metrics.heal_requests.inc();
+        }
+    }
+
     /// Log and count a breaker's state change.
     pub fn note_transition(&self, provider: &str, transition: Transition) {
         let to = match transition {
@@ -426,6 +517,28 @@ impl Gateway {
             .open_circuits
             .set(self.breakers.open_count() as i64);
     }
+}
+
+/// The health monitor for `config`'s `[healing]`: a log line per trigger, and a webhook when
+/// one is configured (a URL the config check let through but the client refuses is logged).
+fn monitor(config: &Config) -> HealthMonitor {
+    let h = &config.healing;
+    let mut sinks: Vec<Box<dyn AlertSink>> = vec![Box::new(LogSink)];
+    if let Some(url) = &h.alert_webhook_url {
+        let timeout = std::time::Duration::from_secs(h.alert_webhook_timeout_seconds);
+        match WebhookSink::new(url, timeout) {
+            Ok(sink) => sinks.push(Box::new(sink)),
+            Err(e) => tracing::error!(error = %e, "heal triggers will not be posted"),
+        }
+    }
+    HealthMonitor::new(
+        MonitorSettings {
+            threshold: h.error_threshold,
+            window: std::time::Duration::from_secs(h.window_seconds),
+            cooldown: std::time::Duration::from_secs(h.cooldown_seconds),
+        },
+        sinks,
+    )
 }
 
 fn join_or_none<'a>(names: impl Iterator<Item = &'a String>) -> String {
