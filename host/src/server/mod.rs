@@ -4,6 +4,7 @@
 mod admin_routes;
 mod agent_routes;
 mod error;
+mod health_routes;
 mod openai_routes;
 mod openapi;
 mod scri_routes;
@@ -59,6 +60,7 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
             "/api/v1/breakers/{provider}/{action}",
             post(admin_routes::set_breaker),
         )
+        .route("/api/v1/health/triggers", get(health_routes::triggers))
         .route("/api/v1/metrics", get(admin_routes::metrics_json))
         .route("/metrics", get(admin_routes::prometheus))
         .route("/api/v1/agents/run", post(agent_routes::run))
