@@ -11,10 +11,12 @@
 //! - [`config`], [`home`], [`cli`], [`commands`]: how an operator runs it.
 
 pub mod agent;
+pub mod anthropic_api;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod gateway;
+pub mod gemini_api;
 pub mod home;
 pub mod openai;
 pub mod resilience;

@@ -3,8 +3,11 @@
 
 mod admin_routes;
 mod agent_routes;
+mod anthropic_routes;
 mod error;
+mod gemini_routes;
 mod health_routes;
+mod model_routes;
 mod openai_routes;
 mod openapi;
 mod scri_routes;
@@ -54,7 +57,17 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
             post(openai_routes::chat_completions),
         )
         .route("/v1/embeddings", post(openai_routes::embeddings))
-        .route("/v1/models", get(openai_routes::models))
+        .route("/v1/models", get(model_routes::list))
+        .route(
+            "/v1/models/{*rest}",
+            get(model_routes::get).post(gemini_routes::call),
+        )
+        .route("/v1/messages", post(anthropic_routes::messages))
+        .route("/v1beta/models", get(gemini_routes::models))
+        .route(
+            "/v1beta/models/{*rest}",
+            get(gemini_routes::model).post(gemini_routes::call),
+        )
         .route("/api/v1/breakers", get(admin_routes::breakers))
         .route(
             "/api/v1/breakers/{provider}/{action}",
