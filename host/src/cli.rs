@@ -33,6 +33,9 @@ pub enum Command {
     /// Build, install and list provider adapters.
     #[command(subcommand)]
     Adapter(AdapterCommand),
+    /// Review adapter versions waiting for a human, on the running server.
+    #[command(subcommand)]
+    Approvals(ApprovalsCommand),
     /// Run agents: a ReAct loop over the gateway with permission-checked, audited tools.
     #[command(subcommand)]
     Agent(AgentCommand),
@@ -118,6 +121,76 @@ pub enum AdapterCommand {
     /// List the adapters `aratta serve` would load (built-in and installed), and any refused
     /// files with the reason.
     List(ListArgs),
+    /// Roll an adapter of the running server back to a version kept in its history.
+    Rollback(RollbackArgs),
+}
+
+/// How to reach the running server. The admin token, when the server demands one, is read
+/// from $ARATTA_ADMIN_TOKEN.
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// The server's URL, e.g. http://127.0.0.1:8640. Default: the config's [server] host and port.
+    #[arg(long, env = "ARATTA_URL", value_name = "URL")]
+    pub url: Option<String>,
+    /// Config file to read the server's address from. Overrides $ARATTA_CONFIG.
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+}
+
+/// Options of `aratta adapter rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The adapter's name.
+    #[arg(value_name = "ADAPTER")]
+    pub name: String,
+    /// The version to restore: its described version or a SHA-256 prefix (default: the
+    /// version before the serving one).
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<String>,
+    /// Where the server is.
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// `aratta approvals ...`: candidates wait in the queue until a human decides; approving
+/// verifies the candidate with a real call and swaps it in.
+#[derive(Debug, Subcommand)]
+pub enum ApprovalsCommand {
+    /// List the queue, newest first.
+    List(ServerArgs),
+    /// Approve a candidate: verify it and swap it in.
+    Approve {
+        /// The candidate's id (see `aratta approvals list`).
+        #[arg(value_name = "ID")]
+        id: String,
+        /// Where the server is.
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Reject a candidate.
+    Reject {
+        /// The candidate's id.
+        #[arg(value_name = "ID")]
+        id: String,
+        /// Why, for the record.
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+        /// Where the server is.
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Queue a component (.wasm) for approval.
+    Propose {
+        /// The candidate component.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Why it should replace the serving version.
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+        /// Where the server is.
+        #[command(flatten)]
+        server: ServerArgs,
+    },
 }
 
 /// Options of `aratta adapter build`.

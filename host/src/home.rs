@@ -6,7 +6,8 @@
 //! | config file    | `$ARATTA_CONFIG`, else `<home>/config.toml`   |
 //! | adapters       | `<home>/adapters`                            |
 //! | cache          | `<home>/cache`                               |
-//! | history        | `<home>/history`                             |
+//! | history        | `<home>/history` (kept adapter versions)     |
+//! | approvals      | `<home>/approvals` (candidates for a human)  |
 //!
 //! Relative paths in the variables are resolved against the current directory once, at startup,
 //! so a running server does not depend on where it was started from. An empty variable counts as
@@ -117,9 +118,14 @@ impl Home {
         self.root.join("cache")
     }
 
-    /// Where request history is kept.
+    /// Where earlier adapter versions are kept, one directory per adapter, for rollback.
     pub fn history_dir(&self) -> PathBuf {
         self.root.join("history")
+    }
+
+    /// Where candidate adapter versions wait for a human's approval.
+    pub fn approvals_dir(&self) -> PathBuf {
+        self.root.join("approvals")
     }
 }
 

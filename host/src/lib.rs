@@ -8,6 +8,8 @@
 //! - [`tools`]: the tool registry, tools defined once and exported to any provider by its adapter.
 //! - [`agent`]: agents — a ReAct loop over the gateway, an audited tool executor with
 //!   permission tiers, and a sandbox for model-written Python.
+//! - [`reload`]: hot-swapping adapters: the directory watch, verification, history and
+//!   rollback, probation, the approval queue.
 //! - [`config`], [`home`], [`cli`], [`commands`]: how an operator runs it.
 
 pub mod agent;
@@ -19,6 +21,7 @@ pub mod gateway;
 pub mod gemini_api;
 pub mod home;
 pub mod openai;
+pub mod reload;
 pub mod resilience;
 pub mod runtime;
 pub mod scri;

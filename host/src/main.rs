@@ -64,6 +64,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 async_runtime()?.block_on(commands::adapter::list(&home, &config))?
             );
         }
+        Command::Adapter(AdapterCommand::Rollback(args)) => {
+            print!(
+                "{}",
+                async_runtime()?.block_on(commands::approvals::run_rollback(&args, &home))?
+            );
+        }
+        Command::Approvals(command) => {
+            print!(
+                "{}",
+                async_runtime()?.block_on(commands::approvals::run(&command, &home))?
+            );
+        }
+
         Command::Agent(AgentCommand::Run(args)) => {
             async_runtime()?.block_on(commands::agent::run(&args, &home))?;
         }

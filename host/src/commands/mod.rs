@@ -3,8 +3,10 @@
 
 pub mod adapter;
 pub mod agent;
+pub mod approvals;
 mod cargo;
 pub mod init;
+pub mod server_client;
 
 use std::io::Write;
 use std::path::Path;

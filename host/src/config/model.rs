@@ -33,6 +33,8 @@ pub struct Config {
     pub breaker: BreakerConfig,
     /// How a provider's transient failures are retried before falling back.
     pub retry: RetryConfig,
+    /// Hot-swapping adapters: the directory watch, verification, history and probation.
+    pub reload: ReloadConfig,
     /// The file this config was read from, if one existed.
     #[serde(skip)]
     pub file: Option<PathBuf>,
@@ -168,6 +170,43 @@ impl Default for BreakerConfig {
     }
 }
 
+/// `[reload]`: how new adapter versions are picked up, verified, kept and judged.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReloadConfig {
+    /// Whether `aratta serve` watches the adapters directory and swaps changed files in.
+    pub watch: bool,
+    /// How long a changed file must stay quiet before it is read, in milliseconds.
+    pub debounce_ms: u64,
+    /// Versions kept per adapter in `<home>/history/`.
+    pub history_limit: usize,
+    /// Longest a verification call may take.
+    pub verify_timeout_seconds: u64,
+    /// Provider → model: verification also sends a one-message chat to this model.
+    pub verify_chat: BTreeMap<String, String>,
+    /// How long a freshly swapped version is on probation.
+    pub probation_seconds: u64,
+    /// Calls a version on probation must have served before its error rate counts.
+    pub probation_min_calls: u32,
+    /// Share of calls (0–1) failing because of the adapter that rolls it back.
+    pub probation_error_rate: f64,
+}
+
+impl Default for ReloadConfig {
+    fn default() -> Self {
+        ReloadConfig {
+            watch: true,
+            debounce_ms: 300,
+            history_limit: 10,
+            verify_timeout_seconds: 10,
+            verify_chat: BTreeMap::new(),
+            probation_seconds: 120,
+            probation_min_calls: 5,
+            probation_error_rate: 0.5,
+        }
+    }
+}
+
 /// `[healing]`: when the heal worker diagnoses a failing adapter and what it may apply alone.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -285,6 +324,7 @@ pub(crate) struct ConfigFile {
     healing: HealingConfig,
     breaker: BreakerConfig,
     retry: RetryConfig,
+    reload: ReloadConfig,
 }
 
 impl ConfigFile {
@@ -309,6 +349,7 @@ impl ConfigFile {
             healing: self.healing,
             breaker: self.breaker,
             retry: self.retry,
+            reload: self.reload,
             file,
         }
     }

@@ -16,6 +16,7 @@ pub(crate) fn validate(config: &Config) -> Vec<Problem> {
     healing(config, &mut problems);
     breaker(config, &mut problems);
     retry(config, &mut problems);
+    reload(config, &mut problems);
     problems.0
 }
 
@@ -185,6 +186,44 @@ fn breaker(config: &Config, problems: &mut Problems) {
         u64::from(b.half_open_successes),
         2,
     );
+}
+
+fn reload(config: &Config, problems: &mut Problems) {
+    let r = &config.reload;
+    problems.at_least_one("reload.debounce_ms", r.debounce_ms, 300);
+    problems.at_least_one(
+        "reload.verify_timeout_seconds",
+        r.verify_timeout_seconds,
+        10,
+    );
+    if r.history_limit < 2 {
+        problems.add(
+            "reload.history_limit",
+            "must be at least 2: the serving version and one to roll back to (default 10)",
+        );
+    }
+    if !(0.0..=1.0).contains(&r.probation_error_rate) {
+        problems.add(
+            "reload.probation_error_rate",
+            "must be from 0.0 to 1.0 (default 0.5: roll back when more than half the calls fail)",
+        );
+    }
+    for provider in r.verify_chat.keys() {
+        if !config.providers.contains_key(provider) {
+            problems.add(
+                format!("reload.verify_chat.{provider}"),
+                format!(
+                    "names no configured provider (configured: {})",
+                    config
+                        .providers
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+        }
+    }
 }
 
 fn retry(config: &Config, problems: &mut Problems) {

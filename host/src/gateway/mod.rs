@@ -452,6 +452,10 @@ impl Gateway {
             .breakers
             .record(provider, !provider_failed, at + elapsed);
         self.note_transition(provider, transition);
+        // A freshly swapped adapter version is judged on these (crate::reload::probation).
+        self.runtime
+            .probation
+            .record(provider, outcome.as_ref().err(), at);
     }
 
     /// Count an adapter error by class and hand it to the health monitor; a heal trigger it

@@ -13,8 +13,10 @@ mod sandbox;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use arc_swap::ArcSwap;
+use bytes::Bytes;
 use wasmtime::Engine;
 use wasmtime::component::Linker;
 
@@ -34,6 +36,10 @@ pub struct Adapter {
     pub source: AdapterSource,
     /// SHA-256 of the component bytes.
     pub sha256: String,
+    /// The component bytes, kept so the version can be backed up before it is replaced.
+    pub bytes: Bytes,
+    /// When this version was loaded.
+    pub loaded_at: SystemTime,
     pre: bindings::AdapterPre<HostState>,
 }
 
@@ -76,6 +82,8 @@ pub struct Runtime {
     limits: SandboxLimits,
     outbound: Outbound,
     adapters: ArcSwap<BTreeMap<String, Arc<Adapter>>>,
+    /// Watches freshly swapped adapter versions; the gateway reports each call's outcome here.
+    pub probation: crate::reload::Probation,
 }
 
 impl Runtime {
@@ -98,6 +106,7 @@ impl Runtime {
             limits,
             outbound,
             adapters: ArcSwap::from_pointee(BTreeMap::new()),
+            probation: crate::reload::Probation::default(),
         })
     }
 
@@ -110,7 +119,7 @@ impl Runtime {
             match self
                 .load_bytes(
                     &format!("built-in adapter {name}"),
-                    bytes,
+                    Bytes::from_static(bytes),
                     AdapterSource::Builtin,
                 )
                 .await
@@ -155,27 +164,51 @@ impl Runtime {
         })?;
         self.load_bytes(
             &path.display().to_string(),
-            &bytes,
+            Bytes::from(bytes),
             AdapterSource::File(path.to_owned()),
         )
         .await
     }
 
-    async fn load_bytes(
+    /// Compile (on a blocking thread: it can take a second), check and describe a component
+    /// without installing it. `origin` names it in errors.
+    pub async fn load_bytes(
         &self,
         origin: &str,
-        bytes: &[u8],
+        bytes: Bytes,
         source: AdapterSource,
     ) -> Result<Adapter, LoadError> {
-        let checked = loader::check(&self.engine, &self.linker, &self.cache, origin, bytes)?;
+        let (engine, linker, cache) =
+            (self.engine.clone(), self.linker.clone(), self.cache.clone());
+        let (owned_origin, owned_bytes) = (origin.to_owned(), bytes.clone());
+        let checked = tokio::task::spawn_blocking(move || {
+            loader::check(&engine, &linker, &cache, &owned_origin, &owned_bytes)
+        })
+        .await
+        .map_err(|e| LoadError::Engine(format!("the compile task failed: {e}")))??;
         let store = sandbox::new_store(&self.engine, self.deny_all_hooks(origin), &self.limits);
         let info = loader::describe(&checked.pre, store, origin).await?;
         Ok(Adapter {
             info,
             source,
             sha256: checked.sha256,
+            bytes,
+            loaded_at: SystemTime::now(),
             pre: checked.pre,
         })
+    }
+
+    /// Put `adapter` in the table under its name, atomically: calls that already hold the
+    /// previous version finish on it, every call after this sees the new one. Returns the
+    /// version it replaced.
+    pub fn install(&self, adapter: Arc<Adapter>) -> Option<Arc<Adapter>> {
+        let name = adapter.info.name.clone();
+        let previous = self.adapters.rcu(|table| {
+            let mut table = BTreeMap::clone(table);
+            table.insert(name.clone(), adapter.clone());
+            table
+        });
+        previous.get(&name).cloned()
     }
 
     fn deny_all_hooks(&self, origin: &str) -> Hooks {

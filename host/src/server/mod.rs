@@ -1,6 +1,7 @@
 //! The HTTP server: SCRI routes under `/api/v1`, OpenAI-compatible routes under `/v1`, and
 //! the OpenAPI document of the SCRI API generated from the same types the handlers use.
 
+mod adapter_routes;
 mod admin_routes;
 mod agent_routes;
 mod anthropic_routes;
@@ -106,9 +107,13 @@ pub async fn run(config: Config, home: Home) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let bound = listener.local_addr()?;
+    // Hot swaps: the adapters directory is watched from here on (see crate::reload).
+    let reload = crate::reload::ReloadManager::new(gateway.clone(), &home);
+    reload.start();
+    let app = router(gateway).merge(adapter_routes::router(reload));
     // Agents (`/api/v1/agents/run`) share one executor: tools, sandbox and audit log.
     let agents = crate::agent::setup::executor(&home, &|v| std::env::var(v).ok())?;
-    let app = router(gateway).layer(axum::Extension(Arc::new(agents)));
+    let app = app.layer(axum::Extension(Arc::new(agents)));
     tracing::info!(address = %bound, "serving");
     println!("aratta listening on http://{bound}");
     workers::serve(listener, app, async {

@@ -1,0 +1,481 @@
+//! The reload manager: every way a new adapter version gets in (a file in the adapters
+//! directory, an approved candidate, a rollback) goes through [`ReloadManager`], one at a
+//! time: compile and check, verify with a real call, back up the serving version, swap
+//! atomically, put the new one on probation. A refusal is logged, kept in the recent events
+//! (`GET /api/v1/adapters`), and the refused file is renamed to `<file>.refused` so a restart
+//! does not load it; the serving version keeps serving.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, UNIX_EPOCH};
+
+use bytes::Bytes;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::approvals::{ApprovalError, Approvals};
+use super::history::{self, History, HistoryError, VersionRecord};
+use super::probation::ProbationRules;
+use super::verify::{self, Verification};
+use super::{unix_now, watcher};
+use crate::commands::write_atomic;
+use crate::config::ReloadConfig;
+use crate::gateway::Gateway;
+use crate::home::Home;
+use crate::runtime::{Adapter, AdapterSource, LoadError};
+
+/// Why a version was not swapped in.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    /// Not an adapter for this host (see [`LoadError`]).
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// It loaded, but a real call through it failed.
+    #[error("{origin}: verification failed, the serving version stays: {}", verification.summary())]
+    Refused {
+        /// What was refused.
+        origin: String,
+        /// The adapter it would have replaced.
+        adapter: String,
+        /// Every provider's check.
+        verification: Verification,
+    },
+    /// The history could not be read or written (no swap happens without a backup).
+    #[error(transparent)]
+    History(#[from] HistoryError),
+    /// The approval queue.
+    #[error(transparent)]
+    Approval(#[from] ApprovalError),
+    /// No such adapter is loaded.
+    #[error("no adapter named '{0}' is loaded; see GET /api/v1/adapters")]
+    UnknownAdapter(String),
+    /// Nothing to roll back to.
+    #[error("adapter '{0}' has no earlier version in its history to roll back to")]
+    NoEarlierVersion(String),
+    /// Reading a candidate file.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// Something the manager did or refused, as reported by `GET /api/v1/adapters`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReloadEvent {
+    /// When (seconds since the Unix epoch).
+    pub at: u64,
+    /// `swapped`, `refused` or `rolled_back`.
+    pub action: &'static str,
+    /// The adapter, when known (a file that is no adapter at all has none).
+    pub adapter: Option<String>,
+    /// The version concerned (its SHA-256), when known.
+    pub sha256: Option<String>,
+    /// Where it came from.
+    pub source: String,
+    /// What happened, in words.
+    pub detail: String,
+}
+
+/// The result of a swap.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Swap {
+    /// The adapter.
+    pub adapter: String,
+    /// False when that exact version was serving already (nothing was swapped).
+    pub changed: bool,
+    /// The version serving before (its SHA-256).
+    pub previous_sha256: Option<String>,
+    /// The version serving now.
+    pub current: VersionRecord,
+    /// The verification, when one ran.
+    pub verification: Option<Verification>,
+}
+
+/// One adapter's serving version and history, for `GET /api/v1/adapters`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AdapterVersions {
+    /// The adapter's name.
+    pub name: String,
+    /// The version it describes itself with.
+    pub version: String,
+    /// SHA-256 of the serving component.
+    pub sha256: String,
+    /// Where it was loaded from.
+    pub source: String,
+    /// When it was loaded (seconds since the Unix epoch).
+    pub loaded_at: u64,
+    /// Seconds left on probation, when it is on probation.
+    pub probation_seconds_left: Option<u64>,
+    /// Kept versions, oldest first (the serving one included once it has been swapped).
+    pub history: Vec<VersionRecord>,
+}
+
+/// Swaps adapter versions in and out of the running gateway; see the module doc.
+pub struct ReloadManager {
+    pub(super) gateway: Arc<Gateway>,
+    settings: ReloadConfig,
+    adapters_dir: PathBuf,
+    pub(super) history: History,
+    pub(super) approvals: Approvals,
+    pub(super) lock: tokio::sync::Mutex<()>,
+    events: Mutex<VecDeque<ReloadEvent>>,
+}
+
+/// Recent events kept for the API.
+const EVENTS_KEPT: usize = 100;
+
+impl ReloadManager {
+    /// A manager for `gateway`, keeping history and approvals in `home`.
+    pub fn new(gateway: Arc<Gateway>, home: &Home) -> Arc<Self> {
+        let settings = gateway.config.reload.clone();
+        Arc::new(ReloadManager {
+            history: History::new(home.history_dir(), settings.history_limit),
+            approvals: Approvals::new(home.approvals_dir()),
+            adapters_dir: home.adapters_dir(),
+            settings,
+            gateway,
+            lock: tokio::sync::Mutex::new(()),
+            events: Mutex::new(VecDeque::new()),
+        })
+    }
+
+    /// The gateway it swaps adapters of.
+    pub fn gateway(&self) -> &Arc<Gateway> {
+        &self.gateway
+    }
+
+    /// Start rolling back versions that fail probation and, unless `[reload] watch = false`,
+    /// watching the adapters directory. The tasks run on the current tokio runtime for as
+    /// long as it does.
+    pub fn start(self: &Arc<Self>) {
+        let (tx, mut verdicts) = tokio::sync::mpsc::unbounded_channel();
+        self.gateway.runtime.probation.subscribe(tx);
+        let me = self.clone();
+        tokio::spawn(async move {
+            while let Some(verdict) = verdicts.recv().await {
+                me.on_verdict(verdict).await;
+            }
+        });
+        if !self.settings.watch {
+            return;
+        }
+        let debounce = Duration::from_millis(self.settings.debounce_ms.max(1));
+        match watcher::watch(&self.adapters_dir, debounce) {
+            Ok((watch, mut files)) => {
+                tracing::info!(dir = %self.adapters_dir.display(), "watching for new adapter versions");
+                let me = self.clone();
+                tokio::spawn(async move {
+                    let _watch = watch;
+                    while let Some(path) = files.recv().await {
+                        me.install_file(&path).await;
+                    }
+                });
+            }
+            Err(e) => tracing::error!(error = %e, "adapters will not be hot-swapped"),
+        }
+    }
+
+    /// A file in the adapters directory appeared or changed: swap it in if it passes.
+    pub async fn install_file(&self, path: &Path) {
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) if bytes.is_empty() => return,
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                tracing::info!(file = %path.display(), "adapter file removed; the loaded version keeps serving (roll back or restart to change it)");
+                return;
+            }
+            Err(e) => {
+                tracing::error!(file = %path.display(), error = %e, "cannot read adapter file");
+                return;
+            }
+        };
+        let source = AdapterSource::File(path.to_owned());
+        let sha = sha256(&bytes);
+        let origin = source.to_string();
+        let result = self.try_install(Bytes::from(bytes), source.clone()).await;
+        if let Err(e) = &result {
+            self.set_aside(path, &sha, "refused");
+            // The refused file may have overwritten the serving version's own file.
+            let mut affected = self.loaded_name_of(e).into_iter().collect::<Vec<_>>();
+            affected.extend(
+                self.gateway
+                    .runtime
+                    .adapters()
+                    .values()
+                    .filter(|a| a.source == source)
+                    .map(|a| a.info.name.clone()),
+            );
+            for name in affected {
+                self.persist_current(&name);
+            }
+        }
+        // Reported once the directory is in order again.
+        self.note(&origin, &sha, &result);
+    }
+
+    /// Compile, check, verify and swap in `bytes`, then log and report the outcome.
+    pub(super) async fn install(
+        &self,
+        bytes: Bytes,
+        source: AdapterSource,
+    ) -> Result<Swap, ReloadError> {
+        let (origin, sha) = (source.to_string(), sha256(&bytes));
+        let result = self.try_install(bytes, source).await;
+        self.note(&origin, &sha, &result);
+        result
+    }
+
+    /// Log and report what became of a candidate.
+    fn note(&self, origin: &str, sha: &str, result: &Result<Swap, ReloadError>) {
+        match result {
+            Ok(swap) if swap.changed => {
+                tracing::info!(adapter = %swap.adapter, version = %swap.current.version, sha256 = %swap.current.sha256, from = %origin, verification = %swap.current.verification, "adapter swapped in");
+                self.report(
+                    "swapped",
+                    Some(&swap.adapter),
+                    Some(sha),
+                    origin,
+                    swap.current.verification.clone(),
+                );
+            }
+            Ok(_) => tracing::debug!(from = %origin, "adapter version already serving"),
+            Err(e) => {
+                tracing::error!(from = %origin, error = %e, "adapter version refused; the serving version stays");
+                self.report(
+                    "refused",
+                    self.loaded_name_of(e).as_deref(),
+                    Some(sha),
+                    origin,
+                    e.to_string(),
+                );
+            }
+        }
+    }
+
+    async fn try_install(&self, bytes: Bytes, source: AdapterSource) -> Result<Swap, ReloadError> {
+        let _one_at_a_time = self.lock.lock().await;
+        let runtime = &self.gateway.runtime;
+        let origin = source.to_string();
+        let candidate = Arc::new(runtime.load_bytes(&origin, bytes, source).await?);
+        let name = candidate.info.name.clone();
+        let current = runtime.adapter(&name);
+        if let Some(current) = &current
+            && current.sha256 == candidate.sha256
+        {
+            return Ok(unchanged(current));
+        }
+        let timeout = Duration::from_secs(self.settings.verify_timeout_seconds);
+        let verification = verify::verify(
+            &self.gateway,
+            &candidate,
+            timeout,
+            &self.settings.verify_chat,
+        )
+        .await;
+        if !verification.passed {
+            return Err(ReloadError::Refused {
+                origin,
+                adapter: name,
+                verification,
+            });
+        }
+        let record = record_of(
+            &candidate,
+            Some(verification.verified),
+            verification.summary(),
+        );
+        let previous_sha256 = current.as_ref().map(|c| c.sha256.clone());
+        self.swap(current, candidate, record.clone(), true)?;
+        Ok(Swap {
+            adapter: name,
+            changed: true,
+            previous_sha256,
+            current: record,
+            verification: Some(verification),
+        })
+    }
+
+    /// Back up `current`, keep `record`, swap `candidate` in, and start or end probation.
+    pub(super) fn swap(
+        &self,
+        current: Option<Arc<Adapter>>,
+        candidate: Arc<Adapter>,
+        record: VersionRecord,
+        probation: bool,
+    ) -> Result<(), HistoryError> {
+        let name = &candidate.info.name;
+        if let Some(current) = &current {
+            let served = record_of(
+                current,
+                None,
+                "served before it was replaced; not verified by the reload manager".into(),
+            );
+            self.history.backup(name, served, &current.bytes)?;
+        }
+        self.history.push(name, record.clone(), &candidate.bytes)?;
+        let runtime = &self.gateway.runtime;
+        runtime.install(candidate.clone());
+        if probation {
+            let providers: Vec<String> = self
+                .gateway
+                .providers()
+                .filter(|p| p.config.enabled && &p.config.adapter == name)
+                .map(|p| p.name.clone())
+                .collect();
+            runtime
+                .probation
+                .start(name, &candidate.sha256, providers, self.rules());
+        } else {
+            runtime.probation.end(name);
+        }
+        Ok(())
+    }
+
+    pub(super) fn rules(&self) -> ProbationRules {
+        ProbationRules {
+            window: Duration::from_secs(self.settings.probation_seconds),
+            min_calls: self.settings.probation_min_calls.max(1),
+            max_error_rate: self.settings.probation_error_rate,
+        }
+    }
+}
+
+impl ReloadManager {
+    /// Every loaded adapter with its serving version and its history.
+    pub fn adapters(&self) -> Vec<AdapterVersions> {
+        let runtime = &self.gateway.runtime;
+        let now = Instant::now();
+        runtime
+            .adapters()
+            .values()
+            .map(|a| AdapterVersions {
+                name: a.info.name.clone(),
+                version: a.info.version.clone(),
+                sha256: a.sha256.clone(),
+                source: a.source.to_string(),
+                loaded_at: a
+                    .loaded_at
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs()),
+                probation_seconds_left: runtime
+                    .probation
+                    .until(&a.info.name)
+                    .map(|until| until.saturating_duration_since(now).as_secs()),
+                history: self.history.list(&a.info.name).unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "cannot read adapter history");
+                    Vec::new()
+                }),
+            })
+            .collect()
+    }
+
+    /// What the manager did recently, oldest first.
+    pub fn events(&self) -> Vec<ReloadEvent> {
+        let events = self.events.lock().unwrap_or_else(|e| e.into_inner());
+        events.iter().cloned().collect()
+    }
+
+    pub(super) fn report(
+        &self,
+        action: &'static str,
+        adapter: Option<&str>,
+        sha256: Option<&str>,
+        source: &str,
+        detail: String,
+    ) {
+        let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
+        if events.len() == EVENTS_KEPT {
+            events.pop_front();
+        }
+        events.push_back(ReloadEvent {
+            at: unix_now(),
+            action,
+            adapter: adapter.map(str::to_owned),
+            sha256: sha256.map(str::to_owned),
+            source: source.to_owned(),
+            detail,
+        });
+    }
+
+    /// The adapter a refused candidate would have replaced, when it got far enough to say.
+    fn loaded_name_of(&self, e: &ReloadError) -> Option<String> {
+        match e {
+            ReloadError::Refused { adapter, .. } => Some(adapter.clone()),
+            _ => None,
+        }
+    }
+
+    /// Rename a refused or rolled-back file in the adapters directory to `<file>.<suffix>`,
+    /// if it still holds that version, so a restart does not load it again.
+    pub(super) fn set_aside(&self, path: &Path, sha256: &str, suffix: &str) {
+        if path.parent() != Some(self.adapters_dir.as_path())
+            || !history::file_has_hash(path, sha256)
+        {
+            return;
+        }
+        let mut aside = path.as_os_str().to_owned();
+        aside.push(format!(".{suffix}"));
+        match std::fs::rename(path, &aside) {
+            Ok(()) => {
+                tracing::info!(file = %path.display(), to = %PathBuf::from(&aside).display(), "adapter file set aside")
+            }
+            Err(e) => {
+                tracing::warn!(file = %path.display(), error = %e, "cannot set the adapter file aside")
+            }
+        }
+    }
+
+    /// Make sure a restart loads the version serving `name` now: write it into the adapters
+    /// directory unless it is built in or its file there still holds it.
+    pub(super) fn persist_current(&self, name: &str) {
+        let Some(current) = self.gateway.runtime.adapter(name) else {
+            return;
+        };
+        let target = match &current.source {
+            AdapterSource::Builtin => return,
+            AdapterSource::File(p) if p.parent() == Some(self.adapters_dir.as_path()) => p.clone(),
+            AdapterSource::File(_) => self.adapters_dir.join(format!("{name}.wasm")),
+        };
+        if history::file_has_hash(&target, &current.sha256) {
+            return;
+        }
+        if let Err(e) = std::fs::create_dir_all(&self.adapters_dir)
+            .and_then(|()| write_atomic(&target, &current.bytes))
+        {
+            tracing::warn!(file = %target.display(), error = %e, "cannot write the serving adapter version; a restart may load another");
+        }
+    }
+}
+
+pub(super) fn unchanged(current: &Adapter) -> Swap {
+    Swap {
+        adapter: current.info.name.clone(),
+        changed: false,
+        previous_sha256: Some(current.sha256.clone()),
+        current: record_of(current, None, "already serving".into()),
+        verification: None,
+    }
+}
+
+fn record_of(adapter: &Adapter, verified: Option<bool>, verification: String) -> VersionRecord {
+    VersionRecord {
+        sha256: adapter.sha256.clone(),
+        version: adapter.info.version.clone(),
+        installed_at: adapter
+            .loaded_at
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        source: adapter.source.to_string(),
+        verified,
+        verification,
+    }
+}
+
+pub(super) fn sha256(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(bytes))
+}

@@ -1,0 +1,223 @@
+//! Adapter versions (`/api/v1/adapters`) and the approval queue (`/api/v1/approvals`), served
+//! from the reload manager. Reading is open like the other status routes; everything that
+//! changes what serves (rollback, proposing, approving, rejecting) is an admin action under
+//! the same token policy as the breakers.
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode};
+use serde::{Deserialize, Serialize};
+
+use crate::reload::{
+    AdapterVersions, Approval, ApprovalError, HistoryError, ReloadError, ReloadEvent,
+    ReloadManager, Swap,
+};
+use crate::scri::ApiErrorBody;
+
+use super::error::{Failure, error_response, parse_json};
+
+/// The reload routes over `manager`, to merge into the main router.
+pub fn router(manager: Arc<ReloadManager>) -> Router {
+    let limit =
+        usize::try_from(manager.gateway().config.server.max_body_bytes).unwrap_or(usize::MAX);
+    Router::new()
+        .route("/api/v1/adapters", get(adapters))
+        .route("/api/v1/adapters/{name}/rollback", post(rollback))
+        .route("/api/v1/approvals", get(approvals).post(propose))
+        .route("/api/v1/approvals/{id}/{action}", post(decide))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(manager)
+}
+
+/// `GET /api/v1/adapters`.
+#[derive(Debug, Serialize)]
+pub struct AdapterList {
+    /// Every loaded adapter: serving version and history.
+    pub adapters: Vec<AdapterVersions>,
+    /// What the reload manager did recently (swaps, refusals, rollbacks), oldest first.
+    pub events: Vec<ReloadEvent>,
+}
+
+async fn adapters(State(m): State<Arc<ReloadManager>>) -> Json<AdapterList> {
+    Json(AdapterList {
+        adapters: m.adapters(),
+        events: m.events(),
+    })
+}
+
+/// The body of a rollback: which version, by described version or SHA-256 (prefix of at
+/// least 6); none means the newest kept version other than the serving one.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RollbackTo {
+    version: Option<String>,
+    sha256: Option<String>,
+}
+
+async fn rollback(
+    State(m): State<Arc<ReloadManager>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Swap>, Response> {
+    m.gateway()
+        .admin
+        .check(&headers)
+        .map_err(IntoResponse::into_response)?;
+    let to: RollbackTo = if body.iter().all(u8::is_ascii_whitespace) {
+        RollbackTo::default()
+    } else {
+        parse_json(&body).map_err(IntoResponse::into_response)?
+    };
+    let wanted = to.sha256.or(to.version);
+    m.rollback(&name, wanted.as_deref(), "rolled back by an operator")
+        .await
+        .map(Json)
+        .map_err(|e| reload_failure(&e))
+}
+
+async fn approvals(State(m): State<Arc<ReloadManager>>) -> Result<Json<Vec<Approval>>, Response> {
+    m.approvals()
+        .map(Json)
+        .map_err(|e| reload_failure(&ReloadError::Approval(e)))
+}
+
+/// Who proposes a candidate and why: `POST /api/v1/approvals?reason=...&proposed_by=...`.
+#[derive(Debug, Deserialize)]
+struct Proposal {
+    reason: Option<String>,
+    proposed_by: Option<String>,
+}
+
+async fn propose(
+    State(m): State<Arc<ReloadManager>>,
+    Query(p): Query<Proposal>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Approval>), Response> {
+    m.gateway()
+        .admin
+        .check(&headers)
+        .map_err(IntoResponse::into_response)?;
+    if body.is_empty() {
+        return Err(status_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "empty_body",
+            "send the candidate component (.wasm) as the request body".into(),
+        ));
+    }
+    let reason = p
+        .reason
+        .unwrap_or_else(|| "proposed through the API".into());
+    let by = p.proposed_by.unwrap_or_else(|| "api".into());
+    m.propose(body, &reason, &by)
+        .await
+        .map(|a| (StatusCode::CREATED, Json(a)))
+        .map_err(|e| reload_failure(&e))
+}
+
+/// A decision: what it did to the entry and, for an approval, the swap.
+#[derive(Debug, Serialize)]
+struct Decision {
+    approval: Approval,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    swap: Option<Swap>,
+}
+
+/// Why a candidate is rejected: `{"reason": "..."}` (optional).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Rejection {
+    reason: Option<String>,
+}
+
+async fn decide(
+    State(m): State<Arc<ReloadManager>>,
+    Path((id, action)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Decision>, Response> {
+    m.gateway()
+        .admin
+        .check(&headers)
+        .map_err(IntoResponse::into_response)?;
+    match action.as_str() {
+        "approve" => {
+            let (approval, swap) = m.approve(&id).await.map_err(|e| reload_failure(&e))?;
+            Ok(Json(Decision {
+                approval,
+                swap: Some(swap),
+            }))
+        }
+        "reject" => {
+            let why: Rejection = if body.iter().all(u8::is_ascii_whitespace) {
+                Rejection::default()
+            } else {
+                parse_json(&body).map_err(|f: Failure| f.into_response())?
+            };
+            let why = why.reason.unwrap_or_else(|| "by an operator".into());
+            let approval = m
+                .reject(&id, &why)
+                .map_err(|e| reload_failure(&ReloadError::Approval(e)))?;
+            Ok(Json(Decision {
+                approval,
+                swap: None,
+            }))
+        }
+        other => Err(status_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "unknown_action",
+            format!("unknown approval action `{other}`; use approve or reject"),
+        )),
+    }
+}
+
+/// A reload failure as an HTTP answer: what is missing is a 404, a state that forbids it a
+/// 409, a candidate that is no adapter or failed verification a 422.
+fn reload_failure(e: &ReloadError) -> Response {
+    let (status, kind, code) = match e {
+        ReloadError::UnknownAdapter(_)
+        | ReloadError::History(HistoryError::NoSuchVersion { .. })
+        | ReloadError::Approval(ApprovalError::NotFound(_)) => {
+            (StatusCode::NOT_FOUND, "not_found_error", "not_found")
+        }
+        ReloadError::NoEarlierVersion(_) | ReloadError::Approval(ApprovalError::Decided { .. }) => {
+            (StatusCode::CONFLICT, "invalid_request_error", "conflict")
+        }
+        ReloadError::Load(_) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request_error",
+            "not_an_adapter",
+        ),
+        ReloadError::Refused { .. } => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "adapter_error",
+            "verification_failed",
+        ),
+        ReloadError::History(_) | ReloadError::Approval(_) | ReloadError::Io { .. } => {
+            (StatusCode::INTERNAL_SERVER_ERROR, "api_error", "storage")
+        }
+    };
+    status_error(status, kind, code, e.to_string())
+}
+
+fn status_error(status: StatusCode, kind: &str, code: &str, message: String) -> Response {
+    error_response(
+        status,
+        ApiErrorBody {
+            message,
+            kind: kind.to_owned(),
+            param: None,
+            code: Some(code.to_owned()),
+            provider: None,
+            upstream_status: None,
+        },
+    )
+}
