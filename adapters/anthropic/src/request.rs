@@ -160,17 +160,35 @@ pub fn chat_body(request: &ChatRequest, stream: bool) -> Result<String, AdapterE
     merge_extra(text, request.extra.as_deref())
 }
 
-/// `body` with the members of the JSON object `extra` set at its top level (extra wins).
-/// Values stay raw text, so nested key order survives the merge.
+/// `body` with the members of the JSON object `extra` set at its top level (extra wins),
+/// except `tools`: server tools in `extra.tools` are appended to the request's function tools,
+/// so asking for `web_search` does not drop them. Values stay raw text, so nested key order
+/// survives the merge.
 pub fn merge_extra(body: String, extra: Option<&str>) -> Result<String, AdapterError> {
     let Some(extra) = extra.filter(|e| !e.trim().is_empty()) else {
         return Ok(body);
     };
-    let extra: BTreeMap<String, Box<RawValue>> = serde_json::from_str(extra).map_err(|e| {
+    let mut extra: BTreeMap<String, Box<RawValue>> = serde_json::from_str(extra).map_err(|e| {
         AdapterError::invalid_request(format!("`extra` must be a JSON object: {e}"))
     })?;
     let mut merged: BTreeMap<String, Box<RawValue>> =
         serde_json::from_str(&body).map_err(|e| AdapterError::other(e.to_string()))?;
+    if let Some(server_tools) = extra.remove("tools") {
+        let server_tools: Vec<Box<RawValue>> =
+            serde_json::from_str(server_tools.get()).map_err(|e| {
+                AdapterError::invalid_request(format!("`extra.tools` must be an array: {e}"))
+            })?;
+        let mut tools: Vec<Box<RawValue>> = match merged.get("tools") {
+            Some(own) => {
+                serde_json::from_str(own.get()).map_err(|e| AdapterError::other(e.to_string()))?
+            }
+            None => Vec::new(),
+        };
+        tools.extend(server_tools);
+        let tools = serde_json::value::to_raw_value(&tools)
+            .map_err(|e| AdapterError::other(e.to_string()))?;
+        merged.insert("tools".to_string(), tools);
+    }
     merged.extend(extra);
     serde_json::to_string(&merged).map_err(|e| AdapterError::other(e.to_string()))
 }

@@ -2,6 +2,11 @@
 //! parameters it does not model (`logit_bias`, `logprobs`, `metadata`, `service_tier`, ...)
 //! are passed through in `extra` for the adapter; the few that cannot be honoured (`n > 1`,
 //! the deprecated `functions`) are refused with a message that says what to send instead.
+//!
+//! Tools other than `function` (provider-native ones: OpenAI's and xAI's `web_search`, xAI's
+//! `x_search`, Anthropic's `web_search_20250305`, ...) have no SCRI form; they go verbatim to
+//! `extra.tools`, which the adapters send next to the function tools, so an OpenAI SDK client
+//! can reach a provider's search.
 
 use serde_json::{Map, Value, json};
 
@@ -75,17 +80,18 @@ pub fn chat_request(body: &[u8]) -> Result<OpenAiChat, RequestError> {
         Some(options) => options.bool("include_usage")?.unwrap_or(false),
         None => false,
     };
+    let (tools, native_tools) = tools(&root)?;
     let request = ChatRequest {
         model: model.to_owned(),
         messages,
-        tools: tools(&root)?,
+        tools,
         tool_choice: tool_choice(&root)?,
         parallel_tool_calls: root.bool("parallel_tool_calls")?,
         response_format: response_format(&root)?,
         sampling: sampling(&root)?,
         reasoning: reasoning(&root)?,
         user: root.str("user")?.map(str::to_owned),
-        extra: extra(&root),
+        extra: extra(&root, native_tools),
         stream,
     };
     Ok(OpenAiChat {
@@ -125,20 +131,36 @@ fn refuse_unsupported(root: &Obj) -> Result<(), RequestError> {
     Ok(())
 }
 
-fn tools(root: &Obj) -> Result<Vec<Tool>, RequestError> {
+/// The request's function tools as SCRI tools, and its other (provider-native) tools verbatim.
+fn tools(root: &Obj) -> Result<(Vec<Tool>, Vec<Value>), RequestError> {
     let Some(items) = root.array("tools")? else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     };
     let mut tools = Vec::with_capacity(items.len());
+    let mut native = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let tool = Obj::new(item, format!("tools[{i}]"))?;
         match tool.req_str("type")? {
             "function" => {}
-            other => {
+            "" => {
+                return Err(RequestError::Value {
+                    param: tool.field("type"),
+                    reason: "must not be empty; use `function`, or a provider's own tool type"
+                        .into(),
+                });
+            }
+            // Client-run like a function, but its calls carry free text SCRI has no place for.
+            "custom" => {
                 return Err(RequestError::Unsupported {
                     param: tool.field("type"),
-                    reason: format!("`{other}` tools are not supported; declare a `function` tool"),
+                    reason: "`custom` (free-form) tools are not supported; declare a `function` \
+                             tool"
+                        .into(),
                 });
+            }
+            _ => {
+                native.push(item.clone());
+                continue;
             }
         }
         let function = tool.obj("function")?.ok_or_else(|| RequestError::Missing {
@@ -163,7 +185,7 @@ fn tools(root: &Obj) -> Result<Vec<Tool>, RequestError> {
             parameters,
         });
     }
-    Ok(tools)
+    Ok((tools, native))
 }
 
 fn tool_choice(root: &Obj) -> Result<Option<ToolChoice>, RequestError> {
@@ -289,13 +311,17 @@ fn reasoning(root: &Obj) -> Result<Option<ReasoningOptions>, RequestError> {
     Ok((!empty).then_some(options))
 }
 
-/// Every non-null field this module does not handle, for the adapter to pass through.
-fn extra(root: &Obj) -> Option<Value> {
-    let rest: Map<String, Value> = root
+/// Every non-null field this module does not handle, for the adapter to pass through, and
+/// the provider-native tools as `tools`.
+fn extra(root: &Obj, native_tools: Vec<Value>) -> Option<Value> {
+    let mut rest: Map<String, Value> = root
         .map
         .iter()
         .filter(|(key, value)| !HANDLED.contains(&key.as_str()) && !value.is_null())
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect();
+    if !native_tools.is_empty() {
+        rest.insert("tools".into(), Value::Array(native_tools));
+    }
     (!rest.is_empty()).then_some(Value::Object(rest))
 }

@@ -460,6 +460,31 @@ fn extra_is_merged_last_and_keeps_nested_order() {
 }
 
 #[test]
+fn server_tools_in_extra_are_appended_to_the_function_tools() {
+    let mut req = request(vec![text(Role::User, "News?")]);
+    req.tools = vec![weather_tool()];
+    req.extra = Some(
+        r#"{"tools": [{"type": "web_search_20250305", "name": "web_search", "max_uses": 3}]}"#
+            .into(),
+    );
+    let sent = body(&req);
+    assert_eq!(sent["tools"].as_array().unwrap().len(), 2, "{sent}");
+    assert_eq!(sent["tools"][0]["name"], "get_weather");
+    assert_eq!(
+        sent["tools"][1],
+        json!({"type": "web_search_20250305", "name": "web_search", "max_uses": 3})
+    );
+    // Without function tools, the server tools are the whole list.
+    req.tools.clear();
+    assert_eq!(body(&req)["tools"].as_array().unwrap().len(), 1);
+    req.extra = Some(r#"{"tools": {"type": "web_search"}}"#.into());
+    assert!(matches!(
+        chat_body(&req, false),
+        Err(AdapterError::InvalidRequest(_))
+    ));
+}
+
+#[test]
 fn callers_mistakes_are_invalid_requests() {
     let cases = vec![
         vec![blocks(Role::User, vec![call("t", "f", "{}")])],

@@ -244,3 +244,39 @@ fn unmodelled_fields_pass_through_in_extra() {
     );
     assert_eq!(extra["logit_bias"], json!({"50256": -100}));
 }
+
+#[test]
+fn provider_native_tools_go_to_extra_tools_verbatim() {
+    let req = parse(json!({
+        "model": "xai:grok-4", "messages": [{"role": "user", "content": "News?"}],
+        "tools": [
+            {"type": "web_search", "allowed_domains": ["x.ai"]},
+            {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}},
+            {"type": "x_search", "allowed_x_handles": ["xai"]}
+        ],
+        "logprobs": true
+    }))
+    .unwrap()
+    .request;
+    assert_eq!(req.tools.len(), 1);
+    assert_eq!(req.tools[0].name, "get_weather");
+    let extra = req.extra.unwrap();
+    assert_eq!(
+        extra["tools"],
+        json!([
+            {"type": "web_search", "allowed_domains": ["x.ai"]},
+            {"type": "x_search", "allowed_x_handles": ["xai"]}
+        ])
+    );
+    assert_eq!(extra["logprobs"], json!(true));
+    let only_functions = parse(json!({
+        "model": "m", "messages": [{"role": "user", "content": "hi"}],
+        "tools": [{"type": "function", "function": {"name": "f"}}]
+    }))
+    .unwrap()
+    .request;
+    assert!(
+        only_functions.extra.is_none(),
+        "no extra without native tools"
+    );
+}

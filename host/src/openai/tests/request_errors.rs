@@ -44,6 +44,14 @@ fn malformed_requests_name_the_field() {
             "tools[0].type",
         ),
         (
+            json!({"model": "m", "messages": [user], "tools": [{"type": ""}]}),
+            "tools[0].type",
+        ),
+        (
+            json!({"model": "m", "messages": [user], "tools": [{"name": "web_search"}]}),
+            "tools[0].type",
+        ),
+        (
             json!({"model": "m", "messages": [user], "tool_choice": "sometimes"}),
             "tool_choice",
         ),
