@@ -38,6 +38,9 @@ pub fn answer_schema() -> Value {
     })
 }
 
+/// The adapters that use OpenAI's Responses API (for server-side tools and reasoning).
+pub const RESPONSES_API: [&str; 2] = ["openai", "xai"];
+
 /// The auth headers of every provider: a request may carry only its own.
 const AUTH_HEADERS: [&str; 3] = ["authorization", "x-api-key", "x-goog-api-key"];
 
@@ -69,10 +72,12 @@ pub(crate) fn request_problems(spec: &Spec, request: &RecordedRequest) -> Vec<St
     let mut problems = Vec::new();
     let route = format!("{} {}", request.method, request.path);
     let known = match spec.wire {
-        Wire::OpenAi => matches!(
-            route.as_str(),
-            "POST /v1/chat/completions" | "POST /v1/embeddings" | "GET /v1/models"
-        ),
+        Wire::OpenAi => {
+            matches!(
+                route.as_str(),
+                "POST /v1/chat/completions" | "POST /v1/embeddings" | "GET /v1/models"
+            ) || (route == "POST /v1/responses" && RESPONSES_API.contains(&spec.adapter))
+        }
         Wire::Anthropic => matches!(route.as_str(), "POST /v1/messages" | "GET /v1/models"),
         Wire::Google => {
             route == "GET /v1beta/models"
@@ -136,11 +141,17 @@ pub fn body(spec: &Spec, case: &str, seen: &Seen) -> Result<(), String> {
     if spec.wire != Wire::Google && b["model"] != case {
         return fail("model is not the requested one");
     }
-    let wants_stream = kind.starts_with("stream") || kind == "truncated" || seen.stream;
-    if wants_stream && !seen.stream {
-        return fail("not a streaming request");
+    let wants_stream =
+        kind.starts_with("stream") || kind.ends_with("stream") || kind == "truncated";
+    if wants_stream != seen.stream {
+        return fail(if wants_stream {
+            "not a streaming request"
+        } else {
+            "a streaming request for a case that is not streamed"
+        });
     }
-    if seen.stream && spec.wire == Wire::OpenAi && b["stream_options"]["include_usage"] != true {
+    let chat_completions = seen.request.path.ends_with("/chat/completions");
+    if seen.stream && chat_completions && b["stream_options"]["include_usage"] != true {
         return fail("a stream without stream_options.include_usage (usage would be lost)");
     }
     let ok = match (spec.wire, kind) {

@@ -6,14 +6,16 @@
 //! or in the URL path (`/v1beta/models/{case}:generateContent` for Gemini). Every request is
 //! recorded and checked on arrival ([`checks`]): method and path, the auth header the host injected
 //! and the absence of every other provider's auth header, provider headers (`anthropic-version`).
+//! The test then compares each body whole with the provider's expected body ([`bodies`]).
 //! What the mock found wrong is kept per request ([`Seen::problems`]) for the test to assert.
 //!
 //! | wire | adapters | base URL suffix | key variable |
 //! | --- | --- | --- | --- |
-//! | [`Wire::OpenAi`] | `openai`, `xai`, `local` | `/v1` | `OPENAI_API_KEY`, `XAI_API_KEY`, none |
+//! | [`Wire::OpenAi`] (+ Responses API for `openai`, `xai`) | `openai`, `xai`, `local` | `/v1` | `OPENAI_API_KEY`, `XAI_API_KEY`, none |
 //! | [`Wire::Anthropic`] | `anthropic` | (bare host) | `ANTHROPIC_API_KEY` |
 //! | [`Wire::Google`] | `google` | `/v1beta` | `GEMINI_API_KEY` |
 
+pub mod bodies;
 pub mod checks;
 mod replies;
 

@@ -39,7 +39,12 @@ pub(crate) fn reply(
         body["usage"]["new_usage_field"] = serde_json::json!(7);
         return json(200, body.to_string().into_bytes());
     }
-    let Some((dir, file, status)) = file_for(spec, case, stream) else {
+    let found = if request.path.ends_with("/responses") {
+        responses_file(kind, stream)
+    } else {
+        file_for(spec, case, stream)
+    };
+    let Some((dir, file, status)) = found else {
         return not_found(&format!("no fixture for case {case}"));
     };
     let text = fixture(dir.unwrap_or(spec.fixtures), file);
@@ -53,6 +58,17 @@ pub(crate) fn reply(
         reply.headers.push(("retry-after", "20".to_string()));
     }
     reply
+}
+
+/// Answers on OpenAI's Responses API (`openai`, `xai`): reasoning with a function call, a
+/// searched answer with citations, or the streamed reasoning + text transcript. xAI has no
+/// recorded non-streamed reasoning answer; OpenAI's is the same format.
+fn responses_file(kind: &str, stream: bool) -> Option<File> {
+    Some(match (kind, stream) {
+        (_, true) => (None, "responses_reasoning.stream.sse", 200),
+        ("reasoning", false) => (Some("openai"), "responses_reasoning.json", 200),
+        (_, false) => (None, "responses_web_search.json", 200),
+    })
 }
 
 fn file_for(spec: &Spec, case: &str, stream: bool) -> Option<File> {
@@ -96,6 +112,20 @@ fn file_for(spec: &Spec, case: &str, stream: bool) -> Option<File> {
         ("google", "truncated", _) => own("stream_truncated.sse"),
         ("google", "unknown", _) => own("unknown_field.json"),
         ("google", "renamed", _) => own("renamed_content.json"),
+        // An error event after the stream started.
+        ("local" | "openai", "midstream", _) => own("error_midstream.stream.sse"),
+        ("anthropic", "midstream", _) => own("error_midstream.stream.sse"),
+        ("google", "midstream", _) => own("stream_error.sse"),
+        // The provider's own verdicts: content filters, a malformed call, a blocked prompt.
+        ("openai", "filtered", false) => own("content_filter.json"),
+        ("openai", "filtered-stream", true) => own("content_filter.stream.sse"),
+        ("anthropic", "filtered", false) => own("refusal.json"),
+        ("anthropic", "filtered-stream", true) => own("refusal.stream.sse"),
+        ("google", "filtered", false) => own("safety.json"),
+        ("google", "filtered-stream", true) => own("stream_safety.sse"),
+        ("google", "malformed", false) => own("malformed_function_call.json"),
+        ("google", "blocked", false) => own("prompt_blocked.json"),
+        ("google", "blocked-stream", true) => own("stream_prompt_blocked.sse"),
         // Embeddings (the route is told apart by path, the model is still the case).
         ("local" | "openai" | "google", "embed", _) => own("embeddings.json"),
         // Tool calls.
