@@ -23,21 +23,6 @@ use crate::tools::Tier;
 
 use super::error::{Failure, bad_request, parse_json};
 
-/// The agent route in the OpenAPI document.
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    paths(run),
-    components(schemas(
-        AgentRunRequest,
-        Step,
-        Tier,
-        crate::scri::Usage,
-        crate::scri::Lineage,
-        crate::scri::Attempt
-    ))
-)]
-pub struct AgentApi;
-
 /// A run request: the agent's settings and its task.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
