@@ -244,3 +244,126 @@ impl Executor {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::sandbox::SandboxConfig;
+    use serde_json::json;
+
+    fn executor() -> Executor {
+        let mut ex = Executor::new(
+            Arc::new(Sandbox::new(SandboxConfig::default())),
+            Arc::new(AuditLog::memory()),
+        );
+        let slow: ToolFn = Arc::new(|_| {
+            Box::pin(async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                Ok("late".into())
+            })
+        });
+        ex.register(Registered {
+            def: ToolDef::new("slow", None, json!({"type": "object"})),
+            imp: ToolImpl::Function(slow),
+            timeout: Duration::from_millis(50),
+        })
+        .unwrap();
+        let failing: ToolFn =
+            Arc::new(|args| Box::pin(async move { Err(format!("bad input {args}")) }));
+        ex.register(Registered {
+            def: ToolDef::new("failing", None, json!({"type": "object"}))
+                .with_tier(Tier::Restricted),
+            imp: ToolImpl::Function(failing),
+            timeout: Duration::from_secs(1),
+        })
+        .unwrap();
+        ex
+    }
+
+    fn caller(tier: Tier) -> Caller {
+        Caller {
+            agent: "t".into(),
+            run_id: "run_t".into(),
+            permissions: Permissions::tier(tier),
+        }
+    }
+
+    fn call(name: &str, arguments: Value) -> scri::ToolCall {
+        scri::ToolCall {
+            id: "c1".into(),
+            name: name.into(),
+            arguments,
+            signature: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_slow_tool_times_out_and_a_failing_one_errors_both_audited() {
+        let ex = executor();
+        let r = ex
+            .execute(&caller(Tier::Standard), &call("slow", json!({})))
+            .await;
+        assert_eq!(r.outcome, Outcome::Timeout);
+        assert_eq!(r.content, "tool `slow` did not finish within 0.05 s");
+        let r = ex
+            .execute(&caller(Tier::Standard), &call("failing", json!({"x": 1})))
+            .await;
+        assert_eq!(
+            (r.outcome, r.content.as_str()),
+            (Outcome::Error, r#"bad input {"x":1}"#)
+        );
+        let r = ex
+            .execute(
+                &caller(Tier::Standard),
+                &call("failing", json!("not an object")),
+            )
+            .await;
+        assert_eq!(r.outcome, Outcome::Denied);
+        assert!(r.content.contains("must be a JSON object"), "{}", r.content);
+        let audited: Vec<Outcome> = ex.audit().entries().iter().map(|e| e.outcome).collect();
+        assert_eq!(audited, [Outcome::Timeout, Outcome::Error, Outcome::Denied]);
+    }
+
+    #[tokio::test]
+    async fn offered_tools_follow_the_tier() {
+        let ex = executor();
+        let names = |tier| -> Vec<String> {
+            ex.offered(&Permissions::tier(tier))
+                .into_iter()
+                .map(|t| t.name)
+                .collect()
+        };
+        assert_eq!(names(Tier::Restricted), ["failing"]);
+        assert_eq!(names(Tier::Standard), ["failing", "slow"]);
+    }
+
+    #[test]
+    fn network_and_code_tools_cannot_be_restricted() {
+        let mut ex = executor();
+        let err = ex
+            .register(Registered {
+                def: ToolDef::new("fetch", None, json!({"type": "object"}))
+                    .with_tier(Tier::Restricted),
+                imp: ToolImpl::Http {
+                    url: "http://127.0.0.1:9/x".into(),
+                },
+                timeout: Duration::from_secs(1),
+            })
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "tool `fetch` is an HTTP tool and must declare at least the `standard` tier (it declares `restricted`)"
+        );
+        let mut python = crate::agent::builtins::python_tool();
+        python.def.tier = Tier::Standard;
+        assert!(matches!(
+            ex.register(python),
+            Err(RegisterError::TierTooLow { .. })
+        ));
+        assert!(matches!(
+            ex.register(crate::agent::builtins::current_time_tool())
+                .and_then(|_| ex.register(crate::agent::builtins::current_time_tool())),
+            Err(RegisterError::Duplicate(_))
+        ));
+    }
+}

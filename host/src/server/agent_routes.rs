@@ -23,6 +23,21 @@ use crate::tools::Tier;
 
 use super::error::{Failure, bad_request, parse_json};
 
+/// The agent route in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(run),
+    components(schemas(
+        AgentRunRequest,
+        Step,
+        Tier,
+        crate::scri::Usage,
+        crate::scri::Lineage,
+        crate::scri::Attempt
+    ))
+)]
+pub struct AgentApi;
+
 /// A run request: the agent's settings and its task.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -66,7 +81,7 @@ pub async fn run(
 ) -> Result<Response, Failure> {
     let Some(Extension(executor)) = executor else {
         return Err(Failure(GatewayError::BadRequest {
-            message: "agents are not enabled on this server".into(),
+            message: "agents are disabled on this server: its agent tools file or audit log could not be opened (see its log)".into(),
             param: None,
         }));
     };

@@ -112,8 +112,14 @@ pub async fn run(config: Config, home: Home) -> anyhow::Result<()> {
     reload.start();
     let app = router(gateway).merge(adapter_routes::router(reload));
     // Agents (`/api/v1/agents/run`) share one executor: tools, sandbox and audit log.
-    let agents = crate::agent::setup::executor(&home, &|v| std::env::var(v).ok())?;
-    let app = app.layer(axum::Extension(Arc::new(agents)));
+    // An unusable tools file or audit log disables agents, not the server.
+    let app = match crate::agent::setup::executor(&home, &|v| std::env::var(v).ok()) {
+        Ok(agents) => app.layer(axum::Extension(Arc::new(agents))),
+        Err(e) => {
+            tracing::error!(error = %e, "agents are disabled: POST /api/v1/agents/run will refuse runs");
+            app
+        }
+    };
     tracing::info!(address = %bound, "serving");
     println!("aratta listening on http://{bound}");
     workers::serve(listener, app, async {
