@@ -265,6 +265,17 @@ async fn refusals_name_the_tool_and_the_rule() {
         "{}",
         answer.text
     );
+    let answer = Answer::read(
+        gateway
+            .post_json("/api/v1/tools?replace=maybe", &corpus()[0])
+            .await,
+    )
+    .await;
+    assert!(
+        expect::error_answer(&answer, 4).contains("query string"),
+        "{}",
+        answer.text
+    );
     let answer = Answer::read(gateway.post_raw("/api/v1/tools", "{not json").await).await;
     assert!(
         expect::error_answer(&answer, 4).contains("not valid json"),
@@ -365,5 +376,44 @@ async fn the_openapi_document_lists_the_tool_routes() {
     assert!(
         doc["paths"]["/api/v1/chat"].is_object(),
         "the SCRI routes stay"
+    );
+}
+
+#[tokio::test]
+async fn beyond_loopback_changing_the_registry_needs_the_admin_token() {
+    let config = config().raw("[server]\nhost = \"0.0.0.0\"\n");
+    let gateway = Gateway::builder(&config)
+        .env("ARATTA_ADMIN_TOKEN", "t0ken")
+        .start()
+        .await;
+    let client = gateway.client();
+    let tool = &corpus()[0];
+    let post = |token: Option<&'static str>| {
+        let mut request = client.post(gateway.url("/api/v1/tools")).json(tool);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    assert_eq!(post(None).await.unwrap().status(), 401);
+    assert_eq!(post(Some("nope")).await.unwrap().status(), 401);
+    assert_eq!(post(Some("t0ken")).await.unwrap().status(), 201);
+    // Reading and exporting stay open.
+    assert_eq!(listed(&gateway).await.len(), 1);
+    let export = gateway.get("/api/v1/tools/export/anthropic").await;
+    assert_eq!(export.status(), 200);
+    let import = client
+        .post(gateway.url("/api/v1/tools/import/openai"))
+        .json(&json!([]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(import.status(), 401);
+    let delete = client.delete(gateway.url("/api/v1/tools/get_weather"));
+    assert_eq!(delete.send().await.unwrap().status(), 401);
+    let delete = client.delete(gateway.url("/api/v1/tools/get_weather"));
+    assert_eq!(
+        delete.bearer_auth("t0ken").send().await.unwrap().status(),
+        200
     );
 }

@@ -1,14 +1,19 @@
 //! Tool registry routes: `GET/POST /api/v1/tools`, `GET/DELETE /api/v1/tools/{name}`,
 //! `GET /api/v1/tools/export/{provider}` and `POST /api/v1/tools/import/{provider}`. The
 //! provider's own adapter does every translation; errors have the SCRI API's shape.
+//!
+//! Registering, importing and deleting change what every client and agent of the server sees,
+//! so they are admin actions: beyond loopback they need `Authorization: Bearer
+//! $ARATTA_ADMIN_TOKEN`. Listing and exporting are open.
 
 use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use http::StatusCode;
+use http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -62,6 +67,11 @@ pub struct ExportParams {
     /// Comma-separated tool names, in the order wanted (default: every tool).
     #[serde(default)]
     pub tools: Option<String>,
+}
+
+/// A SCRI 400 naming what is wrong with the query string (axum's own rejection is plain text).
+fn bad_query(e: QueryRejection) -> Response {
+    bad_request(&format!("query string: {}", e.body_text()), None).into_response()
 }
 
 fn conflict(replace: bool) -> OnConflict {
@@ -179,13 +189,19 @@ pub async fn list(State(gw): State<Arc<Gateway>>) -> Json<ToolList> {
     responses(
         (status = 201, description = "What was registered", body = ToolList),
         (status = 400, description = "A definition breaks a rule (named in the message)", body = ApiError),
+        (status = 401, description = "Beyond loopback: the admin token is missing or wrong", body = ApiError),
         (status = 409, description = "A name is already registered", body = ApiError),
     ))]
 pub async fn register(
     State(gw): State<Arc<Gateway>>,
-    Query(params): Query<RegisterParams>,
+    params: Result<Query<RegisterParams>, QueryRejection>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<ToolList>), Response> {
+    gw.admin
+        .check(&headers)
+        .map_err(IntoResponse::into_response)?;
+    let Query(params) = params.map_err(bad_query)?;
     let is_array = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
     let defs: Vec<ToolDef> = if is_array {
         parse_json(&body).map_err(IntoResponse::into_response)?
@@ -217,12 +233,19 @@ pub async fn get_tool(
 
 /// Unregister a tool; answers with what was registered.
 #[utoipa::path(delete, path = "/api/v1/tools/{name}",
-    responses((status = 200, body = ToolDef), (status = 404, body = ApiError)))]
+    responses((status = 200, body = ToolDef), (status = 401, body = ApiError), (status = 404, body = ApiError)))]
 pub async fn delete(
     State(gw): State<Arc<Gateway>>,
     Path(name): Path<String>,
-) -> Result<Json<ToolDef>, ToolFailure> {
-    let removed = gw.tools.remove(&name)?;
+    headers: HeaderMap,
+) -> Result<Json<ToolDef>, Response> {
+    gw.admin
+        .check(&headers)
+        .map_err(IntoResponse::into_response)?;
+    let removed = gw
+        .tools
+        .remove(&name)
+        .map_err(|e| ToolFailure(e).into_response())?;
     tracing::info!(tool = %name, "tool removed");
     Ok(Json(removed))
 }
@@ -239,8 +262,9 @@ pub async fn delete(
 pub async fn export(
     State(gw): State<Arc<Gateway>>,
     Path(provider): Path<String>,
-    Query(params): Query<ExportParams>,
-) -> Result<Json<Value>, ToolFailure> {
+    params: Result<Query<ExportParams>, QueryRejection>,
+) -> Result<Json<Value>, Response> {
+    let Query(params) = params.map_err(bad_query)?;
     let tools = match &params.tools {
         Some(names) => {
             let names: Vec<&str> = names
@@ -248,12 +272,18 @@ pub async fn export(
                 .map(str::trim)
                 .filter(|n| !n.is_empty())
                 .collect();
-            gw.tools.select(&names)?
+            gw.tools
+                .select(&names)
+                .map_err(|e| ToolFailure(e).into_response())?
         }
         None => gw.tools.list(),
     };
     let translator = Translator::new(&gw.runtime, &gw.config);
-    Ok(Json(translator.export(&provider, &tools).await?))
+    let native = translator
+        .export(&provider, &tools)
+        .await
+        .map_err(|e| ToolFailure(e).into_response())?;
+    Ok(Json(native))
 }
 
 /// Register the tools in a provider's native format (the body, as that provider takes them),
@@ -263,15 +293,21 @@ pub async fn export(
     responses(
         (status = 201, description = "What was registered", body = ToolList),
         (status = 400, description = "The body is not the provider's tool format, or a tool breaks a rule", body = ApiError),
+        (status = 401, description = "Beyond loopback: the admin token is missing or wrong", body = ApiError),
         (status = 404, description = "No such provider or adapter", body = ApiError),
         (status = 409, description = "A name is already registered", body = ApiError),
     ))]
 pub async fn import(
     State(gw): State<Arc<Gateway>>,
     Path(provider): Path<String>,
-    Query(params): Query<ImportParams>,
+    params: Result<Query<ImportParams>, QueryRejection>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<ToolList>), Response> {
+    gw.admin
+        .check(&headers)
+        .map_err(IntoResponse::into_response)?;
+    let Query(params) = params.map_err(bad_query)?;
     let _: serde::de::IgnoredAny = parse_json(&body).map_err(IntoResponse::into_response)?;
     // parse_json accepted it, so it is JSON and therefore UTF-8.
     let native = std::str::from_utf8(&body).map_err(|e| {
