@@ -542,4 +542,16 @@ async fn bad_agent_requests_are_refused_naming_the_field() {
         assert!(text.contains(needle), "{body}: {text}");
     }
     assert!(mock.bodies().is_empty());
+    let doc: Value = gateway
+        .get("/api/v1/openapi.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        doc["paths"]["/api/v1/agents/run"]["post"].is_object(),
+        "{}",
+        doc["paths"]
+    );
+    assert!(doc["components"]["schemas"]["Step"].is_object());
 }

@@ -63,5 +63,6 @@ pub struct ScriApi;
 pub async fn document() -> Json<utoipa::openapi::OpenApi> {
     let mut doc = ScriApi::openapi();
     doc.merge(super::tool_routes::ToolApi::openapi());
+    doc.merge(super::agent_routes::AgentApi::openapi());
     Json(doc)
 }
