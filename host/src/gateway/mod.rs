@@ -105,6 +105,11 @@ impl Gateway {
         }
     }
 
+    /// How this gateway retries a provider's transient failures (`[retry]`).
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.retry
+    }
+
     /// Every configured provider, by name.
     pub fn providers(&self) -> impl Iterator<Item = &Provider> {
         self.providers.values()
@@ -423,8 +428,9 @@ impl Gateway {
 impl Gateway {
     /// Count one provider call and feed its outcome to the provider's breaker. Only
     /// provider-side failures count against a breaker: a request the provider rejected as
-    /// invalid shows the provider is alive.
-    fn observe<T>(
+    /// invalid shows the provider is alive. Public so the gateway benchmark can time the
+    /// success path's bookkeeping as it runs here.
+    pub fn observe<T>(
         &self,
         provider: &str,
         route: &'static str,
