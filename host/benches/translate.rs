@@ -1,10 +1,16 @@
 //! Translation time inside each built-in adapter: a typical tool-using conversation (system
 //! prompt, user turn, assistant tool call, tool result, two tools) converted to the provider's
 //! native messages and tools by the component itself (`convert-messages` + `convert-tools`),
-//! each in a fresh sandboxed instance exactly as a request would be. No network.
+//! each in a fresh sandboxed instance exactly as a request would be (made ahead of time, as an
+//! idle `aratta serve` worker makes it; the teardown and the next instance happen between
+//! calls, untimed). No network.
 //!
-//! `cargo bench --bench translate`. Reports the median and p90 per adapter, and the ratio to
-//! the cheapest adapter in the same run.
+//! The baseline, in the same process and the same instances' lifecycle, is the smallest request
+//! (one user message, no tools): what a call costs before there is anything to translate. The
+//! difference between the two medians is the translation itself.
+//!
+//! `cargo bench --bench translate`. Reports per adapter the median and p90 of the tool-using
+//! request, the baseline's median, the difference, and the ratio to the baseline.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -67,11 +73,52 @@ fn conversation() -> (Vec<wit::Message>, Vec<wit::Tool>) {
     (messages, tools)
 }
 
+/// The smallest request: one user message, no tools.
+fn minimal() -> Vec<wit::Message> {
+    vec![wit::Message {
+        role: wit::Role::User,
+        content: wit::MessageContent::Text("hi".into()),
+        name: None,
+    }]
+}
+
+/// Lets the runtime finish what a call leaves behind (its store's teardown, the next spare
+/// instance), outside the timed region, as an idle server worker does between requests.
+async fn settle() {
+    for _ in 0..8 {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// `ROUNDS` timings of `convert-messages` + `convert-tools`, sorted.
+async fn time(
+    env: &aratta_host::runtime::CallEnv,
+    messages: &[wit::Message],
+    tools: &[wit::Tool],
+) -> Vec<Duration> {
+    let mut times = Vec::with_capacity(ROUNDS);
+    for _ in 0..ROUNDS {
+        let t0 = Instant::now();
+        env.convert_messages(messages)
+            .await
+            .expect("convert-messages");
+        let converting_messages = t0.elapsed();
+        settle().await;
+        let t1 = Instant::now();
+        env.convert_tools(tools).await.expect("convert-tools");
+        times.push(converting_messages + t1.elapsed());
+        settle().await;
+    }
+    times.sort();
+    times
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-#[tokio::main]
+/// One thread, as each of `aratta serve`'s workers runs.
+#[tokio::main(flavor = "current_thread")]
 async fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         println!("translate benchmark: run it with `cargo bench --bench translate`");
@@ -80,13 +127,14 @@ async fn main() {
     let limits = SandboxLimits {
         memory_bytes: 64 << 20,
         fuel: 5_000_000_000,
-        max_instances: 16,
+        max_instances: 1000,
     };
     let runtime =
         Runtime::new(limits, None, Outbound::new(Duration::from_secs(1))).expect("runtime");
     let empty = std::env::temp_dir().join("aratta-translate-bench-no-adapters");
     runtime.load_all(&empty).await;
     let (messages, tools) = conversation();
+    let small = minimal();
     let mut rows = Vec::new();
     for (name, adapter) in runtime.adapters().iter() {
         let grant = Arc::new(Grant {
@@ -100,43 +148,44 @@ async fn main() {
             env.convert_messages(&messages)
                 .await
                 .expect("convert-messages");
+            settle().await;
         }
-        let mut times = Vec::with_capacity(ROUNDS);
-        for _ in 0..ROUNDS {
-            let t0 = Instant::now();
-            env.convert_messages(&messages)
-                .await
-                .expect("convert-messages");
-            env.convert_tools(&tools).await.expect("convert-tools");
-            times.push(t0.elapsed());
+        // Interleaved halves, so drift in the machine's speed touches both alike.
+        let mut full = Vec::with_capacity(ROUNDS * 2);
+        let mut base = Vec::with_capacity(ROUNDS * 2);
+        for _ in 0..2 {
+            full.extend(time(&env, &messages, &tools).await);
+            base.extend(time(&env, &small, &[]).await);
         }
-        times.sort();
+        full.sort();
+        base.sort();
         rows.push((
             name.clone(),
-            percentile(&times, 0.5),
-            percentile(&times, 0.9),
+            percentile(&full, 0.5),
+            percentile(&full, 0.9),
+            percentile(&base, 0.5),
         ));
     }
-    let fastest = rows
-        .iter()
-        .map(|r| r.1)
-        .min()
-        .unwrap_or_default()
-        .max(Duration::from_nanos(1));
     println!(
-        "\ntranslation inside the component (convert-messages + convert-tools, fresh instance each), {ROUNDS} rounds"
+        "\ntranslation inside the component: a tool-using request (system, user, tool call, tool \
+         result, two tools) vs the smallest one (one user message), convert-messages + \
+         convert-tools, fresh (pre-made) instance each, {} rounds each",
+        ROUNDS * 2
     );
     println!(
-        "{:<10} {:>10} {:>10} {:>8}",
-        "adapter", "median", "p90", "ratio"
+        "{:<10} {:>10} {:>10} {:>10} {:>12} {:>7}",
+        "adapter", "median", "p90", "baseline", "translation", "ratio"
     );
-    for (name, p50, p90) in rows {
+    for (name, p50, p90, base) in rows {
+        let us = |d: Duration| d.as_secs_f64() * 1e6;
         println!(
-            "{:<10} {:>8.1}µs {:>8.1}µs {:>7.2}x",
+            "{:<10} {:>8.1}µs {:>8.1}µs {:>8.1}µs {:>10.1}µs {:>6.2}x",
             name,
-            p50.as_secs_f64() * 1e6,
-            p90.as_secs_f64() * 1e6,
-            p50.as_secs_f64() / fastest.as_secs_f64()
+            us(p50),
+            us(p90),
+            us(base),
+            us(p50) - us(base),
+            p50.as_secs_f64() / base.as_secs_f64().max(1e-9)
         );
     }
 }
