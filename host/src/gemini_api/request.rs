@@ -296,13 +296,13 @@ fn output(
             "log probabilities are not carried through Aratta",
         ));
     }
-    if let Some(modalities) = &config.response_modalities {
-        if let Some(m) = modalities.iter().find(|m| !m.eq_ignore_ascii_case("text")) {
-            return Err(RequestError::unsupported(
-                "generationConfig.responseModalities",
-                format!("`{m}` output is not supported through Aratta; TEXT is"),
-            ));
-        }
+    if let Some(modalities) = &config.response_modalities
+        && let Some(m) = modalities.iter().find(|m| !m.eq_ignore_ascii_case("text"))
+    {
+        return Err(RequestError::unsupported(
+            "generationConfig.responseModalities",
+            format!("`{m}` output is not supported through Aratta; TEXT is"),
+        ));
     }
     let schema = match (&config.response_json_schema, &config.response_schema) {
         (Some(schema), _) => Some(schema.clone()),

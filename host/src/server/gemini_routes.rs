@@ -2,8 +2,8 @@
 //! `http_options.base_url` pointed at Aratta: `POST /v1beta/models/{model}:{method}` (and
 //! `/v1/models/...`: the Python SDK's default API version is `v1`) for
 //! `generateContent`, `streamGenerateContent` (server-sent events, as with `?alt=sse`),
-//! `embedContent` and `batchEmbedContents`, and `GET /v1beta/models[/{model}]` (`GET /v1/models` from a Gemini client). The model is
-//! split from the method at the last colon, so `local:llama3.2:3b:generateContent` asks
+//! `embedContent` and `batchEmbedContents`, and `GET /v1beta/models[/{model}]` (`GET
+//! /v1/models` from a Gemini client). The model is split from the method at the last colon, so `local:llama3.2:3b:generateContent` asks
 //! `local:llama3.2:3b`. The client's API key is accepted and ignored. Lineage travels in
 //! `x-aratta-*` headers; every error is Google's `{"error": {"code", "message", "status"}}`.
 
