@@ -67,6 +67,7 @@ async fn a_hot_swap_under_load_drops_no_request_and_new_calls_get_the_new_versio
         "calls in flight finish on the old version, later ones get the new one: {versions:?}"
     );
     assert_eq!(versions.values().sum::<usize>(), sent);
+    eprintln!("answers by adapter version across the swap: {versions:?}");
 
     // Every call after the swap runs the new version (no spare instance of the old one).
     for _ in 0..50 {
