@@ -146,6 +146,8 @@ async fn run_script(
         String::from_utf8_lossy(&output.stderr),
         context()
     );
+    // Each step's time, for `--nocapture` runs.
+    println!("{script}:\n{stdout}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,9 +10,12 @@ upstream) and what the SDK must parse out of each answer. Exits non-zero on the 
 
 import json
 import sys
+import time
 
 import anthropic
 from anthropic import Anthropic
+
+SDK, VERSION = "anthropic", anthropic.__version__
 
 WEATHER_TOOL = {
     "name": "get_weather",
@@ -121,7 +124,7 @@ def tools(client, e):
     check(final.stop_reason == "tool_use", "streamed tool stop_reason", final.stop_reason)
 
 
-def errors(client):
+def errors(client, _e):
     try:
         client.messages.create(model="nope:missing", max_tokens=8, messages=HELLO)
         raise AssertionError("an unknown model must fail")
@@ -149,7 +152,7 @@ def errors(client):
         check(err.body["error"]["type"] == "rate_limit_error", "error type", err.body)
 
 
-def models(client):
+def models(client, _e):
     everything = [m.id for m in client.models.list()]
     check(any(i.startswith("local:") for i in everything), "local models", everything)
     check(any(i.startswith("anthropic:") for i in everything), "anthropic models", everything)
@@ -164,14 +167,11 @@ def main():
     with open(expectations) as f:
         e = json.load(f)
     client = Anthropic(base_url=base_url, api_key="unused", max_retries=0, timeout=60)
-    for step in (chat, stream, tools):
+    for step in (chat, stream, tools, errors, models):
+        started = time.monotonic()
         step(client, e)
-        print(f"ok {step.__name__}")
-    errors(client)
-    print("ok errors")
-    models(client)
-    print("ok models")
-    print("all checks passed")
+        print(f"ok {step.__name__} ({time.monotonic() - started:.2f} s)")
+    print(f"{SDK} {VERSION}: all checks passed")
 
 
 if __name__ == "__main__":

@@ -10,9 +10,13 @@ by tests/e2e/python_sdk.rs from the mock upstreams' fixtures. Exits non-zero on 
 import json
 import math
 import sys
+import time
 
 from google import genai
 from google.genai import errors, types
+from google.genai import version as genai_version
+
+SDK, VERSION = "google-genai", genai_version.__version__
 
 WEATHER = types.Tool(
     function_declarations=[
@@ -124,7 +128,7 @@ def embeddings(client, e):
     check(close, "embeddings", got)
 
 
-def failures(client):
+def failures(client, _e):
     try:
         client.models.generate_content(model="nope:missing", contents="x")
         raise AssertionError("an unknown model must fail")
@@ -147,7 +151,7 @@ def failures(client):
         check(err.code == 429 and err.status == "RESOURCE_EXHAUSTED", "rate limit", err)
 
 
-def models(client):
+def models(client, _e):
     names = [m.name for m in client.models.list(config={"page_size": 2})]
     check("models/local:llama3.2:latest" in names, "local model listed", names)
     check(any(n.startswith("models/google:") for n in names), "google models listed", names)
@@ -160,14 +164,11 @@ def main():
     with open(expectations) as f:
         e = json.load(f)
     client = genai.Client(api_key="unused", http_options=types.HttpOptions(base_url=base_url))
-    for step in (chat, stream, tools, embeddings):
+    for step in (chat, stream, tools, embeddings, failures, models):
+        started = time.monotonic()
         step(client, e)
-        print(f"ok {step.__name__}")
-    failures(client)
-    print("ok errors")
-    models(client)
-    print("ok models")
-    print("all checks passed")
+        print(f"ok {step.__name__} ({time.monotonic() - started:.2f} s)")
+    print(f"{SDK} {VERSION}: all checks passed")
 
 
 if __name__ == "__main__":
