@@ -3,8 +3,10 @@
 //!
 //! - [`runtime`]: the wasmtime engine, adapter loading, sandboxed calls, outbound HTTP.
 //! - [`gateway`]: providers, model routing and fallback on top of the runtime.
-//! - [`server`]: the HTTP API (SCRI and OpenAI-compatible routes).
+//! - [`server`]: the HTTP API (SCRI, OpenAI-, Anthropic- and Gemini-compatible routes).
 //! - [`scri`] and [`openai`]: the JSON shapes of those APIs and the translation between them.
+//! - [`anthropic_api`] and [`gemini_api`]: Anthropic's Messages API and the Gemini API, translated
+//!   to and from SCRI, so those official SDKs reach every provider too.
 //! - [`tools`]: the tool registry, tools defined once and exported to any provider by its adapter.
 //! - [`agent`]: agents — a ReAct loop over the gateway, an audited tool executor with
 //!   permission tiers, and a sandbox for model-written Python.
