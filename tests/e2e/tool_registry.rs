@@ -5,6 +5,7 @@
 //!
 //! No upstream is called: translation is pure, so the providers' base URLs point nowhere.
 
+use aratta_tests::bins;
 use aratta_tests::config::{Config, Provider};
 use aratta_tests::expect::{self, Answer};
 use aratta_tests::gateway::Gateway;
@@ -415,5 +416,96 @@ async fn beyond_loopback_changing_the_registry_needs_the_admin_token() {
     assert_eq!(
         delete.bearer_auth("t0ken").send().await.unwrap().status(),
         200
+    );
+}
+
+/// The `acme` test adapter (`tests/fixtures/tools/acme-adapter`, an invented tool format),
+/// built with `cargo build --release --target wasm32-wasip2` into `target/adapters`.
+fn acme_adapter() -> Vec<u8> {
+    let manifest = bins::workspace_root().join("tests/fixtures/tools/acme-adapter/Cargo.toml");
+    let target = bins::target_dir().join("adapters");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = std::process::Command::new(cargo)
+        .args(["build", "--release", "--target", "wasm32-wasip2"])
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(&target)
+        .output()
+        .expect("run cargo");
+    assert!(
+        output.status.success(),
+        "building the acme adapter failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let wasm = target.join("wasm32-wasip2/release/aratta_adapter_acme.wasm");
+    std::fs::read(&wasm).unwrap_or_else(|e| panic!("{}: {e}", wasm.display()))
+}
+
+#[tokio::test]
+async fn an_installed_third_party_adapter_gets_registry_support() {
+    let config =
+        config().provider(Provider::new("widgets", "http://127.0.0.1:9/v1").adapter("acme"));
+    let gateway = Gateway::builder(&config)
+        .adapter_bytes("acme.wasm", acme_adapter())
+        .start()
+        .await;
+    let tools = corpus();
+    Answer::read(
+        gateway
+            .post_json("/api/v1/tools", &Value::Array(tools.clone()))
+            .await,
+    )
+    .await
+    .assert_status(201);
+    for provider in ["acme", "widgets"] {
+        let export = Answer::read(
+            gateway
+                .get(&format!("/api/v1/tools/export/{provider}"))
+                .await,
+        )
+        .await;
+        export.assert_status(200);
+        let native = export.json();
+        let items = native.as_array().unwrap_or_else(|| panic!("{native}"));
+        assert_eq!(items.len(), tools.len());
+        for (tool, item) in tools.iter().zip(items) {
+            assert_eq!(item["id"], tool["name"], "the adapter's own format: {item}");
+            assert_eq!(item["input"], tool["parameters"]);
+            assert_eq!(item.get("summary"), tool.get("description"));
+        }
+        let import = call(
+            &gateway,
+            reqwest::Method::POST,
+            &format!("/api/v1/tools/import/{provider}?replace=true"),
+            Some(&export.text),
+        )
+        .await;
+        import.assert_status(201);
+        let back = import.json()["tools"].as_array().unwrap().clone();
+        for (tool, got) in tools.iter().zip(&back) {
+            assert_eq!(
+                scri(got),
+                scri(tool),
+                "{provider}: {} changed",
+                tool["name"]
+            );
+            assert_eq!(
+                got["parameters"].to_string(),
+                tool["parameters"].to_string()
+            );
+        }
+    }
+    // The adapter's own refusal reaches the client with its path.
+    let answer = Answer::read(
+        gateway
+            .post_json("/api/v1/tools/import/acme", &json!([{"summary": "no id"}]))
+            .await,
+    )
+    .await;
+    let text = expect::error_answer(&answer, 4);
+    assert!(
+        text.contains("adapter `acme` could not parse tools") && text.contains("[0].id"),
+        "{text}"
     );
 }
