@@ -21,6 +21,8 @@
 //!    retry state, upstream-status slot) timed in this process against an empty loop; then a
 //!    second gateway whose alias' primary provider fails every other request (503) and falls
 //!    back to a healthy one, against the same alias with a healthy first provider.
+//! 6. Hot swaps ([`swaps`]): a gateway serving while a new `local.wasm` is dropped into its
+//!    adapters directory every `ARATTA_BENCH_SWAP_MS` (default 500), against no swaps.
 //!
 //! Figures are reported against Aratta's aims, never asserted. Any failed request (a transport
 //! error, a non-200 answer, an answer that is not a chat completion, or a gateway request that
@@ -29,13 +31,15 @@
 //! Knobs (environment): `ARATTA_BENCH_ROUNDS` (default 3), `ARATTA_BENCH_SECONDS` (measured
 //! seconds per phase, default 2), `ARATTA_BENCH_MAX_REQUESTS` (per phase, default 200000),
 //! `ARATTA_BENCH_STARTS` (cold starts to time, each followed by two warm ones; default 3, 0 skips
-//! them), `ARATTA_BIN` (the gateway binary to run).
+//! them), `ARATTA_BIN` (the gateway binary to run), `ARATTA_BENCH_SWAP_MS` (the hot-swap
+//! interval), `ARATTA_BENCH_ADAPTER` (the component dropped in; default the built `local`).
 
 mod load;
 mod mock;
 mod process;
 mod report;
 mod resilience;
+mod swaps;
 
 use std::time::Duration;
 
@@ -174,6 +178,8 @@ fn main() {
     resilience::bookkeeping();
     println!();
     rt.block_on(resilience::fallback(&bin, work.path(), &settings));
+    println!();
+    rt.block_on(swaps::hot_swaps(&bin, work.path(), &settings));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,8 +9,6 @@
 //!   request (503) and falls back to a healthy one, against alias `steady` (the healthy provider
 //!   first) on the same gateway, alternating phases. Breakers are held closed so every failure
 //!   takes the fallback path (with the default breaker the failing provider would be skipped).
-//! - [`hot_swaps`]: the `steady` alias while a new build of the adapter is dropped into the
-//!   adapters directory every few hundred milliseconds.
 
 use std::path::Path;
 use std::sync::Arc;
