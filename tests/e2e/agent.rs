@@ -533,6 +533,10 @@ async fn bad_agent_requests_are_refused_naming_the_field() {
             "tier",
         ),
         (json!({"model": "nowhere", "task": "x"}), "nowhere"),
+        (
+            json!({"model": "brain", "task": "x", "tools": ["python"]}),
+            "tools: `python` requires the `elevated` tier and this agent runs at `standard`",
+        ),
     ];
     for (body, needle) in cases {
         let response = gateway.post_json("/api/v1/agents/run", &body).await;

@@ -75,8 +75,10 @@ impl AgentConfig {
         Permissions::tier(self.tier).with_allowed(self.tools.iter().cloned())
     }
 
-    /// Check the values before a run starts; `known` says whether a tool name exists.
-    pub fn validate(&self, known: impl Fn(&str) -> bool) -> Result<(), ConfigError> {
+    /// Check the values before a run starts; `tier_of` gives a tool's required tier, `None`
+    /// for an unknown tool. Listing a tool the agent's tier cannot call is a mistake in the
+    /// config, refused here rather than left for the model to discover.
+    pub fn validate(&self, tier_of: impl Fn(&str) -> Option<Tier>) -> Result<(), ConfigError> {
         if self.model.trim().is_empty() {
             return Err(ConfigError {
                 field: "model",
@@ -97,11 +99,25 @@ impl AgentConfig {
                 message: format!("{t} is outside 0.0..=2.0"),
             });
         }
-        if let Some(unknown) = self.tools.iter().find(|t| !known(t)) {
-            return Err(ConfigError {
-                field: "tools",
-                message: format!("no tool named `{unknown}`"),
-            });
+        for tool in &self.tools {
+            match tier_of(tool) {
+                None => {
+                    return Err(ConfigError {
+                        field: "tools",
+                        message: format!("no tool named `{tool}`"),
+                    });
+                }
+                Some(required) if !self.tier.allows(required) => {
+                    return Err(ConfigError {
+                        field: "tools",
+                        message: format!(
+                            "`{tool}` requires the `{required}` tier and this agent runs at `{}`; raise the tier or drop the tool",
+                            self.tier
+                        ),
+                    });
+                }
+                Some(_) => {}
+            }
         }
         Ok(())
     }
@@ -115,15 +131,29 @@ mod tests {
     fn defaults_fill_in_and_bad_values_name_the_field() {
         let c: AgentConfig = serde_json::from_value(serde_json::json!({"model": "fast"})).unwrap();
         assert_eq!((c.max_iterations, c.tier), (10, Tier::Standard));
-        assert!(c.validate(|_| true).is_ok());
+        assert!(c.validate(|_| Some(Tier::Restricted)).is_ok());
         let mut bad = c.clone();
         bad.max_iterations = 0;
-        assert_eq!(bad.validate(|_| true).unwrap_err().field, "max_iterations");
+        assert_eq!(
+            bad.validate(|_| Some(Tier::Restricted)).unwrap_err().field,
+            "max_iterations"
+        );
         let mut bad = c.clone();
         bad.tools = vec!["nope".into()];
         assert_eq!(
-            bad.validate(|t| t == "python").unwrap_err().to_string(),
+            bad.validate(|t| (t == "python").then_some(Tier::Elevated))
+                .unwrap_err()
+                .to_string(),
             "tools: no tool named `nope`"
         );
+        bad.tools = vec!["python".into()];
+        assert_eq!(
+            bad.validate(|_| Some(Tier::Elevated))
+                .unwrap_err()
+                .to_string(),
+            "tools: `python` requires the `elevated` tier and this agent runs at `standard`; raise the tier or drop the tool"
+        );
+        bad.tier = Tier::Elevated;
+        assert!(bad.validate(|_| Some(Tier::Elevated)).is_ok());
     }
 }

@@ -62,7 +62,7 @@ impl Agent {
         gateway: Arc<Gateway>,
         executor: Arc<Executor>,
     ) -> Result<Self, AgentError> {
-        config.validate(|name| executor.get(name).is_some())?;
+        config.validate(|name| executor.get(name).map(|t| t.def.tier))?;
         Ok(Self {
             config,
             gateway,

@@ -101,7 +101,7 @@ pub async fn run(
     if let Some(n) = request.max_iterations {
         config.max_iterations = n;
     }
-    if let Err(e) = config.validate(|name| executor.get(name).is_some()) {
+    if let Err(e) = config.validate(|name| executor.get(name).map(|t| t.def.tier)) {
         return Err(bad_request(&e.to_string(), Some(e.field.into())));
     }
     if let Err(e) = gw.targets(&config.model) {
