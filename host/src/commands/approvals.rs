@@ -24,12 +24,12 @@ pub enum ApprovalsError {
     #[error(transparent)]
     Client(#[from] ClientError),
     /// Reading the candidate.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}: {reason}", path.display())]
     Read {
         /// The file.
         path: std::path::PathBuf,
-        /// The OS error.
-        source: std::io::Error,
+        /// What the OS said.
+        reason: std::io::Error,
     },
 }
 
@@ -141,9 +141,9 @@ pub async fn propose(
     file: &Path,
     reason: Option<&str>,
 ) -> Result<String, ApprovalsError> {
-    let bytes = std::fs::read(file).map_err(|source| ApprovalsError::Read {
+    let bytes = std::fs::read(file).map_err(|reason| ApprovalsError::Read {
         path: file.to_owned(),
-        source,
+        reason,
     })?;
     let reason = reason.unwrap_or("proposed with `aratta approvals propose`");
     let query = url::form_urlencoded::Serializer::new(String::new())

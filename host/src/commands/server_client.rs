@@ -105,7 +105,7 @@ impl ServerClient {
             .http
             .request(request)
             .await
-            .map_err(|e| unreachable(format!("{e:#}")))?;
+            .map_err(|e| unreachable(chain(&e)))?;
         let status = response.status();
         let body = response
             .into_body()
@@ -125,4 +125,16 @@ impl ServerClient {
             .unwrap_or_else(|| json.to_string());
         Err(ClientError::Api { status, message })
     }
+}
+
+/// An error and its causes on one line: hyper's own message is only "client error (Connect)".
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
