@@ -372,6 +372,26 @@ fn healing_values_are_checked() {
 }
 
 #[test]
+fn retry_and_alert_values_are_checked() {
+    let config = load_toml("[retry]\nmax_retries = 2\n[healing]\nalert_webhook_url = \"https://alerts.example.com/a\"\n", &[]).unwrap();
+    assert_eq!(config.retry.max_retries, 2);
+    assert_eq!(config.retry.base_delay_ms, 250);
+    assert_eq!(config.healing.alert_webhook_timeout_seconds, 5);
+    assert!(
+        invalid("[healing]\nalert_webhook_url = \"ftp://x/y\"\n").starts_with(
+            "healing.alert_webhook_url: `ftp://x/y` is not an http:// or https:// URL"
+        )
+    );
+    assert!(
+        invalid("[retry]\nbase_delay_ms = 500\nmax_delay_ms = 100\n")
+            .starts_with("retry.max_delay_ms: must be at least base_delay_ms (500)")
+    );
+    assert!(
+        invalid("[retry]\nmax_retries = 11\n").starts_with("retry.max_retries: must be at most 10")
+    );
+}
+
+#[test]
 fn all_problems_are_reported_together() {
     let message = error(
         "[server]\nrequest_timeout_seconds = 0\n[healing]\nwindow_seconds = 0\n",
