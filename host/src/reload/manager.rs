@@ -285,7 +285,7 @@ impl ReloadManager {
         }
         let record = record_of(
             &candidate,
-            Some(verification.verified),
+            verification.verified.then_some(true),
             verification.summary(),
         );
         let previous_sha256 = current.as_ref().map(|c| c.sha256.clone());

@@ -83,7 +83,8 @@ pub async fn verify(
                             env.adapter = candidate.clone();
                             let model = chat_models.get(&p.name).map(String::as_str);
                             match tokio::time::timeout(timeout, call(&env, &ctx, &p.name, model)).await {
-                                Ok(Ok(detail)) => ("passed", detail),
+                                Ok(Ok((true, detail))) => ("passed", detail),
+                                Ok(Ok((false, detail))) => ("skipped", detail),
                                 Ok(Err(e)) => ("failed", e),
                                 Err(_) => ("failed", format!("no answer within {} s", timeout.as_secs())),
                             }
@@ -111,13 +112,14 @@ pub async fn verify(
     }
 }
 
-/// The health check, then the chat when a model is configured; `Ok` says what answered.
+/// The health check, then the chat when a model is configured; `Ok` says whether a real call
+/// was made and what answered.
 async fn call(
     env: &CallEnv,
     ctx: &crate::runtime::bindings::provider::CallContext,
     provider: &str,
     chat_model: Option<&str>,
-) -> Result<String, String> {
+) -> Result<(bool, String), String> {
     let describe = |error: InvokeError| {
         GatewayError::Invoke {
             provider: provider.to_owned(),
@@ -135,7 +137,7 @@ async fn call(
             "no health-check".to_owned()
         }
         Err(InvokeError::Adapter(AdapterError::Unsupported(_))) => {
-            return Ok("it has no health-check and [reload] verify_chat names no model for this provider: only loaded and described".into());
+            return Ok((false, "it has no health-check and [reload] verify_chat names no model for this provider: only loaded and described".into()));
         }
         Err(e) => return Err(format!("health-check failed: {}", describe(e))),
     };
@@ -156,5 +158,5 @@ async fn call(
             }
         }
     }
-    Ok(detail)
+    Ok((true, detail))
 }
