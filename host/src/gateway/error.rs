@@ -4,7 +4,7 @@
 use http::StatusCode;
 
 use crate::runtime::InvokeError;
-use crate::runtime::bindings::errors::{AdapterError, ErrorDetail, MismatchKind};
+use crate::runtime::bindings::errors::{AdapterError, MismatchKind};
 use crate::scri::{ApiErrorBody, Attempt};
 
 /// Why a request failed.
@@ -93,21 +93,6 @@ pub enum GatewayError {
     },
 }
 
-fn detail_of(e: &AdapterError) -> &ErrorDetail {
-    match e {
-        AdapterError::RateLimited(r) => &r.detail,
-        AdapterError::SchemaMismatch(s) => &s.detail,
-        AdapterError::Timeout(d)
-        | AdapterError::Overloaded(d)
-        | AdapterError::Connection(d)
-        | AdapterError::Unauthorized(d)
-        | AdapterError::InvalidRequest(d)
-        | AdapterError::Upstream(d)
-        | AdapterError::Unsupported(d)
-        | AdapterError::Other(d) => d,
-    }
-}
-
 fn describe(e: &InvokeError) -> String {
     match e {
         InvokeError::Adapter(AdapterError::SchemaMismatch(s)) => format!(
@@ -117,7 +102,7 @@ fn describe(e: &InvokeError) -> String {
             s.detail.message
         ),
         InvokeError::Adapter(a) => {
-            let d = detail_of(a);
+            let d = a.detail();
             match d.status {
                 Some(status) => format!("{} (upstream status {status})", d.message),
                 None => d.message.clone(),
@@ -222,7 +207,7 @@ impl GatewayError {
             GatewayError::Invoke { provider, error } => (
                 Some(provider.clone()),
                 match error {
-                    InvokeError::Adapter(a) => detail_of(a).status,
+                    InvokeError::Adapter(a) => a.detail().status,
                     _ => None,
                 },
             ),

@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::runtime::InvokeError;
-use crate::runtime::bindings::errors::{AdapterError, ErrorDetail, MismatchKind};
+use crate::runtime::bindings::errors::{AdapterError, MismatchKind};
 
 /// The most of a provider's raw body a sample keeps; the rest is cut at a character boundary.
 pub const MAX_SAMPLE_BODY_BYTES: usize = 4096;
@@ -230,7 +230,7 @@ impl ErrorSample {
     ) -> Self {
         let (message, status, body, path) = match error {
             InvokeError::Adapter(a) => {
-                let d = detail(a);
+                let d = a.detail();
                 let path = match a {
                     AdapterError::SchemaMismatch(s) => Some(s.path.clone()),
                     _ => None,
@@ -262,22 +262,6 @@ impl ErrorSample {
     }
 }
 
-/// The error detail every adapter error carries.
-fn detail(e: &AdapterError) -> &ErrorDetail {
-    match e {
-        AdapterError::RateLimited(r) => &r.detail,
-        AdapterError::SchemaMismatch(s) => &s.detail,
-        AdapterError::Timeout(d)
-        | AdapterError::Overloaded(d)
-        | AdapterError::Connection(d)
-        | AdapterError::Unauthorized(d)
-        | AdapterError::InvalidRequest(d)
-        | AdapterError::Upstream(d)
-        | AdapterError::Unsupported(d)
-        | AdapterError::Other(d) => d,
-    }
-}
-
 /// At most `max` bytes of `text`, cut at a character boundary.
 pub fn bounded(text: &str, max: usize) -> &str {
     if text.len() <= max {
@@ -301,7 +285,7 @@ pub fn unix_ms() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::bindings::errors::{RateLimit, SchemaMismatch};
+    use crate::runtime::bindings::errors::{ErrorDetail, RateLimit, SchemaMismatch};
 
     fn detail(body: &str) -> ErrorDetail {
         ErrorDetail {

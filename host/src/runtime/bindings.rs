@@ -17,3 +17,23 @@ wasmtime::component::bindgen!({
 
 pub use aratta::scri::{chat, embeddings, errors, models};
 pub use exports::aratta::scri::provider;
+
+impl errors::AdapterError {
+    /// The detail every case carries (message, status, raw body): one place to reach it, so
+    /// callers need not list every case.
+    pub fn detail(&self) -> &errors::ErrorDetail {
+        use errors::AdapterError as E;
+        match self {
+            E::RateLimited(r) => &r.detail,
+            E::SchemaMismatch(s) => &s.detail,
+            E::Timeout(d)
+            | E::Overloaded(d)
+            | E::Connection(d)
+            | E::Unauthorized(d)
+            | E::InvalidRequest(d)
+            | E::Upstream(d)
+            | E::Unsupported(d)
+            | E::Other(d) => d,
+        }
+    }
+}

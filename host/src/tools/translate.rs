@@ -197,16 +197,7 @@ fn adapter_error(adapter: &str, operation: &'static str, error: InvokeError) -> 
             AdapterError::SchemaMismatch(s) if !s.path.is_empty() => {
                 format!("at `{}`: {}", s.path, s.detail.message)
             }
-            AdapterError::SchemaMismatch(s) => s.detail.message.clone(),
-            AdapterError::RateLimited(r) => r.detail.message.clone(),
-            AdapterError::Timeout(d)
-            | AdapterError::Overloaded(d)
-            | AdapterError::Connection(d)
-            | AdapterError::Unauthorized(d)
-            | AdapterError::InvalidRequest(d)
-            | AdapterError::Upstream(d)
-            | AdapterError::Unsupported(d)
-            | AdapterError::Other(d) => d.message.clone(),
+            other => other.detail().message.clone(),
         },
         other => other.to_string(),
     };
