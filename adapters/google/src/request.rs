@@ -166,17 +166,26 @@ fn thinking_config(request: &ChatRequest) -> Result<Option<Value>, AdapterError>
 }
 
 /// Merge the request's `extra` JSON object into `body`: objects merge key by key, recursively;
-/// any other value replaces what was there, and `null` removes the key.
+/// any other value replaces what was there, and `null` removes the key. The one exception is
+/// the top-level `tools` array: built-in tools there (`googleSearch`, `codeExecution`, …) are
+/// appended after the function declarations, as the other adapters do with server tools, so
+/// enabling search does not silently drop the request's own tools.
 pub fn merge_extra(body: &mut Value, extra: Option<&str>) -> Result<(), AdapterError> {
     let Some(extra) = extra.filter(|e| !e.trim().is_empty()) else {
         return Ok(());
     };
-    let extra: Value = serde_json::from_str(extra)
+    let mut extra: Value = serde_json::from_str(extra)
         .map_err(|e| AdapterError::invalid_request(format!("`extra` is not JSON: {e}")))?;
-    if !extra.is_object() {
+    let Some(fields) = extra.as_object_mut() else {
         return Err(AdapterError::invalid_request(
             "`extra` must be a JSON object",
         ));
+    };
+    if let Some(Value::Array(added)) = fields.get("tools")
+        && let Some(Value::Array(own)) = body.get_mut("tools")
+    {
+        own.extend(added.iter().cloned());
+        fields.remove("tools");
     }
     merge(body, extra);
     Ok(())

@@ -479,3 +479,18 @@ fn assistant_text_and_empty_messages() {
         json!([{"role": "user", "parts": [{"text": "hi"}, {"text": "again"}]}])
     );
 }
+
+#[test]
+fn built_in_tools_in_extra_join_the_function_declarations() {
+    let mut req = request(vec![text(Role::User, "hi")]);
+    req.tools = vec![weather_tool()];
+    req.extra = Some(r#"{"tools":[{"googleSearch":{}}]}"#.into());
+    let b = body(&req);
+    let tools = b["tools"].as_array().expect("tools");
+    assert_eq!(tools.len(), 2, "{b}");
+    assert!(tools[0]["functionDeclarations"].is_array());
+    assert_eq!(tools[1], json!({"googleSearch": {}}));
+    // With no function tools of its own, `extra.tools` is the whole list.
+    req.tools.clear();
+    assert_eq!(body(&req)["tools"], json!([{"googleSearch": {}}]));
+}
