@@ -184,6 +184,22 @@ async fn a_version_that_fails_after_the_swap_is_rolled_back_by_probation() {
     for _ in 0..5 {
         assert_eq!(ask(&gateway, "m").await, (200, "1.0.0".into()));
     }
+    let metrics = Answer::read(gateway.get("/metrics").await)
+        .await
+        .assert_status(200)
+        .text
+        .clone();
+    for action in ["swapped", "rolled_back"] {
+        let line = metrics
+            .lines()
+            .find(|l| {
+                l.starts_with("adapter_swaps_total{")
+                    && l.contains(&format!("action=\"{action}\""))
+                    && l.contains("adapter=\"versioned\"")
+            })
+            .unwrap_or_else(|| panic!("no adapter_swaps_total for {action}:\n{metrics}"));
+        assert!(line.ends_with(" 1"), "{line}");
+    }
 }
 
 #[tokio::test]

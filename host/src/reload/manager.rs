@@ -387,6 +387,11 @@ impl ReloadManager {
         source: &str,
         detail: String,
     ) {
+        self.gateway
+            .metrics
+            .adapter_swaps
+            .with_label_values(&[adapter.unwrap_or("unknown"), action])
+            .inc();
         let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
         if events.len() == EVENTS_KEPT {
             events.pop_front();

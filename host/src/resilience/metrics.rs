@@ -38,6 +38,9 @@ pub struct Metrics {
     pub circuit_transitions: IntCounterVec,
     /// `open_circuits`: breakers open right now.
     pub open_circuits: IntGauge,
+    /// `adapter_swaps_total{adapter,action}`: the reload manager's swaps, refusals and
+    /// rollbacks (manual and probation), so an operator can alert on a version being refused.
+    pub adapter_swaps: IntCounterVec,
     /// `heal_requests_total`: heal triggers the health monitor fired.
     pub heal_requests: IntCounter,
     /// `heal_duration_seconds`: how long healing attempts take.
@@ -106,6 +109,11 @@ impl Metrics {
             "Circuit breaker state changes",
             &["provider", "to"],
         );
+        let adapter_swaps = counter_vec(
+            "adapter_swaps_total",
+            "Adapter versions swapped in, refused or rolled back",
+            &["adapter", "action"],
+        );
         let open_circuits =
             IntGauge::new("open_circuits", "Circuit breakers open now").expect("valid metric");
         registry
@@ -135,6 +143,7 @@ impl Metrics {
             circuit_opens,
             circuit_transitions,
             open_circuits,
+            adapter_swaps,
             heal_requests,
             heal_duration,
         }
