@@ -283,3 +283,30 @@ async fn off_loopback_the_admin_routes_need_the_token() {
     assert!(ok, "{err}");
     assert_eq!(ask(&gateway, "m").await.1, "2.0.0");
 }
+
+#[tokio::test]
+async fn the_openapi_document_lists_the_reload_routes() {
+    let (_mock, gateway) = setup("").await;
+    let doc = Answer::read(gateway.get("/api/v1/openapi.json").await)
+        .await
+        .assert_status(200)
+        .json();
+    for (path, method) in [
+        ("/api/v1/adapters", "get"),
+        ("/api/v1/adapters/{name}/rollback", "post"),
+        ("/api/v1/approvals", "get"),
+        ("/api/v1/approvals", "post"),
+        ("/api/v1/approvals/{id}/{action}", "post"),
+    ] {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} missing from the OpenAPI document"
+        );
+    }
+    for schema in ["AdapterList", "Swap", "Approval", "VersionRecord"] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "schema {schema} missing"
+        );
+    }
+}

@@ -20,7 +20,7 @@ pub use approvals::{Approval, ApprovalError, ApprovalStatus};
 pub use history::{History, HistoryError, VersionRecord};
 pub use manager::{AdapterVersions, ReloadError, ReloadEvent, ReloadManager, Swap};
 pub use probation::{Probation, ProbationRules, Verdict};
-pub use verify::Verification;
+pub use verify::{ProviderCheck, Verification};
 
 /// Seconds since the Unix epoch, for the records kept on disk.
 pub fn unix_now() -> u64 {

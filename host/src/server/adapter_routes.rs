@@ -12,14 +12,36 @@ use axum::{Json, Router};
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::reload::{
-    AdapterVersions, Approval, ApprovalError, HistoryError, ReloadError, ReloadEvent,
-    ReloadManager, Swap,
+    AdapterVersions, Approval, ApprovalError, ApprovalStatus, HistoryError, ProviderCheck,
+    ReloadError, ReloadEvent, ReloadManager, Swap, Verification, VersionRecord,
 };
-use crate::scri::ApiErrorBody;
+use crate::scri::{ApiError, ApiErrorBody};
 
 use super::error::{Failure, error_response, parse_json};
+
+/// The reload routes in the OpenAPI document (merged into `/api/v1/openapi.json`).
+#[derive(OpenApi)]
+#[openapi(
+    paths(adapters, rollback, approvals, propose, decide),
+    components(schemas(
+        AdapterList,
+        AdapterVersions,
+        ReloadEvent,
+        VersionRecord,
+        Swap,
+        Verification,
+        ProviderCheck,
+        RollbackTo,
+        Approval,
+        ApprovalStatus,
+        Decision,
+        Rejection
+    ))
+)]
+pub struct AdapterApi;
 
 /// The reload routes over `manager`, to merge into the main router.
 pub fn router(manager: Arc<ReloadManager>) -> Router {
@@ -35,7 +57,7 @@ pub fn router(manager: Arc<ReloadManager>) -> Router {
 }
 
 /// `GET /api/v1/adapters`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct AdapterList {
     /// Every loaded adapter: serving version and history.
     pub adapters: Vec<AdapterVersions>,
@@ -43,6 +65,8 @@ pub struct AdapterList {
     pub events: Vec<ReloadEvent>,
 }
 
+/// Every loaded adapter's serving version and kept history, and recent reload events.
+#[utoipa::path(get, path = "/api/v1/adapters", responses((status = 200, body = AdapterList)))]
 async fn adapters(State(m): State<Arc<ReloadManager>>) -> Json<AdapterList> {
     Json(AdapterList {
         adapters: m.adapters(),
@@ -52,13 +76,23 @@ async fn adapters(State(m): State<Arc<ReloadManager>>) -> Json<AdapterList> {
 
 /// The body of a rollback: which version, by described version or SHA-256 (prefix of at
 /// least 6); none means the newest kept version other than the serving one.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RollbackTo {
     version: Option<String>,
     sha256: Option<String>,
 }
 
+/// Restore a kept version atomically (admin); the body may name it, else the newest other one.
+#[utoipa::path(post, path = "/api/v1/adapters/{name}/rollback",
+    params(("name" = String, Path, description = "The adapter")),
+    request_body(content = Option<RollbackTo>, description = "Which version (optional)"),
+    responses(
+        (status = 200, description = "The swap back", body = Swap),
+        (status = 401, description = "Beyond loopback: the admin token is missing or wrong", body = ApiError),
+        (status = 404, description = "No such adapter or kept version", body = ApiError),
+        (status = 409, description = "No earlier version is kept", body = ApiError),
+    ))]
 async fn rollback(
     State(m): State<Arc<ReloadManager>>,
     Path(name): Path<String>,
@@ -81,6 +115,8 @@ async fn rollback(
         .map_err(|e| reload_failure(&e))
 }
 
+/// Adapter versions waiting for a human, and those decided.
+#[utoipa::path(get, path = "/api/v1/approvals", responses((status = 200, body = Vec<Approval>)))]
 async fn approvals(State(m): State<Arc<ReloadManager>>) -> Result<Json<Vec<Approval>>, Response> {
     m.approvals()
         .map(Json)
@@ -88,12 +124,22 @@ async fn approvals(State(m): State<Arc<ReloadManager>>) -> Result<Json<Vec<Appro
 }
 
 /// Who proposes a candidate and why: `POST /api/v1/approvals?reason=...&proposed_by=...`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Proposal {
     reason: Option<String>,
     proposed_by: Option<String>,
 }
 
+/// Queue a candidate component (the `.wasm` bytes as the body) for approval (admin).
+#[utoipa::path(post, path = "/api/v1/approvals", params(Proposal),
+    request_body(content = Vec<u8>, content_type = "application/wasm", description = "The candidate component"),
+    responses(
+        (status = 201, description = "Queued", body = Approval),
+        (status = 400, description = "Empty body", body = ApiError),
+        (status = 401, description = "Beyond loopback: the admin token is missing or wrong", body = ApiError),
+        (status = 422, description = "Not an adapter component", body = ApiError),
+    ))]
 async fn propose(
     State(m): State<Arc<ReloadManager>>,
     Query(p): Query<Proposal>,
@@ -123,7 +169,7 @@ async fn propose(
 }
 
 /// A decision: what it did to the entry and, for an approval, the swap.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct Decision {
     approval: Approval,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -131,12 +177,24 @@ struct Decision {
 }
 
 /// Why a candidate is rejected: `{"reason": "..."}` (optional).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Rejection {
     reason: Option<String>,
 }
 
+/// Approve (verify, then swap in) or reject a queued candidate (admin).
+#[utoipa::path(post, path = "/api/v1/approvals/{id}/{action}",
+    params(("id" = String, Path, description = "The approval id"),
+           ("action" = String, Path, description = "`approve` or `reject`")),
+    request_body(content = Option<Rejection>, description = "For reject: why (optional)"),
+    responses(
+        (status = 200, description = "The decision, and the swap for an approval", body = Decision),
+        (status = 401, description = "Beyond loopback: the admin token is missing or wrong", body = ApiError),
+        (status = 404, description = "No such approval", body = ApiError),
+        (status = 409, description = "Already decided", body = ApiError),
+        (status = 422, description = "The candidate failed verification", body = ApiError),
+    ))]
 async fn decide(
     State(m): State<Arc<ReloadManager>>,
     Path((id, action)): Path<(String, String)>,

@@ -59,10 +59,11 @@ use crate::scri;
 )]
 pub struct ScriApi;
 
-/// Serve the document (the tool registry's routes merged in).
+/// Serve the document (the tool registry's, agents' and adapter reload routes merged in).
 pub async fn document() -> Json<utoipa::openapi::OpenApi> {
     let mut doc = ScriApi::openapi();
     doc.merge(super::tool_routes::ToolApi::openapi());
     doc.merge(super::agent_routes::AgentApi::openapi());
+    doc.merge(super::adapter_routes::AdapterApi::openapi());
     Json(doc)
 }
