@@ -1,7 +1,8 @@
 //! The tool registry over HTTP (`/api/v1/tools`): the corpus in `tests/fixtures/tools/`
 //! registered once, exported in every built-in provider's native format by its own adapter and
 //! imported back unchanged; native definitions imported from each provider's format; every
-//! refusal answered with a 4xx naming the tool and the rule, in the SCRI error shape.
+//! refusal answered with a 4xx naming the tool and the rule, in the SCRI error shape. The agent
+//! executor's built-in tools are listed and exported from the start, and cannot be deleted.
 //!
 //! No upstream is called: translation is pure, so the providers' base URLs point nowhere.
 
@@ -61,6 +62,23 @@ async fn listed(gateway: &Gateway) -> Vec<Value> {
     answer.json()["tools"].as_array().expect("tools").clone()
 }
 
+/// The agent executor's built-in tools and their tiers, listed (in the executor's order) before
+/// anything is registered.
+const AGENT_TOOLS: [(&str, &str); 2] = [("current_time", "restricted"), ("python", "elevated")];
+
+/// The listed tools other than the agent executor's: what was registered over HTTP.
+async fn registered(gateway: &Gateway) -> Vec<Value> {
+    let mut tools = listed(gateway).await;
+    tools.retain(|t| !AGENT_TOOLS.iter().any(|(name, _)| t["name"] == *name));
+    tools
+}
+
+/// `?tools=` selecting `tools` by name, in their order.
+fn selecting(tools: &[Value]) -> String {
+    let names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    format!("?tools={}", names.join(","))
+}
+
 /// Where each native format keeps the schema.
 fn native_schema<'a>(adapter: &str, item: &'a Value) -> &'a Value {
     match adapter {
@@ -90,16 +108,36 @@ async fn corpus_round_trips_through_every_provider_over_http() {
         t
     };
     let expected: Vec<Value> = tools.iter().map(defaulted).collect();
+    let all = listed(&gateway).await;
+    assert_eq!(all.len(), AGENT_TOOLS.len() + tools.len(), "{all:?}");
     assert_eq!(
-        listed(&gateway).await,
+        all[AGENT_TOOLS.len()..],
         expected,
-        "registration order and tiers"
+        "registration order and tiers, after the agent tools"
     );
 
     for provider in ["local", "openai", "anthropic", "google", "xai", "claude"] {
-        let export = Answer::read(
+        // Everything exports: the agent tools first, then the corpus.
+        let everything = Answer::read(
             gateway
                 .get(&format!("/api/v1/tools/export/{provider}"))
+                .await,
+        )
+        .await;
+        everything.assert_status(200);
+        let count = everything.json().as_array().map(Vec::len);
+        assert_eq!(
+            count,
+            Some(AGENT_TOOLS.len() + tools.len()),
+            "{provider}: {}",
+            everything.text
+        );
+        let export = Answer::read(
+            gateway
+                .get(&format!(
+                    "/api/v1/tools/export/{provider}{}",
+                    selecting(&tools)
+                ))
                 .await,
         )
         .await;
@@ -142,14 +180,15 @@ async fn corpus_round_trips_through_every_provider_over_http() {
                 "{provider}"
             );
         }
+        let names = |ts: &[Value]| ts.iter().map(|t| t["name"].clone()).collect::<Vec<_>>();
         assert_eq!(
-            listed(&gateway).await.len(),
-            tools.len(),
-            "replace keeps one of each"
+            names(&registered(&gateway).await),
+            names(&tools),
+            "replace keeps one of each, in place"
         );
     }
 
-    // DELETE empties the registry one tool at a time.
+    // DELETE removes what was registered, one tool at a time.
     for tool in &tools {
         let name = tool["name"].as_str().unwrap();
         let answer = call(
@@ -162,7 +201,88 @@ async fn corpus_round_trips_through_every_provider_over_http() {
         answer.assert_status(200);
         assert_eq!(answer.json()["name"], name);
     }
-    assert!(listed(&gateway).await.is_empty());
+    assert!(registered(&gateway).await.is_empty());
+    assert_eq!(listed(&gateway).await.len(), AGENT_TOOLS.len());
+}
+
+#[tokio::test]
+async fn agent_tools_are_listed_exported_and_pinned() {
+    let gateway = Gateway::start(&config()).await;
+    let all = listed(&gateway).await;
+    let got: Vec<(&str, &str)> = all
+        .iter()
+        .map(|t| (t["name"].as_str().unwrap(), t["tier"].as_str().unwrap()))
+        .collect();
+    assert_eq!(got, AGENT_TOOLS, "{all:?}");
+    for tool in &all {
+        let name = tool["name"].as_str().unwrap();
+        let one = Answer::read(gateway.get(&format!("/api/v1/tools/{name}")).await).await;
+        one.assert_status(200);
+        assert_eq!(one.json(), *tool);
+    }
+    let python = &all[1];
+    assert_eq!(
+        python["parameters"]["required"],
+        json!(["code"]),
+        "{python}"
+    );
+
+    for provider in ["anthropic", "google", "openai"] {
+        let export = Answer::read(
+            gateway
+                .get(&format!("/api/v1/tools/export/{provider}"))
+                .await,
+        )
+        .await;
+        export.assert_status(200);
+        let native = export.json();
+        let items = native
+            .as_array()
+            .unwrap_or_else(|| panic!("{provider}: {native}"));
+        assert_eq!(items.len(), all.len(), "{provider}: {native}");
+        for (tool, item) in all.iter().zip(items) {
+            let name = match provider {
+                "openai" => &item["function"]["name"],
+                _ => &item["name"],
+            };
+            assert_eq!(name, &tool["name"], "{provider}: {item}");
+            assert_eq!(
+                native_schema(provider, item),
+                &tool["parameters"],
+                "{provider}: {item}"
+            );
+        }
+    }
+
+    // The executor would go on running them: the registry refuses to delete or replace them.
+    for (method, path, body) in [
+        (reqwest::Method::DELETE, "/api/v1/tools/python", None),
+        (
+            reqwest::Method::POST,
+            "/api/v1/tools?replace=true",
+            Some(python.to_string()),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/tools",
+            Some(python.to_string()),
+        ),
+    ] {
+        let answer = call(&gateway, method.clone(), path, body.as_deref()).await;
+        let text = expect::error_answer(&answer, 4);
+        assert_eq!(answer.status, 409, "{method} {path}: {}", answer.text);
+        assert_eq!(
+            answer.json()["error"]["code"],
+            "tool_pinned",
+            "{}",
+            answer.text
+        );
+        assert!(
+            text.contains("tool `python`") && text.contains("agent executor"),
+            "{text}"
+        );
+    }
+    assert_eq!(listed(&gateway).await, all, "unchanged");
 }
 
 #[tokio::test]
@@ -237,7 +357,7 @@ async fn refusals_name_the_tool_and_the_rule() {
     let batch = json!([corpus()[0].clone(), cases[0]["tool"].clone()]);
     let answer = Answer::read(gateway.post_json("/api/v1/tools", &batch).await).await;
     assert_eq!(answer.status, 400, "{}", answer.text);
-    assert!(listed(&gateway).await.is_empty(), "all or nothing");
+    assert!(registered(&gateway).await.is_empty(), "all or nothing");
 
     // Duplicates: within one request, and against the registry.
     let twice = json!([corpus()[0].clone(), corpus()[0].clone()]);
@@ -345,7 +465,7 @@ async fn refusals_name_the_tool_and_the_rule() {
     );
 
     // The registry is untouched by all of that, and the server still serves.
-    assert_eq!(listed(&gateway).await.len(), 1);
+    assert_eq!(registered(&gateway).await.len(), 1);
     let answer = Answer::read(
         gateway
             .get("/api/v1/tools/export/openai?tools=get_weather")
@@ -400,7 +520,7 @@ async fn beyond_loopback_changing_the_registry_needs_the_admin_token() {
     assert_eq!(post(Some("nope")).await.unwrap().status(), 401);
     assert_eq!(post(Some("t0ken")).await.unwrap().status(), 201);
     // Reading and exporting stay open.
-    assert_eq!(listed(&gateway).await.len(), 1);
+    assert_eq!(registered(&gateway).await.len(), 1);
     let export = gateway.get("/api/v1/tools/export/anthropic").await;
     assert_eq!(export.status(), 200);
     let import = client
@@ -461,7 +581,10 @@ async fn an_installed_third_party_adapter_gets_registry_support() {
     for provider in ["acme", "widgets"] {
         let export = Answer::read(
             gateway
-                .get(&format!("/api/v1/tools/export/{provider}"))
+                .get(&format!(
+                    "/api/v1/tools/export/{provider}{}",
+                    selecting(&tools)
+                ))
                 .await,
         )
         .await;

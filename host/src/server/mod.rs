@@ -110,15 +110,18 @@ pub async fn run(config: Config, home: Home) -> anyhow::Result<()> {
     // Hot swaps: the adapters directory is watched from here on (see crate::reload).
     let reload = crate::reload::ReloadManager::new(gateway.clone(), &home);
     reload.start();
-    let app = router(gateway).merge(adapter_routes::router(reload));
     // Agents (`/api/v1/agents/run`) share one executor: tools, sandbox and audit log.
     // An unusable tools file or audit log disables agents, not the server.
-    let app = match crate::agent::setup::executor(&home, &|v| std::env::var(v).ok()) {
-        Ok(agents) => app.layer(axum::Extension(Arc::new(agents))),
-        Err(e) => {
-            tracing::error!(error = %e, "agents are disabled: POST /api/v1/agents/run will refuse runs");
-            app
-        }
+    let agents = crate::agent::setup::executor(&home, &|v| std::env::var(v).ok())
+        .inspect_err(|e| tracing::error!(error = %e, "agents are disabled: POST /api/v1/agents/run will refuse runs"))
+        .ok();
+    if let Some(agents) = &agents {
+        pin_agent_tools(&gateway.tools, agents);
+    }
+    let app = router(gateway).merge(adapter_routes::router(reload));
+    let app = match agents {
+        Some(agents) => app.layer(axum::Extension(Arc::new(agents))),
+        None => app,
     };
     tracing::info!(address = %bound, "serving");
     println!("aratta listening on http://{bound}");
@@ -127,6 +130,23 @@ pub async fn run(config: Config, home: Home) -> anyhow::Result<()> {
         tracing::info!("shutting down");
     })
     .await
+}
+
+/// List the agents' tools in the registry, so they are listed and exported to any provider
+/// like registered ones; pinned, since deleting them there would not stop the executor
+/// running them. A refusal (a name already taken, a rule broken) is logged, never fatal.
+fn pin_agent_tools(registry: &crate::tools::ToolRegistry, agents: &crate::agent::Executor) {
+    for tool in agents.tools() {
+        let owner = match tool.imp {
+            crate::agent::executor::ToolImpl::Http { .. } => {
+                "the agent executor (an HTTP tool configured in ARATTA_AGENT_TOOLS or <home>/agent-tools.json)"
+            }
+            _ => "the agent executor (built in)",
+        };
+        if let Err(e) = registry.register_pinned(tool.def.clone(), owner) {
+            tracing::warn!(tool = %tool.def.name, error = %e, "agent tool not listed in the tool registry");
+        }
+    }
 }
 
 /// The runtime with every adapter loaded, and the gateway over it. Problems with single

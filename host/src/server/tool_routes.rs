@@ -116,6 +116,13 @@ pub fn api_error(e: &ToolError) -> (StatusCode, ApiErrorBody) {
             Some("name"),
             None,
         ),
+        ToolError::Pinned { .. } => (
+            S::CONFLICT,
+            "invalid_request_error",
+            "tool_pinned",
+            Some("name"),
+            None,
+        ),
         ToolError::NotFound { .. } => (
             S::NOT_FOUND,
             "not_found_error",
@@ -233,7 +240,8 @@ pub async fn get_tool(
 
 /// Unregister a tool; answers with what was registered.
 #[utoipa::path(delete, path = "/api/v1/tools/{name}",
-    responses((status = 200, body = ToolDef), (status = 401, body = ApiError), (status = 404, body = ApiError)))]
+    responses((status = 200, body = ToolDef), (status = 401, body = ApiError), (status = 404, body = ApiError),
+        (status = 409, description = "The tool is provided by the agent executor", body = ApiError)))]
 pub async fn delete(
     State(gw): State<Arc<Gateway>>,
     Path(name): Path<String>,

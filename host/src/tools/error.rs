@@ -81,6 +81,17 @@ pub enum ToolError {
         /// How to replace it, where there is a way.
         hint: &'static str,
     },
+    /// The tool is provided by another part of the server (the agent executor), which would
+    /// go on running it: deleting or replacing it through the registry is refused.
+    #[error(
+        "tool `{tool}` is provided by {owner}; it cannot be deleted or replaced through the tool registry (change it where it is provided)"
+    )]
+    Pinned {
+        /// The name.
+        tool: String,
+        /// Who provides it.
+        owner: String,
+    },
     /// No tool of that name is registered.
     #[error("no tool named `{tool}` is registered")]
     NotFound {

@@ -1,7 +1,11 @@
 //! `ToolRegistry`: the tools an operator registered, shared by every request and agent. Reads
 //! are concurrent, writes are atomic (a batch is validated whole before any of it is stored),
 //! and tools keep their registration order, so exports list them as they were registered.
+//! A tool another part of the server provides (the agent executor's) is pinned: listed and
+//! exported like any other, but deleting or replacing it through the registry is refused, since
+//! its provider would go on running it.
 
+use std::collections::HashMap;
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use indexmap::IndexMap;
@@ -27,6 +31,8 @@ pub enum OnConflict {
 #[derive(Debug, Default)]
 pub struct ToolRegistry {
     tools: RwLock<IndexMap<String, ToolDef>>,
+    /// Pinned names and who provides them. Lock order: `tools`, then `pinned`.
+    pinned: RwLock<HashMap<String, String>>,
 }
 
 impl ToolRegistry {
@@ -50,6 +56,42 @@ impl ToolRegistry {
         self.register_all(vec![def], OnConflict::Refuse)
     }
 
+    /// Register a tool that `owner` (e.g. "the agent executor (built in)") provides and runs:
+    /// refused like [`Self::register`], and once registered, deleting or replacing it is
+    /// refused with [`ToolError::Pinned`] naming `owner`.
+    pub fn register_pinned(&self, def: ToolDef, owner: &str) -> Result<(), ToolError> {
+        validate::check(&def)?;
+        let mut tools = self.write();
+        let mut pinned = self.pinned.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(owner) = pinned.get(&def.name) {
+            return Err(ToolError::Pinned {
+                tool: def.name.clone(),
+                owner: owner.clone(),
+            });
+        }
+        if tools.contains_key(&def.name) {
+            return Err(ToolError::Duplicate {
+                tool: def.name.clone(),
+                hint: " (delete it first, or register with replace)",
+            });
+        }
+        pinned.insert(def.name.clone(), owner.to_owned());
+        tools.insert(def.name.clone(), def);
+        Ok(())
+    }
+
+    /// The refusal for changing `name` if it is pinned.
+    fn check_unpinned(&self, name: &str) -> Result<(), ToolError> {
+        let pinned = self.pinned.read().unwrap_or_else(PoisonError::into_inner);
+        match pinned.get(name) {
+            Some(owner) => Err(ToolError::Pinned {
+                tool: name.to_owned(),
+                owner: owner.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// Register several tools at once: all of them or, on the first refusal, none.
     pub fn register_all(
         &self,
@@ -66,6 +108,9 @@ impl ToolRegistry {
             }
         }
         let mut tools = self.write();
+        for def in &defs {
+            self.check_unpinned(&def.name)?;
+        }
         if on_conflict == OnConflict::Refuse
             && let Some(taken) = defs.iter().find(|d| tools.contains_key(&d.name))
         {
@@ -106,13 +151,13 @@ impl ToolRegistry {
             .collect()
     }
 
-    /// Unregister `name`, returning what was registered.
+    /// Unregister `name`, returning what was registered; refused for a pinned tool.
     pub fn remove(&self, name: &str) -> Result<ToolDef, ToolError> {
-        self.write()
-            .shift_remove(name)
-            .ok_or_else(|| ToolError::NotFound {
-                tool: name.to_owned(),
-            })
+        let mut tools = self.write();
+        self.check_unpinned(name)?;
+        tools.shift_remove(name).ok_or_else(|| ToolError::NotFound {
+            tool: name.to_owned(),
+        })
     }
 
     /// How many tools are registered.
@@ -211,6 +256,38 @@ mod tests {
             "{err}"
         );
         assert!(r.is_empty());
+    }
+
+    #[test]
+    fn pinned_tools_are_listed_but_not_deleted_or_replaced() {
+        let r = ToolRegistry::new();
+        r.register_pinned(tool("python"), "the agent executor (built in)")
+            .unwrap();
+        assert_eq!(r.list(), vec![tool("python")]);
+        let err = r.remove("python").unwrap_err();
+        assert!(
+            matches!(&err, ToolError::Pinned { tool, .. } if tool == "python"),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .contains("provided by the agent executor (built in)"),
+            "{err}"
+        );
+        for on_conflict in [OnConflict::Replace, OnConflict::Refuse] {
+            let err = r
+                .register_all(vec![tool("ok"), tool("python")], on_conflict)
+                .unwrap_err();
+            assert!(matches!(err, ToolError::Pinned { .. }), "{err}");
+        }
+        assert!(r.get("ok").is_none(), "the batch is all or nothing");
+        let err = r.register_pinned(tool("python"), "x").unwrap_err();
+        assert!(matches!(err, ToolError::Pinned { .. }), "{err}");
+        r.register(tool("mine")).unwrap();
+        let err = r.register_pinned(tool("mine"), "x").unwrap_err();
+        assert!(matches!(err, ToolError::Duplicate { .. }), "{err}");
+        assert_eq!(r.remove("mine").unwrap(), tool("mine"));
+        assert_eq!(r.list(), vec![tool("python")]);
     }
 
     #[test]
