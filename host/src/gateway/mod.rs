@@ -3,6 +3,7 @@
 
 mod error;
 mod health;
+mod observe;
 mod provider;
 
 use std::collections::BTreeMap;
@@ -17,8 +18,7 @@ pub use provider::Provider;
 
 use crate::config::{Config, parse_model_ref};
 use crate::resilience::{
-    AlertSink, BreakerSettings, Breakers, ErrorClass, ErrorSample, HealthMonitor, LogSink, Metrics,
-    MonitorSettings, Next, RequestShape, RetryPolicy, Transition, WebhookSink, Why,
+    BreakerSettings, Breakers, HealthMonitor, Metrics, Next, RequestShape, RetryPolicy, Why,
 };
 use crate::runtime::bindings::chat as wit;
 use crate::runtime::bindings::provider::CallContext;
@@ -85,7 +85,7 @@ impl Gateway {
             },
             config.providers.keys().cloned(),
         );
-        let monitor = monitor(&config);
+        let monitor = observe::monitor(&config);
         let r = &config.retry;
         let retry = RetryPolicy {
             max_retries: r.max_retries,
@@ -423,132 +423,6 @@ impl Gateway {
         }
         list
     }
-}
-
-impl Gateway {
-    /// Count one provider call and feed its outcome to the provider's breaker. Only
-    /// provider-side failures count against a breaker: a request the provider rejected as
-    /// invalid shows the provider is alive. Public so the gateway benchmark can time the
-    /// success path's bookkeeping as it runs here.
-    pub fn observe<T>(
-        &self,
-        provider: &str,
-        route: &'static str,
-        outcome: &Result<T, GatewayError>,
-        elapsed: std::time::Duration,
-        at: Instant,
-    ) {
-        let m = &self.metrics;
-        m.request_seconds
-            .with_label_values(&[provider, route])
-            .observe(elapsed.as_secs_f64());
-        let (label, provider_failed) = match outcome {
-            Ok(_) => ("ok", false),
-            Err(e) => {
-                m.provider_errors
-                    .with_label_values(&[provider, e.kind()])
-                    .inc();
-                (e.kind(), e.falls_back())
-            }
-        };
-        m.requests
-            .with_label_values(&[provider, route, label])
-            .inc();
-        let transition = self
-            .breakers
-            .record(provider, !provider_failed, at + elapsed);
-        self.note_transition(provider, transition);
-        // A freshly swapped adapter version is judged on these (crate::reload::probation).
-        self.runtime
-            .probation
-            .record(provider, outcome.as_ref().err(), at);
-    }
-
-    /// Count an adapter error by class and hand it to the health monitor; a heal trigger it
-    /// fires is counted in `heal_requests_total`. The request's shape is only built here, on
-    /// the error path.
-    fn note_error(
-        &self,
-        provider: &str,
-        adapter: &crate::runtime::Adapter,
-        (error, upstream_status): (&InvokeError, Option<u16>),
-        shape: &dyn Fn() -> RequestShape,
-        at: Instant,
-    ) {
-        let class = ErrorClass::of(error);
-        self.metrics
-            .adapter_errors
-            .with_label_values(&[provider, class.as_str()])
-            .inc();
-        let sample = ErrorSample::new(
-            provider,
-            (&adapter.info.name, &adapter.info.version),
-            error,
-            upstream_status,
-            shape(),
-        );
-        if self.monitor.record(sample, at).is_some() {
-            self.metrics.heal_requests.inc();
-        }
-    }
-
-    /// Log and count a breaker's state change.
-    pub fn note_transition(&self, provider: &str, transition: Transition) {
-        let to = match transition {
-            Transition::None => return,
-            Transition::Opened => {
-                self.metrics
-                    .circuit_opens
-                    .with_label_values(&[provider])
-                    .inc();
-                tracing::warn!(
-                    provider,
-                    "circuit breaker opened: calls fail fast until it recovers"
-                );
-                "open"
-            }
-            Transition::HalfOpened => {
-                tracing::info!(
-                    provider,
-                    "circuit breaker half-open: letting probes through"
-                );
-                "half_open"
-            }
-            Transition::Closed => {
-                tracing::info!(provider, "circuit breaker closed");
-                "closed"
-            }
-        };
-        self.metrics
-            .circuit_transitions
-            .with_label_values(&[provider, to])
-            .inc();
-        self.metrics
-            .open_circuits
-            .set(self.breakers.open_count() as i64);
-    }
-}
-
-/// The health monitor for `config`'s `[healing]`: a log line per trigger, and a webhook when
-/// one is configured (a URL the config check let through but the client refuses is logged).
-fn monitor(config: &Config) -> HealthMonitor {
-    let h = &config.healing;
-    let mut sinks: Vec<Box<dyn AlertSink>> = vec![Box::new(LogSink)];
-    if let Some(url) = &h.alert_webhook_url {
-        let timeout = std::time::Duration::from_secs(h.alert_webhook_timeout_seconds);
-        match WebhookSink::new(url, timeout) {
-            Ok(sink) => sinks.push(Box::new(sink)),
-            Err(e) => tracing::error!(error = %e, "heal triggers will not be posted"),
-        }
-    }
-    HealthMonitor::new(
-        MonitorSettings {
-            threshold: h.error_threshold,
-            window: std::time::Duration::from_secs(h.window_seconds),
-            cooldown: std::time::Duration::from_secs(h.cooldown_seconds),
-        },
-        sinks,
-    )
 }
 
 fn join_or_none<'a>(names: impl Iterator<Item = &'a String>) -> String {
