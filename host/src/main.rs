@@ -1,6 +1,7 @@
 //! The `aratta` binary: sets up logging, parses the command line and runs the command.
 //! Errors print as `error: <message>` with their causes, and exit with status 1.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -102,16 +103,20 @@ fn async_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-/// Logs to stderr, filtered by `RUST_LOG` (else `default_filter`); `ARATTA_LOG_FORMAT=json`
-/// writes one JSON object per line for log collectors.
+/// Logs to stderr, filtered by `RUST_LOG` (else `default_filter`), coloured only on a terminal
+/// (and not under `NO_COLOR`); `ARATTA_LOG_FORMAT=json` writes one JSON object per line for log
+/// collectors.
 fn init_logging(default_filter: &str) -> anyhow::Result<()> {
     let filter = match std::env::var("RUST_LOG") {
         Ok(directives) if !directives.trim().is_empty() => EnvFilter::try_new(&directives)
             .with_context(|| format!("RUST_LOG={directives:?} is not a valid log filter (e.g. RUST_LOG=info,aratta_host=debug)"))?,
         _ => EnvFilter::new(default_filter),
     };
+    // Colour only for a person at a terminal: a log file or a collector gets plain text.
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     match std::env::var("ARATTA_LOG_FORMAT").as_deref() {
         Ok("json") => builder.json().init(),
