@@ -215,3 +215,48 @@ pub(crate) fn report(rounds: &[Round], starts: &Starts, rss: Memory) {
         "MB",
     );
 }
+
+/// A baseline phase against a variant of it, at c=1 and c=`HIGH_CONCURRENCY`, each round's
+/// `[[baseline, variant]; 2]`: one table of medians, then the variant/baseline ratios. Shared
+/// by the fallback and hot-swap parts so both read the same way.
+pub fn print_paired(
+    rows: &[[[Summary; 2]; 2]],
+    column: &str,
+    names: [&str; 2],
+    ratio_label: &str,
+    ratio_note: &str,
+) {
+    let med = |slot: usize, which: usize, f: &dyn Fn(&Summary) -> f64| {
+        median(rows.iter().map(|r| f(&r[slot][which])).collect())
+    };
+    let cpu = |s: &Summary, scale: f64| {
+        s.cpu_per_request
+            .map(|d| d.as_secs_f64() * scale)
+            .unwrap_or(f64::NAN)
+    };
+    println!(
+        "{:<28} {:>5} {:>10} {:>10} {:>12} {:>12}",
+        column, "conc", "p50 µs", "p99 µs", "requests/s", "CPU/req µs"
+    );
+    for (slot, conc) in [(0usize, 1usize), (1, HIGH_CONCURRENCY)] {
+        for (which, name) in names.iter().enumerate() {
+            println!(
+                "{:<28} {:>5} {:>10.1} {:>10.1} {:>12.0} {:>12.1}",
+                name,
+                conc,
+                med(slot, which, &|s| s.p50.as_secs_f64() * 1e6),
+                med(slot, which, &|s| s.p99.as_secs_f64() * 1e6),
+                med(slot, which, &|s| s.rps),
+                med(slot, which, &|s| cpu(s, 1e6)),
+            );
+        }
+        let ratio = |f: &dyn Fn(&Summary) -> f64| med(slot, 1, f) / med(slot, 0, f);
+        println!(
+            "  c={conc}: {ratio_label} p50 {:.2}×, p99 {:.2}×, requests/s {:.2}×, CPU/request {:.2}×{ratio_note}",
+            ratio(&|s| s.p50.as_secs_f64()),
+            ratio(&|s| s.p99.as_secs_f64()),
+            ratio(&|s| s.rps),
+            ratio(&|s| cpu(s, 1.0)),
+        );
+    }
+}

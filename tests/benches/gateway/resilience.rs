@@ -23,7 +23,7 @@ use aratta_host::runtime::{Runtime, SandboxLimits};
 use crate::load::{Summary, Target, run_phase};
 use crate::mock::{Mock, Mode};
 use crate::process::Gateway;
-use crate::report::median;
+use crate::report::{median, print_paired};
 use crate::{AIM_RESILIENCE_CPU_US, HIGH_CONCURRENCY, Settings, chat_body};
 
 /// This thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`).
@@ -187,43 +187,17 @@ pub(crate) async fn fallback(bin: &Path, work: &Path, settings: &Settings) {
         rows.push(row);
     }
     let failed = pair.primary.chat_arrivals() - pair.primary.chat_hits() - failed_before;
-    let med = |slot: usize, which: usize, f: &dyn Fn(&Summary) -> f64| {
-        median(rows.iter().map(|r| f(&r[slot][which])).collect())
-    };
     println!(
         "Fallback: alias over two providers, the first failing every other request with 503 (breakers held closed; medians over {} rounds)",
         rows.len()
     );
-    println!(
-        "{:<28} {:>5} {:>10} {:>10} {:>12} {:>12}",
-        "alias", "conc", "p50 µs", "p99 µs", "requests/s", "CPU/req µs"
+    print_paired(
+        &rows,
+        "alias",
+        ["steady (all succeed)", "flaky (50% fall back)"],
+        "flaky/steady",
+        "",
     );
-    for (slot, conc) in [(0usize, 1usize), (1, HIGH_CONCURRENCY)] {
-        for (which, name) in [(0, "steady (all succeed)"), (1, "flaky (50% fall back)")] {
-            println!(
-                "{:<28} {:>5} {:>10.1} {:>10.1} {:>12.0} {:>12.1}",
-                name,
-                conc,
-                med(slot, which, &|s| s.p50.as_secs_f64() * 1e6),
-                med(slot, which, &|s| s.p99.as_secs_f64() * 1e6),
-                med(slot, which, &|s| s.rps),
-                med(slot, which, &|s| s
-                    .cpu_per_request
-                    .map(|d| d.as_secs_f64() * 1e6)
-                    .unwrap_or(f64::NAN)),
-            );
-        }
-        let ratio = |f: &dyn Fn(&Summary) -> f64| med(slot, 1, f) / med(slot, 0, f);
-        println!(
-            "  c={conc}: flaky/steady p50 {:.2}×, requests/s {:.2}×, CPU/request {:.2}×",
-            ratio(&|s| s.p50.as_secs_f64()),
-            ratio(&|s| s.rps),
-            ratio(&|s| s
-                .cpu_per_request
-                .map(|d| d.as_secs_f64())
-                .unwrap_or(f64::NAN)),
-        );
-    }
     println!(
         "  the primary failed {failed} requests, each answered by the backup with no error reaching the client"
     );

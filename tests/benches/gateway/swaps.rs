@@ -17,7 +17,7 @@ use std::time::Duration;
 use crate::load::{Summary, Target, run_phase};
 use crate::mock::{Mock, Mode};
 use crate::process::Gateway;
-use crate::report::median;
+use crate::report::print_paired;
 use crate::{HIGH_CONCURRENCY, Settings, chat_body};
 
 /// The built `local` adapter component.
@@ -148,45 +148,18 @@ pub(crate) async fn hot_swaps(bin: &Path, work: &Path, settings: &Settings) {
         rows.push(row);
     }
     let swapped = swaps_logged(&gateway) - swapped_before;
-    let med = |slot: usize, which: usize, f: &dyn Fn(&Summary) -> f64| {
-        median(rows.iter().map(|r| f(&r[slot][which])).collect())
-    };
     println!(
         "Hot swaps: a new local.wasm dropped every {} ms during the swapping phases (medians over {} rounds)",
         every.as_millis(),
         rows.len()
     );
-    println!(
-        "{:<28} {:>5} {:>10} {:>10} {:>12} {:>12}",
-        "phase", "conc", "p50 µs", "p99 µs", "requests/s", "CPU/req µs"
+    print_paired(
+        &rows,
+        "phase",
+        ["no swaps", "swapping"],
+        "swapping/no swaps",
+        " (compiling and verifying new versions included)",
     );
-    for (slot, conc) in [(0usize, 1usize), (1, HIGH_CONCURRENCY)] {
-        for (which, name) in [(0, "no swaps"), (1, "swapping")] {
-            println!(
-                "{:<28} {:>5} {:>10.1} {:>10.1} {:>12.0} {:>12.1}",
-                name,
-                conc,
-                med(slot, which, &|s| s.p50.as_secs_f64() * 1e6),
-                med(slot, which, &|s| s.p99.as_secs_f64() * 1e6),
-                med(slot, which, &|s| s.rps),
-                med(slot, which, &|s| s
-                    .cpu_per_request
-                    .map(|d| d.as_secs_f64() * 1e6)
-                    .unwrap_or(f64::NAN)),
-            );
-        }
-        let ratio = |f: &dyn Fn(&Summary) -> f64| med(slot, 1, f) / med(slot, 0, f);
-        println!(
-            "  c={conc}: swapping/no swaps p50 {:.2}×, p99 {:.2}×, requests/s {:.2}×, CPU/request {:.2}× (compiling and verifying new versions included)",
-            ratio(&|s| s.p50.as_secs_f64()),
-            ratio(&|s| s.p99.as_secs_f64()),
-            ratio(&|s| s.rps),
-            ratio(&|s| s
-                .cpu_per_request
-                .map(|d| d.as_secs_f64())
-                .unwrap_or(f64::NAN)),
-        );
-    }
     println!(
         "  {dropped} files dropped, {swapped} versions swapped in (the debounce folds drops that land together); no request failed"
     );
