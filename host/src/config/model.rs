@@ -207,24 +207,26 @@ impl Default for ReloadConfig {
     }
 }
 
-/// `[healing]`: when the heal worker diagnoses a failing adapter and what it may apply alone.
+/// `[healing]`: when the health monitor fires heal triggers. The keys meant for the heal worker
+/// (`enabled`, `auto_apply_confidence`, the models) are validated but not used yet: no heal
+/// worker runs in this version.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HealingConfig {
-    /// Whether the heal worker runs at all.
+    /// Reserved for the heal worker (not built yet): validated, otherwise unused.
     pub enabled: bool,
-    /// Errors within `window_seconds` that mark an adapter as failing.
+    /// Errors of one class within `window_seconds` that fire a heal trigger.
     pub error_threshold: u32,
     /// The window errors are counted in.
     pub window_seconds: u64,
-    /// How long to leave an adapter alone after a healing attempt.
+    /// How long a provider and error class stay quiet after a trigger.
     pub cooldown_seconds: u64,
-    /// Fixes at or above this confidence (0–1) are applied without a human.
+    /// Reserved: the confidence (0–1) at which the heal worker would apply a fix alone.
     pub auto_apply_confidence: f64,
-    /// Model that diagnoses failures (alias or `provider:model`).
+    /// Reserved: the model the heal worker would diagnose with (alias or `provider:model`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diagnose_model: Option<String>,
-    /// Model that researches API changes (alias or `provider:model`).
+    /// Reserved: the model the heal worker would research with (alias or `provider:model`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub research_model: Option<String>,
     /// Where heal triggers are POSTed as JSON (an `http://` or `https://` URL); none by default.

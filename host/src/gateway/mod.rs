@@ -40,7 +40,7 @@ pub struct Gateway {
     pub admin: crate::server::AdminPolicy,
     /// Tools registered once and exported to any provider (`/api/v1/tools`, agents).
     pub tools: crate::tools::ToolRegistry,
-    /// Turns bursts of adapter errors into heal triggers; the heal worker subscribes to it.
+    /// Turns bursts of adapter errors into heal triggers (logged, listed, sent to the webhook).
     pub monitor: HealthMonitor,
     retry: RetryPolicy,
     providers: BTreeMap<String, Provider>,

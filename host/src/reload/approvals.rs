@@ -1,5 +1,5 @@
 //! The approval queue: candidate adapter versions that wait for a human before they may serve.
-//! Anything can propose one (the operator with `aratta approvals propose`, the heal worker);
+//! The operator proposes one (`aratta approvals propose` or `POST /api/v1/approvals`);
 //! approving runs the same verify-then-swap path as a file dropped into the adapters
 //! directory. Each entry is two files under `<home>/approvals/`: `<id>.wasm` (the candidate)
 //! and `<id>.json` (what it is and what became of it), so the queue survives restarts.

@@ -8,7 +8,7 @@
 //! progress is not asked for again. Transient classes (rate limits, timeouts, overload,
 //! connection resets) are counted and never trigger.
 //!
-//! Events go out on a tokio broadcast channel (the heal worker subscribes) and to the alert
+//! Events go out on a tokio broadcast channel (for in-process subscribers) and to the alert
 //! sinks (see [`alerts`](super::alerts)); the last [`MAX_KEPT_TRIGGERS`] are kept for
 //! `GET /api/v1/health/triggers`. Time is passed in (`now`), so tests drive the clock.
 
@@ -145,7 +145,7 @@ impl HealthMonitor {
     /// it fired one; the trigger has already been published and handed to every sink.
     pub fn record(&self, sample: ErrorSample, now: Instant) -> Option<Arc<HealTrigger>> {
         let trigger = self.decide(sample, now)?;
-        // No subscriber is fine: the heal worker may be disabled.
+        // No subscriber is fine: nothing in-process needs to listen.
         let _ = self.events.send(trigger.clone());
         for sink in &self.sinks {
             sink.deliver(&trigger);

@@ -2,7 +2,7 @@
 //! `adapter-error` variant), the provider's raw status and body, and the shape of the request
 //! that caused it. The shape names the model, message count and roles, tool names and the
 //! stream flag, never the user's content, so a heal-trigger event can leave the gateway (a
-//! webhook, the heal worker's prompt) without carrying what users wrote.
+//! webhook, an operator's log) without carrying what users wrote.
 
 use serde::Serialize;
 use utoipa::ToSchema;
