@@ -4,6 +4,8 @@
 
 pub mod bindings;
 mod builtin;
+pub mod declared;
+pub mod egress;
 mod engine;
 mod invoke;
 mod loader;
@@ -111,7 +113,8 @@ impl Runtime {
     }
 
     /// Load the built-in adapters, then every `.wasm` in `dir` (overriding built-ins of the
-    /// same name). Returns the files refused; they are logged, and everything else serves.
+    /// same name, as long as it declares the same reach as the built-in: see [`declared`]).
+    /// Returns the files refused; they are logged, and everything else serves.
     pub async fn load_all(&self, dir: &Path) -> Vec<LoadError> {
         let mut table = BTreeMap::new();
         let mut refused = Vec::new();
@@ -136,6 +139,14 @@ impl Runtime {
                     match self.load_file(&path).await {
                         Ok(adapter) => {
                             if let Some(old) = table.get(&adapter.info.name) {
+                                if let Some(reason) = declared::refusal(&old.info, &adapter.info) {
+                                    refused.push(LoadError::Override {
+                                        origin: path.display().to_string(),
+                                        adapter: adapter.info.name.clone(),
+                                        reason,
+                                    });
+                                    continue;
+                                }
                                 tracing::info!(adapter = %adapter.info.name, file = %path.display(), replaces = %old.source, "adapter file overrides");
                             }
                             table.insert(adapter.info.name.clone(), Arc::new(adapter));
@@ -213,15 +224,15 @@ impl Runtime {
 
     fn deny_all_hooks(&self, origin: &str) -> Hooks {
         Hooks {
-            grant: Arc::new(Grant {
-                provider: String::new(),
-                origins: Vec::new(),
-                credential: None,
-                timeout: std::time::Duration::from_secs(1),
-            }),
+            grant: Arc::new(Grant::none("")),
             outbound: self.outbound.clone(),
             adapter: origin.into(),
         }
+    }
+
+    /// The shared outbound client (to tell it the operator's own origins).
+    pub fn outbound(&self) -> &Outbound {
+        &self.outbound
     }
 
     /// The adapter currently serving `name`.

@@ -173,6 +173,10 @@ pub async fn start_gateway(config: Config, home: &Home) -> anyhow::Result<Gatewa
         std::env::var("ARATTA_ADMIN_TOKEN").ok(),
     );
     for p in gateway.providers().filter(|p| p.config.enabled) {
+        if p.base_url().is_none() {
+            tracing::error!(provider = %p.name, adapter = %p.config.adapter, "{}", p.no_base_url());
+            continue;
+        }
         match runtime.adapter(&p.config.adapter) {
             None => {
                 tracing::warn!(provider = %p.name, adapter = %p.config.adapter, "provider's adapter is not loaded; its requests will fail until it is installed")
@@ -181,7 +185,7 @@ pub async fn start_gateway(config: Config, home: &Home) -> anyhow::Result<Gatewa
                 tracing::warn!(provider = %p.name, env = %p.config.api_key_env, "provider needs an API key; set the variable")
             }
             Some(_) => {
-                tracing::info!(provider = %p.name, base_url = ?p.base_url(&runtime), "provider ready")
+                tracing::info!(provider = %p.name, base_url = ?p.base_url(), "provider ready")
             }
         }
     }
