@@ -174,6 +174,10 @@ impl CallEnv {
                 "it exceeded its memory limit of {} MiB ([behaviour] adapter_memory_mib)",
                 self.limits.memory_bytes >> 20
             ),
+            _ if root.contains("resource table has no free keys") => format!(
+                "it held more than {} live host resources (wasi-http headers, requests, bodies, streams) in one call, the sandbox's limit",
+                super::sandbox::MAX_RESOURCES
+            ),
             Some(trap) => trap.to_string(),
             None => root,
         };
