@@ -128,7 +128,7 @@ pub struct AdapterVersions {
 /// Swaps adapter versions in and out of the running gateway; see the module doc.
 pub struct ReloadManager {
     pub(super) gateway: Arc<Gateway>,
-    settings: ReloadConfig,
+    pub(super) settings: ReloadConfig,
     adapters_dir: PathBuf,
     pub(super) history: History,
     pub(super) approvals: Approvals,

@@ -84,6 +84,8 @@ pub struct Runtime {
     limits: SandboxLimits,
     outbound: Outbound,
     adapters: ArcSwap<BTreeMap<String, Arc<Adapter>>>,
+    /// The built-in adapters as loaded, kept to restore one whose override is refused.
+    builtins: ArcSwap<BTreeMap<String, Arc<Adapter>>>,
     /// Watches freshly swapped adapter versions; the gateway reports each call's outcome here.
     pub probation: crate::reload::Probation,
 }
@@ -108,6 +110,7 @@ impl Runtime {
             limits,
             outbound,
             adapters: ArcSwap::from_pointee(BTreeMap::new()),
+            builtins: ArcSwap::from_pointee(BTreeMap::new()),
             probation: crate::reload::Probation::default(),
         })
     }
@@ -133,6 +136,7 @@ impl Runtime {
                 Err(e) => refused.push(e),
             }
         }
+        self.builtins.store(Arc::new(table.clone()));
         match loader::wasm_files(dir) {
             Ok(files) => {
                 for path in files {
@@ -238,6 +242,11 @@ impl Runtime {
     /// The adapter currently serving `name`.
     pub fn adapter(&self, name: &str) -> Option<Arc<Adapter>> {
         self.adapters.load().get(name).cloned()
+    }
+
+    /// The built-in adapter named `name`, as embedded (whatever serves that name now).
+    pub fn builtin(&self, name: &str) -> Option<Arc<Adapter>> {
+        self.builtins.load().get(name).cloned()
     }
 
     /// Every loaded adapter, by name.

@@ -109,6 +109,8 @@ pub async fn run(config: Config, home: Home) -> anyhow::Result<()> {
     let bound = listener.local_addr()?;
     // Hot swaps: the adapters directory is watched from here on (see crate::reload).
     let reload = crate::reload::ReloadManager::new(gateway.clone(), &home);
+    // Files overriding a built-in get a hot swap's real call before anything is served.
+    reload.verify_overrides().await;
     reload.start();
     // Agents (`/api/v1/agents/run`) share one executor: tools, sandbox and audit log.
     // An unusable tools file or audit log disables agents, not the server.
