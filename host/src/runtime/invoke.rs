@@ -178,6 +178,10 @@ impl CallEnv {
                 "it held more than {} live host resources (wasi-http headers, requests, bodies, streams) in one call, the sandbox's limit",
                 super::sandbox::MAX_RESOURCES
             ),
+            _ if root.contains("size of fields exceeds limit") => format!(
+                "its headers exceeded {} KiB in one wasi-http fields, the sandbox's limit",
+                super::sandbox::MAX_FIELDS_BYTES >> 10
+            ),
             Some(trap) => trap.to_string(),
             None => root,
         };

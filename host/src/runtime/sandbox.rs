@@ -8,8 +8,8 @@
 //! at most [`MAX_FIELDS_BYTES`], and each outgoing body buffers at most two chunks of
 //! [`super::outbound::BODY_CHUNK_BYTES`]: per call the host holds at most about
 //! `MAX_RESOURCES` × 128 KiB = 32 MiB for these, whatever the guest does. Creating one
-//! resource more traps the call (the error names the adapter); an oversized header is
-//! refused to the guest as wasi-http's `size-exceeded`.
+//! resource, or a header beyond a fields' limit, traps the call (the error names the adapter
+//! and the limit); the gateway keeps serving.
 
 use wasmtime::component::ResourceTable;
 use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
