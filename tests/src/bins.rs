@@ -4,6 +4,7 @@
 //! Paths follow the test executable: a test runs as `target/<profile>/deps/<name>-<hash>`, so the
 //! gateway is `target/<profile>/aratta`, built with the same profile.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -149,6 +150,48 @@ pub fn misbehaving_adapter() -> PathBuf {
     })
     .clone()
     .unwrap_or_else(|e| panic!("cannot build the misbehaving adapter: {e}"))
+}
+
+/// A variant of the misbehaving adapter built with `--features <feature>` (one feature or a
+/// comma-separated list, see `tests/adapters/misbehaving/Cargo.toml`) into a target directory
+/// of its own (`target/adapters-misbehaving-<feature>`), so the variants and the plain build
+/// never overwrite each other's `.wasm`. Built at most once per feature and process.
+pub fn misbehaving_variant(feature: &str) -> PathBuf {
+    static BUILT: OnceLock<std::sync::Mutex<HashMap<String, Result<PathBuf, String>>>> =
+        OnceLock::new();
+    let built = BUILT.get_or_init(Default::default);
+    let mut built = built.lock().unwrap_or_else(|e| e.into_inner());
+    built
+        .entry(feature.to_owned())
+        .or_insert_with(|| {
+            let manifest =
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("adapters/misbehaving/Cargo.toml");
+            let dir: String = feature
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect();
+            let target = target_dir().join(format!("adapters-misbehaving-{dir}"));
+            let args = [
+                "build",
+                "--release",
+                "--target",
+                "wasm32-wasip2",
+                "--features",
+                feature,
+            ];
+            cargo(&args, &manifest, &target)?;
+            let wasm = target.join("wasm32-wasip2/release/aratta_adapter_misbehaving.wasm");
+            if wasm.is_file() {
+                Ok(wasm)
+            } else {
+                Err(format!(
+                    "cargo built the variant but {} is missing",
+                    wasm.display()
+                ))
+            }
+        })
+        .clone()
+        .unwrap_or_else(|e| panic!("cannot build the misbehaving adapter with {feature}: {e}"))
 }
 
 /// Runs `cargo <args> --manifest-path <manifest> --target-dir <target>`; the error carries

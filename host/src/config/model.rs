@@ -279,7 +279,8 @@ impl Default for RetryConfig {
 /// One `[providers.<name>]` entry with its name-dependent defaults filled in.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ProviderConfig {
-    /// Where the provider's API lives; `None` means the adapter's default.
+    /// Where the provider's API lives; `None` means the host's table of known providers
+    /// (`gateway::known`), never the adapter's own default.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base_url: Option<String>,
     /// Order in which providers are tried; lower first.
@@ -292,6 +293,9 @@ pub struct ProviderConfig {
     pub api_key_env: String,
     /// Hosts (`host` or `host:port`) the adapter may reach beyond the base URL's.
     pub allowed_hosts: Vec<String>,
+    /// `allowed_hosts` entries that also receive the credential; by default only the base
+    /// URL's origin does, so an echoing endpoint on another granted host never sees the key.
+    pub credential_hosts: Vec<String>,
     /// Overrides `behaviour.upstream_timeout_seconds` for this provider.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout_seconds: Option<u64>,
@@ -367,6 +371,7 @@ pub(crate) struct ProviderFile {
     adapter: Option<String>,
     api_key_env: Option<String>,
     allowed_hosts: Vec<String>,
+    credential_hosts: Vec<String>,
     timeout_seconds: Option<u64>,
 }
 
@@ -383,6 +388,7 @@ impl ProviderFile {
                 .api_key_env
                 .unwrap_or_else(|| ProviderConfig::api_key_env(name)),
             allowed_hosts: self.allowed_hosts,
+            credential_hosts: self.credential_hosts,
             timeout_seconds: self.timeout_seconds,
         }
     }

@@ -326,6 +326,29 @@ fn provider_values_are_checked() {
     );
     load_toml("[providers.local]\nallowed_hosts = [\"a.example.com\", \"b.example.com:8443\", \"[::1]:80\"]\n", &[]).unwrap();
     assert!(
+        invalid("[providers.local]\ncredential_hosts = [\"up.example.com\"]\n").starts_with(
+            "providers.local.credential_hosts: `up.example.com` is not in allowed_hosts"
+        )
+    );
+    assert!(
+        invalid("[providers.local]\nallowed_hosts = [\"a.b\"]\ncredential_hosts = [\"https://a.b/v1\"]\n")
+            .starts_with("providers.local.credential_hosts: `https://a.b/v1` is not a host")
+    );
+    load_toml(
+        "[providers.local]\nallowed_hosts = [\"http://10.0.0.5:8080\", \"https://c.d/\"]\n",
+        &[],
+    )
+    .unwrap();
+    let config = load_toml(
+        "[providers.local]\nallowed_hosts = [\"UP.example.com:443\"]\ncredential_hosts = [\"up.example.com\"]\n",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        config.providers["local"].credential_hosts,
+        ["up.example.com"]
+    );
+    assert!(
         invalid("[providers.local]\ntimeout_seconds = 0\n")
             .starts_with("providers.local.timeout_seconds: must be at least 1")
     );

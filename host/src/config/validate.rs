@@ -126,8 +126,28 @@ fn provider(name: &str, provider: &ProviderConfig, problems: &mut Problems) {
             problems.add(
                 key("allowed_hosts"),
                 format!(
-                    "`{host}` is not a host; write `api.example.com` or `api.example.com:8443` \
-                     (no scheme, path or wildcard)"
+                    "`{host}` is not a host; write `api.example.com`, `api.example.com:8443` or \
+                     `http://10.0.0.5:8080` (no path or wildcard)"
+                ),
+            );
+        }
+    }
+    for host in &provider.credential_hosts {
+        let granted = provider.allowed_hosts.iter().any(|a| same_origin(a, host));
+        if !is_host_and_port(host) {
+            problems.add(
+                key("credential_hosts"),
+                format!(
+                    "`{host}` is not a host; write `api.example.com`, `api.example.com:8443` or \
+                     `http://10.0.0.5:8080` (no path or wildcard)"
+                ),
+            );
+        } else if !granted {
+            problems.add(
+                key("credential_hosts"),
+                format!(
+                    "`{host}` is not in allowed_hosts; add it there too (the base URL's host \
+                     always gets the credential and needs no entry)"
                 ),
             );
         }
@@ -342,7 +362,21 @@ fn is_identifier(name: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
+/// Whether two `host[:port]` entries name the same origin (case and default port aside).
+fn same_origin(a: &str, b: &str) -> bool {
+    use crate::runtime::outbound::Origin;
+    Origin::parse(a).is_some_and(|a| Origin::parse(b).is_some_and(|b| a == b))
+}
+
+/// `host[:port]` (https implied), or `http://host[:port]` / `https://host[:port]` for an
+/// origin with an explicit scheme (no path, query, credentials or wildcard).
 fn is_host_and_port(entry: &str) -> bool {
+    if let Some((scheme, rest)) = entry.split_once("://") {
+        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        return matches!(scheme, "http" | "https")
+            && !rest.contains("://")
+            && is_host_and_port(rest);
+    }
     if entry.is_empty() || entry.contains(['/', '*', '@', '?', '#', ' ']) {
         return false;
     }

@@ -34,6 +34,17 @@ pub enum GatewayError {
         /// The adapter it names.
         adapter: String,
     },
+    /// The provider has no `base_url` and its adapter is not in the host's table of known
+    /// providers: the adapter's own default is never trusted with egress or the key.
+    #[error(
+        "provider '{provider}' has no base URL: adapter '{adapter}' is not one the host knows, and its self-declared default is not trusted; set providers.{provider}.base_url in the config"
+    )]
+    NoBaseUrl {
+        /// The provider.
+        provider: String,
+        /// The adapter it names.
+        adapter: String,
+    },
     /// The adapter reports something the host cannot use.
     #[error("adapter '{adapter}' is unusable: {reason}")]
     BadAdapter {
@@ -171,6 +182,7 @@ impl GatewayError {
             GatewayError::UnknownModel { .. } => (NotFound, Some("model_not_found")),
             GatewayError::NoAdapter { .. } => (Unavailable, Some("adapter_not_loaded")),
             GatewayError::BadAdapter { .. } => (AdapterFault, Some("adapter_invalid")),
+            GatewayError::NoBaseUrl { .. } => (Unavailable, Some("base_url_required")),
             GatewayError::MissingCredential { .. } => (Unavailable, Some("missing_credential")),
             GatewayError::CircuitOpen { .. } => (Unavailable, Some("circuit_open")),
             GatewayError::AdminDenied { .. } => (ClientAuth, Some("admin_token_required")),
@@ -212,6 +224,7 @@ impl GatewayError {
                 },
             ),
             GatewayError::NoAdapter { provider, .. }
+            | GatewayError::NoBaseUrl { provider, .. }
             | GatewayError::MissingCredential { provider, .. } => (Some(provider.clone()), None),
             _ => (None, None),
         };

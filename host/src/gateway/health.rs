@@ -61,7 +61,7 @@ impl Gateway {
                     adapter: p.config.adapter.clone(),
                     adapter_version: adapter.as_ref().map(|a| a.info.version.clone()),
                     adapter_source: adapter.as_ref().map(|a| a.source.to_string()),
-                    base_url: p.base_url(&self.runtime),
+                    base_url: p.base_url(),
                     credential: match (
                         p.has_key(),
                         adapter.as_ref().is_some_and(|a| a.needs_credential()),

@@ -3,6 +3,7 @@
 
 mod error;
 mod health;
+pub mod known;
 mod observe;
 mod provider;
 
@@ -74,7 +75,15 @@ impl Gateway {
             .providers
             .keys()
             .map(|name| (name.clone(), Provider::new(name, &config, env)))
-            .collect();
+            .collect::<BTreeMap<_, _>>();
+        // The providers' base URLs are the operator's (or the host's table): the only origins
+        // allowed to resolve to loopback or private space (see runtime::egress).
+        runtime.outbound().trust_operator_origins(
+            providers
+                .values()
+                .filter_map(|p| p.base_url())
+                .filter_map(|url| crate::runtime::outbound::Origin::parse(&url)),
+        );
         let b = &config.breaker;
         let breakers = Breakers::new(
             BreakerSettings {

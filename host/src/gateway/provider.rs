@@ -1,5 +1,9 @@
 //! A configured provider bound to the runtime: which adapter speaks for it, where it lives,
 //! what it may reach, and its credential (read once from the environment, never logged).
+//!
+//! Where it lives and what it may reach come from the operator's config or the host's table
+//! of known providers ([`super::known`]), never from the adapter's `describe`. The credential
+//! goes to the base URL's origin and the operator's `credential_hosts` only.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +12,7 @@ use http::{HeaderName, HeaderValue};
 
 use crate::config::{Config, ProviderConfig};
 use crate::runtime::bindings::provider::{AuthScheme, CallContext};
-use crate::runtime::outbound::{Grant, Origin};
+use crate::runtime::outbound::{Credential, Grant, Origin};
 use crate::runtime::{CallEnv, Runtime};
 
 use super::GatewayError;
@@ -45,13 +49,21 @@ impl Provider {
         }
     }
 
-    /// The base URL: the operator's, else the adapter's default.
-    pub fn base_url(&self, runtime: &Runtime) -> Option<String> {
-        self.config.base_url.clone().or_else(|| {
-            runtime
-                .adapter(&self.config.adapter)
-                .map(|a| a.info.default_base_url.clone())
-        })
+    /// The base URL: the operator's, else the host's table of known providers (by adapter);
+    /// `None` for an adapter the host does not know and no `base_url` in the config.
+    pub fn base_url(&self) -> Option<String> {
+        self.config
+            .base_url
+            .clone()
+            .or_else(|| super::known::default_base_url(&self.config.adapter).map(str::to_owned))
+    }
+
+    /// Why this provider cannot be called whatever its adapter says: no base URL.
+    pub fn no_base_url(&self) -> GatewayError {
+        GatewayError::NoBaseUrl {
+            provider: self.name.clone(),
+            adapter: self.config.adapter.clone(),
+        }
     }
 
     /// Whether a credential is present in the environment.
@@ -72,6 +84,8 @@ impl Provider {
                     provider: self.name.clone(),
                     adapter: self.config.adapter.clone(),
                 })?;
+        let base_url = self.base_url().ok_or_else(|| self.no_base_url())?;
+        let base_origin = Origin::parse(&base_url).ok_or_else(|| self.no_base_url())?;
         let credential = match (&adapter.info.auth, &self.key) {
             (AuthScheme::None, None) => None,
             (AuthScheme::None | AuthScheme::Bearer, Some(key)) => Some((
@@ -92,22 +106,28 @@ impl Provider {
                 });
             }
         };
-        let base_url = self
-            .config
-            .base_url
-            .clone()
-            .unwrap_or_else(|| adapter.info.default_base_url.clone());
-        let mut origins: Vec<Origin> = Origin::parse(&base_url).into_iter().collect();
+        let mut origins = vec![base_origin.clone()];
         origins.extend(
             self.config
                 .allowed_hosts
                 .iter()
                 .filter_map(|h| Origin::parse(h)),
         );
+        let mut credential_origins = vec![base_origin];
+        credential_origins.extend(
+            self.config
+                .credential_hosts
+                .iter()
+                .filter_map(|h| Origin::parse(h)),
+        );
         let grant = Arc::new(Grant {
             provider: self.name.clone(),
             origins,
-            credential,
+            credential: credential.map(|(header, value)| Credential {
+                header,
+                value,
+                origins: credential_origins,
+            }),
             timeout: self.timeout,
         });
         let ctx = CallContext {

@@ -1,6 +1,7 @@
 //! The reload manager: every way a new adapter version gets in (a file in the adapters
 //! directory, an approved candidate, a rollback) goes through [`ReloadManager`], one at a
-//! time: compile and check, verify with a real call, back up the serving version, swap
+//! time: compile and check, refuse a version that declares another reach than the serving
+//! one (`runtime::declared`), verify with a real call, back up the serving version, swap
 //! atomically, put the new one on probation. A refusal is logged, kept in the recent events
 //! (`GET /api/v1/adapters`), and the refused file is renamed to `<file>.refused` so a restart
 //! does not load it; the serving version keeps serving.
@@ -23,7 +24,7 @@ use crate::commands::write_atomic;
 use crate::config::ReloadConfig;
 use crate::gateway::Gateway;
 use crate::home::Home;
-use crate::runtime::{Adapter, AdapterSource, LoadError};
+use crate::runtime::{Adapter, AdapterSource, LoadError, declared};
 
 /// Why a version was not swapped in.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +41,16 @@ pub enum ReloadError {
         adapter: String,
         /// Every provider's check.
         verification: Verification,
+    },
+    /// It declares another reach (base URL, extra hosts, auth) than the serving version.
+    #[error("{origin}: refused, the serving version stays: {reason}")]
+    ChangedReach {
+        /// What was refused.
+        origin: String,
+        /// The adapter it would have replaced.
+        adapter: String,
+        /// What it changes (see `runtime::declared`).
+        reason: String,
     },
     /// The history could not be read or written (no swap happens without a backup).
     #[error(transparent)]
@@ -117,7 +128,7 @@ pub struct AdapterVersions {
 /// Swaps adapter versions in and out of the running gateway; see the module doc.
 pub struct ReloadManager {
     pub(super) gateway: Arc<Gateway>,
-    settings: ReloadConfig,
+    pub(super) settings: ReloadConfig,
     adapters_dir: PathBuf,
     pub(super) history: History,
     pub(super) approvals: Approvals,
@@ -268,6 +279,15 @@ impl ReloadManager {
         {
             return Ok(unchanged(current));
         }
+        if let Some(current) = &current
+            && let Some(reason) = declared::refusal(&current.info, &candidate.info)
+        {
+            return Err(ReloadError::ChangedReach {
+                origin,
+                adapter: name,
+                reason,
+            });
+        }
         let timeout = Duration::from_secs(self.settings.verify_timeout_seconds);
         let verification = verify::verify(
             &self.gateway,
@@ -409,7 +429,9 @@ impl ReloadManager {
     /// The adapter a refused candidate would have replaced, when it got far enough to say.
     fn loaded_name_of(&self, e: &ReloadError) -> Option<String> {
         match e {
-            ReloadError::Refused { adapter, .. } => Some(adapter.clone()),
+            ReloadError::Refused { adapter, .. } | ReloadError::ChangedReach { adapter, .. } => {
+                Some(adapter.clone())
+            }
             _ => None,
         }
     }

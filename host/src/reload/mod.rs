@@ -11,6 +11,7 @@
 pub mod approvals;
 pub mod history;
 mod manager;
+mod overrides;
 pub mod probation;
 mod rollback;
 pub mod verify;

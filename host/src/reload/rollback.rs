@@ -74,6 +74,13 @@ impl ReloadManager {
                 .load_bytes(&format!("history of {name}"), Bytes::from(bytes), source)
                 .await?,
         );
+        if let Some(reason) = crate::runtime::declared::refusal(&current.info, &restored.info) {
+            return Err(ReloadError::ChangedReach {
+                origin: format!("history of {name}"),
+                adapter: name.to_owned(),
+                reason,
+            });
+        }
         let mut record = target.clone();
         record.installed_at = unix_now();
         self.swap(Some(current.clone()), restored, record.clone(), false)?;

@@ -91,7 +91,7 @@ pub async fn verify(
                         }
                     }
                     // A brand-new adapter, or no credential: nothing to call it with.
-                    Err(e @ (GatewayError::MissingCredential { .. } | GatewayError::NoAdapter { .. })) => {
+                    Err(e @ (GatewayError::MissingCredential { .. } | GatewayError::NoAdapter { .. } | GatewayError::NoBaseUrl { .. })) => {
                         ("skipped", e.to_string())
                     }
                     Err(e) => ("failed", e.to_string()),

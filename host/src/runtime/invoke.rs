@@ -174,6 +174,14 @@ impl CallEnv {
                 "it exceeded its memory limit of {} MiB ([behaviour] adapter_memory_mib)",
                 self.limits.memory_bytes >> 20
             ),
+            _ if root.contains("resource table has no free keys") => format!(
+                "it held more than {} live host resources (wasi-http headers, requests, bodies, streams) in one call, the sandbox's limit",
+                super::sandbox::MAX_RESOURCES
+            ),
+            _ if root.contains("size of fields exceeds limit") => format!(
+                "its headers exceeded {} KiB in one wasi-http fields, the sandbox's limit",
+                super::sandbox::MAX_FIELDS_BYTES >> 10
+            ),
             Some(trap) => trap.to_string(),
             None => root,
         };

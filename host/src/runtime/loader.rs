@@ -69,6 +69,17 @@ pub enum LoadError {
         /// What went wrong.
         reason: String,
     },
+    /// A file overriding a built-in adapter declares another reach (see `runtime::declared`);
+    /// the built-in keeps serving.
+    #[error("{origin}: refused as an override of the built-in adapter '{adapter}': {reason}")]
+    Override {
+        /// The file.
+        origin: String,
+        /// The built-in it would have replaced.
+        adapter: String,
+        /// What it changes.
+        reason: String,
+    },
     /// The file could not be read.
     #[error("{path}: {source}")]
     Io {

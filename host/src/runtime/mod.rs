@@ -4,6 +4,8 @@
 
 pub mod bindings;
 mod builtin;
+pub mod declared;
+pub mod egress;
 mod engine;
 mod invoke;
 mod loader;
@@ -82,6 +84,8 @@ pub struct Runtime {
     limits: SandboxLimits,
     outbound: Outbound,
     adapters: ArcSwap<BTreeMap<String, Arc<Adapter>>>,
+    /// The built-in adapters as loaded, kept to restore one whose override is refused.
+    builtins: ArcSwap<BTreeMap<String, Arc<Adapter>>>,
     /// Watches freshly swapped adapter versions; the gateway reports each call's outcome here.
     pub probation: crate::reload::Probation,
 }
@@ -106,12 +110,14 @@ impl Runtime {
             limits,
             outbound,
             adapters: ArcSwap::from_pointee(BTreeMap::new()),
+            builtins: ArcSwap::from_pointee(BTreeMap::new()),
             probation: crate::reload::Probation::default(),
         })
     }
 
     /// Load the built-in adapters, then every `.wasm` in `dir` (overriding built-ins of the
-    /// same name). Returns the files refused; they are logged, and everything else serves.
+    /// same name, as long as it declares the same reach as the built-in: see [`declared`]).
+    /// Returns the files refused; they are logged, and everything else serves.
     pub async fn load_all(&self, dir: &Path) -> Vec<LoadError> {
         let mut table = BTreeMap::new();
         let mut refused = Vec::new();
@@ -130,12 +136,21 @@ impl Runtime {
                 Err(e) => refused.push(e),
             }
         }
+        self.builtins.store(Arc::new(table.clone()));
         match loader::wasm_files(dir) {
             Ok(files) => {
                 for path in files {
                     match self.load_file(&path).await {
                         Ok(adapter) => {
                             if let Some(old) = table.get(&adapter.info.name) {
+                                if let Some(reason) = declared::refusal(&old.info, &adapter.info) {
+                                    refused.push(LoadError::Override {
+                                        origin: path.display().to_string(),
+                                        adapter: adapter.info.name.clone(),
+                                        reason,
+                                    });
+                                    continue;
+                                }
                                 tracing::info!(adapter = %adapter.info.name, file = %path.display(), replaces = %old.source, "adapter file overrides");
                             }
                             table.insert(adapter.info.name.clone(), Arc::new(adapter));
@@ -213,20 +228,25 @@ impl Runtime {
 
     fn deny_all_hooks(&self, origin: &str) -> Hooks {
         Hooks {
-            grant: Arc::new(Grant {
-                provider: String::new(),
-                origins: Vec::new(),
-                credential: None,
-                timeout: std::time::Duration::from_secs(1),
-            }),
+            grant: Arc::new(Grant::none("")),
             outbound: self.outbound.clone(),
             adapter: origin.into(),
         }
     }
 
+    /// The shared outbound client (to tell it the operator's own origins).
+    pub fn outbound(&self) -> &Outbound {
+        &self.outbound
+    }
+
     /// The adapter currently serving `name`.
     pub fn adapter(&self, name: &str) -> Option<Arc<Adapter>> {
         self.adapters.load().get(name).cloned()
+    }
+
+    /// The built-in adapter named `name`, as embedded (whatever serves that name now).
+    pub fn builtin(&self, name: &str) -> Option<Arc<Adapter>> {
+        self.builtins.load().get(name).cloned()
     }
 
     /// Every loaded adapter, by name.

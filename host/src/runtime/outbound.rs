@@ -1,16 +1,35 @@
 //! The adapters' only way out: outbound HTTP, checked against the hosts the operator granted,
 //! with the credential added by the host, sent through one pooled client.
 //!
-//! A grant is a set of `scheme://host:port` origins. The forms accepted in config:
+//! A grant is a set of `scheme://host:port` origins, all from the operator's config or the
+//! host's table of known providers (`gateway::known`), never from the adapter's own
+//! description. The forms accepted in config:
 //!
-//! | config value                  | grants                        |
-//! |-------------------------------|-------------------------------|
-//! | `base_url = "https://a.b/v1"` | `https://a.b:443`             |
-//! | `allowed_hosts = ["c.d"]`     | `https://c.d:443`             |
-//! | `allowed_hosts = ["http://c.d:8080"]` | `http://c.d:8080`     |
+//! | config value                         | grants            | gets the credential |
+//! |--------------------------------------|-------------------|---------------------|
+//! | `base_url = "https://a.b/v1"`        | `https://a.b:443` | yes                 |
+//! | `allowed_hosts = ["c.d"]`            | `https://c.d:443` | no                  |
+//! | `allowed_hosts = ["c.d:8443"]`       | `https://c.d:8443`| no                  |
+//! | `credential_hosts = ["c.d"]` (and in `allowed_hosts`) | | yes                |
 //!
 //! An empty grant denies everything. A denied request reaches the adapter as the ordinary
-//! wasi-http error `HttpRequestDenied` (not a trap) and is logged here with the reason.
+//! wasi-http error `HttpRequestDenied` (not a trap) and is logged here with the reason. A URI
+//! with user info (`http://user@host/`) is denied: it names a host and a login at once.
+//!
+//! Headers the host owns, whatever the adapter set:
+//! - `Authorization`, `Proxy-Authorization` and the provider's own credential header (e.g.
+//!   `x-api-key`) are forbidden to the adapter (wasi-http answers `forbidden` when it sets
+//!   one) and removed again before sending; the host then adds the credential, only for the
+//!   base URL's origin and the operator's `credential_hosts`.
+//! - `Host` is forbidden too and removed before sending; hyper writes it from the checked URI,
+//!   so a request cannot name one granted host in the URI and another virtual host in `Host`.
+//! - Hop-by-hop headers (`Connection`, `Keep-Alive`, `Transfer-Encoding`, `Upgrade`, ...) are
+//!   wasi-http's default forbidden set.
+//! - `Cookie` passes: the host keeps no cookies, so an adapter-made cookie carries nothing of
+//!   the operator's.
+//!
+//! Where a connection lands is checked after name resolution, on every new connection: see
+//! [`super::egress`].
 
 use std::future::Future;
 use std::pin::Pin;
@@ -23,9 +42,13 @@ use http::{HeaderName, HeaderValue, Request, Response};
 use http_body_util::BodyExt;
 use hyper::body::{Body, Frame};
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
+use wasmtime_wasi_http::{
+    DEFAULT_FORBIDDEN_HEADERS, Error as HttpError, ForbiddenHeaderFilter, RequestOptions, WasiBody,
+    WasiHttpHooks,
+};
+
+use super::egress::{self, GuardedConnector};
 
 /// One origin an adapter may reach.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -49,12 +72,16 @@ impl Origin {
         let url = url::Url::parse(&with_scheme).ok()?;
         Some(Origin {
             scheme: url.scheme().to_owned(),
-            host: url.host_str()?.to_ascii_lowercase(),
+            host: url
+                .host_str()?
+                .trim_matches(['[', ']'])
+                .to_ascii_lowercase(),
             port: url.port_or_known_default()?,
         })
     }
 
-    fn of_uri(uri: &http::Uri) -> Option<Origin> {
+    /// The origin a request URI names.
+    pub fn of_uri(uri: &http::Uri) -> Option<Origin> {
         let scheme = uri.scheme_str()?.to_ascii_lowercase();
         let default = if scheme == "https" { 443 } else { 80 };
         Some(Origin {
@@ -78,22 +105,60 @@ pub struct Grant {
     pub provider: String,
     /// Origins the adapter may reach.
     pub origins: Vec<Origin>,
-    /// The header carrying the credential, added to every allowed request.
-    pub credential: Option<(HeaderName, HeaderValue)>,
+    /// The provider's credential and where it may go.
+    pub credential: Option<Credential>,
     /// Time allowed until response headers, and between body chunks.
     pub timeout: Duration,
 }
 
+/// The credential header the host adds, and the origins it is added for: the base URL's, and
+/// the operator's `credential_hosts`; never the rest of the grant.
+#[derive(Debug)]
+pub struct Credential {
+    /// The header carrying it (`authorization`, or the provider's own like `x-api-key`).
+    pub header: HeaderName,
+    /// Its value, marked sensitive.
+    pub value: HeaderValue,
+    /// The origins that receive it.
+    pub origins: Vec<Origin>,
+}
+
 impl Grant {
+    /// A grant that reaches nothing and holds no credential: for calls that must not do I/O.
+    pub fn none(provider: &str) -> Self {
+        Grant {
+            provider: provider.to_owned(),
+            origins: Vec::new(),
+            credential: None,
+            timeout: Duration::from_secs(1),
+        }
+    }
+
     fn allows(&self, origin: &Origin) -> bool {
         self.origins.iter().any(|o| o == origin)
     }
+
+    /// The credential header for a request to `origin`, if it gets one.
+    fn credential_for(&self, origin: &Origin) -> Option<(&HeaderName, &HeaderValue)> {
+        self.credential
+            .as_ref()
+            .filter(|c| c.origins.contains(origin))
+            .map(|c| (&c.header, &c.value))
+    }
+}
+
+/// Headers an adapter may not set: wasi-http's default set (hop-by-hop, `Host`,
+/// `Proxy-Authorization`), `Authorization`, and the provider's credential header.
+fn forbidden_header(name: &HeaderName, credential: Option<&HeaderName>) -> bool {
+    *name == http::header::AUTHORIZATION
+        || DEFAULT_FORBIDDEN_HEADERS.contains(name)
+        || credential == Some(name)
 }
 
 /// The body type sent upstream.
 type UpstreamBody = WasiBody;
 
-type UpstreamClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, UpstreamBody>;
+type UpstreamClient = Client<hyper_rustls::HttpsConnector<GuardedConnector>, UpstreamBody>;
 
 /// The HTTP client all adapters share: keep-alive pool, TLS (webpki roots), HTTP/2 via ALPN.
 ///
@@ -104,7 +169,9 @@ type UpstreamClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Upstre
 #[derive(Clone)]
 pub struct Outbound {
     shared: UpstreamClient,
-    connector: hyper_rustls::HttpsConnector<HttpConnector>,
+    connector: hyper_rustls::HttpsConnector<GuardedConnector>,
+    /// The TCP connector under TLS, kept to add the operator's origins to it.
+    guard: GuardedConnector,
     /// Tells this client's per-thread pools from those of another `Outbound`.
     id: u64,
 }
@@ -117,14 +184,12 @@ thread_local! {
 
 impl Outbound {
     /// Build the pooled client. `TCP_NODELAY` is on: wasi-http writes headers and body
-    /// separately, and Nagle's algorithm turned that into 40 ms stalls.
+    /// separately, and Nagle's algorithm turned that into 40 ms stalls. Every connection goes
+    /// through the egress guard ([`egress`]).
     pub fn new(connect_timeout: Duration) -> Self {
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let mut http = HttpConnector::new();
-        http.set_nodelay(true);
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(connect_timeout));
-        http.set_keepalive(Some(Duration::from_secs(60)));
+        let guard = GuardedConnector::new(connect_timeout);
+        let http = guard.clone();
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_webpki_roots()
             .https_or_http()
@@ -134,8 +199,15 @@ impl Outbound {
         Self {
             shared: pool(connector.clone()),
             connector,
+            guard,
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
+    }
+
+    /// Let `origins` (the providers' base URLs, from the operator's config or the host's table
+    /// of known providers) connect to any address, loopback and private included.
+    pub fn trust_operator_origins(&self, origins: impl IntoIterator<Item = Origin>) {
+        self.guard.trust(origins);
     }
 
     /// The pool to send through from the current thread.
@@ -156,7 +228,7 @@ impl Outbound {
     }
 }
 
-fn pool(connector: hyper_rustls::HttpsConnector<HttpConnector>) -> UpstreamClient {
+fn pool(connector: hyper_rustls::HttpsConnector<GuardedConnector>) -> UpstreamClient {
     Client::builder(TokioExecutor::new())
         .pool_idle_timeout(Duration::from_secs(90))
         .pool_max_idle_per_host(512)
@@ -189,37 +261,69 @@ tokio::task_local! {
     pub static UPSTREAM_STATUS: Arc<std::sync::atomic::AtomicU16>;
 }
 
+/// The most an adapter writes to an outgoing body in one call; with one chunk buffered, an
+/// unsent body holds at most two in host memory (wasi-http's default is 1 MiB).
+pub const BODY_CHUNK_BYTES: usize = 64 * 1024;
+
 impl WasiHttpHooks for Hooks {
+    fn p2_outgoing_body_chunk_size(&mut self) -> usize {
+        BODY_CHUNK_BYTES
+    }
+
+    fn forbidden_header_filter(&mut self) -> ForbiddenHeaderFilter {
+        let credential = self.grant.credential.as_ref().map(|c| c.header.clone());
+        Arc::new(move |name| forbidden_header(name, credential.as_ref()))
+    }
+
     fn send_request(
         &mut self,
         mut request: Request<WasiBody>,
         _options: Option<RequestOptions>,
         _fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
     ) -> Box<dyn Future<Output = SendResult> + Send> {
-        let origin = Origin::of_uri(request.uri());
-        let allowed = origin.as_ref().is_some_and(|o| self.grant.allows(o));
-        if !allowed {
+        let has_user_info = request
+            .uri()
+            .authority()
+            .is_some_and(|a| a.as_str().contains('@'));
+        let origin = Origin::of_uri(request.uri()).filter(|_| !has_user_info);
+        let Some(origin) = origin.filter(|o| self.grant.allows(o)) else {
             tracing::warn!(
                 adapter = %self.adapter,
                 provider = %self.grant.provider,
                 target = %request.uri(),
                 granted = ?self.grant.origins.iter().map(ToString::to_string).collect::<Vec<_>>(),
-                "denied outbound request: host not granted to this provider"
+                "denied outbound request: {}",
+                if has_user_info { "the URI carries user info" } else { "host not granted to this provider" }
             );
             return Box::new(async { Err(HttpError::HttpRequestDenied) });
-        }
+        };
+        let credential_header = self.grant.credential.as_ref().map(|c| &c.header);
         let headers = request.headers_mut();
-        headers.remove(http::header::AUTHORIZATION);
-        if let Some((name, value)) = &self.grant.credential {
+        let owned: Vec<HeaderName> = headers
+            .keys()
+            .filter(|n| forbidden_header(n, credential_header))
+            .cloned()
+            .collect();
+        for name in owned {
+            headers.remove(name);
+        }
+        if let Some((name, value)) = self.grant.credential_for(&origin) {
             headers.insert(name.clone(), value.clone());
         }
         let client = self.outbound.client();
         let timeout = self.grant.timeout;
         let observed = UPSTREAM_STATUS.try_with(Arc::clone).ok();
+        let (adapter, provider) = (self.adapter.clone(), self.grant.provider.clone());
         Box::new(async move {
             let response = match tokio::time::timeout(timeout, client.request(request)).await {
                 Err(_) => return Err(HttpError::HttpResponseTimeout),
-                Ok(Err(e)) => return Err(classify(&e)),
+                Ok(Err(e)) => {
+                    if let Some(blocked) = egress::blocked_in(&e) {
+                        tracing::warn!(%adapter, %provider, target = %origin, address = %blocked.address, "denied outbound connection: {blocked}");
+                        return Err(HttpError::HttpRequestDenied);
+                    }
+                    return Err(classify(&e));
+                }
                 Ok(Ok(response)) => response,
             };
             if let Some(observed) = observed {
@@ -330,15 +434,58 @@ mod tests {
     #[test]
     fn a_grant_matches_scheme_host_and_port_exactly() {
         let grant = Grant {
-            provider: "local".into(),
             origins: vec![Origin::parse("http://127.0.0.1:11434/v1").unwrap()],
-            credential: None,
-            timeout: Duration::from_secs(1),
+            ..Grant::none("local")
         };
         let uri = |s: &str| Origin::of_uri(&s.parse::<http::Uri>().unwrap()).unwrap();
         assert!(grant.allows(&uri("http://127.0.0.1:11434/v1/chat/completions")));
         assert!(!grant.allows(&uri("http://127.0.0.1:11435/v1/chat/completions")));
         assert!(!grant.allows(&uri("https://127.0.0.1:11434/v1")));
         assert!(!grant.allows(&uri("http://169.254.169.254/latest/meta-data")));
+    }
+
+    #[test]
+    fn the_credential_goes_to_its_origins_only() {
+        let base = Origin::parse("https://api.example.com/v1").unwrap();
+        let other = Origin::parse("files.example.com").unwrap();
+        let grant = Grant {
+            origins: vec![base.clone(), other.clone()],
+            credential: Some(Credential {
+                header: HeaderName::from_static("x-api-key"),
+                value: HeaderValue::from_static("k"),
+                origins: vec![base.clone()],
+            }),
+            ..Grant::none("p")
+        };
+        assert!(grant.credential_for(&base).is_some());
+        assert!(grant.allows(&other) && grant.credential_for(&other).is_none());
+    }
+
+    #[test]
+    fn credential_and_hop_headers_are_the_hosts() {
+        let key = HeaderName::from_static("x-api-key");
+        for name in [
+            "authorization",
+            "proxy-authorization",
+            "host",
+            "x-api-key",
+            "connection",
+        ] {
+            let name = HeaderName::from_static(name);
+            assert!(forbidden_header(&name, Some(&key)), "{name}");
+        }
+        for name in ["content-type", "cookie", "anthropic-version"] {
+            assert!(
+                !forbidden_header(&HeaderName::from_static(name), Some(&key)),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn ipv6_origins_compare_without_brackets() {
+        let parsed = Origin::parse("http://[::1]:8080/v1").unwrap();
+        let uri = Origin::of_uri(&"http://[::1]:8080/x".parse::<http::Uri>().unwrap()).unwrap();
+        assert_eq!(parsed, uri);
     }
 }

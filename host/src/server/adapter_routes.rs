@@ -259,6 +259,11 @@ fn reload_failure(e: &ReloadError) -> Response {
             "adapter_error",
             "verification_failed",
         ),
+        ReloadError::ChangedReach { .. } => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "adapter_error",
+            "declaration_changed",
+        ),
         ReloadError::History(_) | ReloadError::Approval(_) | ReloadError::Io { .. } => {
             (StatusCode::INTERNAL_SERVER_ERROR, "api_error", "storage")
         }

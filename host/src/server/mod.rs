@@ -109,6 +109,8 @@ pub async fn run(config: Config, home: Home) -> anyhow::Result<()> {
     let bound = listener.local_addr()?;
     // Hot swaps: the adapters directory is watched from here on (see crate::reload).
     let reload = crate::reload::ReloadManager::new(gateway.clone(), &home);
+    // Files overriding a built-in get a hot swap's real call before anything is served.
+    reload.verify_overrides().await;
     reload.start();
     // Agents (`/api/v1/agents/run`) share one executor: tools, sandbox and audit log.
     // An unusable tools file or audit log disables agents, not the server.
@@ -173,6 +175,10 @@ pub async fn start_gateway(config: Config, home: &Home) -> anyhow::Result<Gatewa
         std::env::var("ARATTA_ADMIN_TOKEN").ok(),
     );
     for p in gateway.providers().filter(|p| p.config.enabled) {
+        if p.base_url().is_none() {
+            tracing::error!(provider = %p.name, adapter = %p.config.adapter, "{}", p.no_base_url());
+            continue;
+        }
         match runtime.adapter(&p.config.adapter) {
             None => {
                 tracing::warn!(provider = %p.name, adapter = %p.config.adapter, "provider's adapter is not loaded; its requests will fail until it is installed")
@@ -181,7 +187,7 @@ pub async fn start_gateway(config: Config, home: &Home) -> anyhow::Result<Gatewa
                 tracing::warn!(provider = %p.name, env = %p.config.api_key_env, "provider needs an API key; set the variable")
             }
             Some(_) => {
-                tracing::info!(provider = %p.name, base_url = ?p.base_url(&runtime), "provider ready")
+                tracing::info!(provider = %p.name, base_url = ?p.base_url(), "provider ready")
             }
         }
     }

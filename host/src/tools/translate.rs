@@ -7,7 +7,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::Value;
 
@@ -65,12 +64,7 @@ impl<'a> Translator<'a> {
     }
 
     fn env(&self, adapter: Arc<Adapter>) -> CallEnv {
-        let grant = Arc::new(Grant {
-            provider: adapter.info.name.clone(),
-            origins: Vec::new(),
-            credential: None,
-            timeout: Duration::from_secs(1),
-        });
+        let grant = Arc::new(Grant::none(&adapter.info.name));
         self.runtime.call_env(adapter, grant)
     }
 

@@ -241,6 +241,11 @@ impl Gateway {
         format!("{}{path}", self.base_url)
     }
 
+    /// The server's process id (for reading `/proc/<pid>/status`), while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// The temporary `ARATTA_HOME`.
     pub fn home(&self) -> &Path {
         self.home.path()

@@ -3,16 +3,20 @@
 //! It describes itself as `misbehaving` with the credential in the `x-test-key` header, and its
 //! `chat` misbehaves according to the request's model:
 //!
-//! | model          | what it does                                                              |
-//! |----------------|---------------------------------------------------------------------------|
-//! | `panic`        | panics                                                                    |
-//! | `spin`         | loops forever (the host's CPU budget must stop it)                        |
-//! | `alloc`        | allocates until the memory limit stops it                                 |
-//! | `exfiltrate`   | GETs the URL in `extra` (`{"url": "..."}`) with raw `wasi:http`, answering with the error it got or the body if it got through |
-//! | `echo-headers` | GETs `{base_url}/echo` and answers with that body plus the environment it can see |
-//! | anything else  | answers `ok`                                                              |
+//! | model            | what it does                                                            |
+//! |------------------|-------------------------------------------------------------------------|
+//! | `panic`          | panics                                                                  |
+//! | `spin`           | loops forever (the host's CPU budget must stop it)                      |
+//! | `alloc`          | allocates until the memory limit stops it                               |
+//! | `exfiltrate`     | GETs the URL in `extra` (`{"url": "...", "headers": [["name", "value"]], "follow": true}`) with raw `wasi:http`, setting those headers and following one redirect when asked; answers with the error it got or the body if it got through |
+//! | `echo-headers`   | GETs `{base_url}/echo` and answers with that body plus the environment it can see |
+//! | `flood-resources`| creates `wasi:http` fields with a 1 KiB header each and keeps them all, without end |
+//! | `flood-headers`  | appends 1 KiB headers to one fields until the host refuses (a trap), or says after how many bytes it got an error |
+//! | anything else    | answers `ok`                                                            |
 //!
 //! `chat-stream` does the same, then replays the answer as stream events.
+//!
+//! Features build variants that declare something else in `describe` (see `Cargo.toml`).
 
 use aratta_guest::http::Request;
 use aratta_guest::{
@@ -24,13 +28,25 @@ struct Misbehaving;
 
 impl Adapter for Misbehaving {
     fn describe() -> AdapterInfo {
+        let default_base_url = if cfg!(feature = "declare-loopback") {
+            "http://127.0.0.1:47913/v1"
+        } else if cfg!(feature = "local-declaration") {
+            "http://127.0.0.1:11434/v1"
+        } else {
+            "http://127.0.0.1:9/v1"
+        };
+        let (name, auth) = if cfg!(feature = "as-local") {
+            ("local", AuthScheme::None)
+        } else {
+            ("misbehaving", AuthScheme::Header("x-test-key".into()))
+        };
         AdapterInfo {
-            name: "misbehaving".into(),
+            name: name.into(),
             version: env!("CARGO_PKG_VERSION").into(),
             description: "Test adapter that attacks the sandbox".into(),
-            default_base_url: "http://127.0.0.1:9/v1".into(),
+            default_base_url: default_base_url.into(),
             extra_hosts: vec![],
-            auth: AuthScheme::Header("x-test-key".into()),
+            auth,
         }
     }
 
@@ -75,8 +91,23 @@ fn misbehave(ctx: &CallContext, request: &ChatRequest) -> Result<String, Adapter
             let url = extra["url"].as_str().ok_or_else(|| {
                 AdapterError::invalid_request("exfiltrate needs extra = {\"url\": \"...\"}")
             })?;
-            Ok(match raw_get(url) {
-                Ok((status, body)) => format!("exfiltrate: got through: {status}: {body}"),
+            let headers: Vec<(String, String)> = extra["headers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|h| Some((h[0].as_str()?.to_owned(), h[1].as_str()?.to_owned())))
+                .collect();
+            let first = raw_get(url, &headers);
+            let result = match first {
+                Ok((status, Some(location), _)) if extra["follow"] == true && status / 100 == 3 => {
+                    raw_get(&location, &headers)
+                        .map(|(s, _, body)| (s, None, format!("followed {status} to {location}: {body}")))
+                        .map_err(|e| format!("followed {status} to {location}: {e}"))
+                }
+                other => other,
+            };
+            Ok(match result {
+                Ok((status, _, body)) => format!("exfiltrate: got through: {status}: {body}"),
                 Err(error) => format!("exfiltrate: request failed: {error}"),
             })
         }
@@ -90,8 +121,36 @@ fn misbehave(ctx: &CallContext, request: &ChatRequest) -> Result<String, Adapter
             let env: Vec<String> = std::env::vars().map(|(k, v)| format!("{k}={v}")).collect();
             Ok(serde_json::json!({"echo": echo, "env": env}).to_string())
         }
+        "flood-resources" => flood_resources(),
+        "flood-headers" => Ok(flood_headers()),
         _ => Ok("ok".into()),
     }
+}
+
+/// Creates header maps without end, each holding a 1 KiB header, and never drops one: host
+/// memory, not the guest's, unless the host bounds its resource table.
+fn flood_resources() -> ! {
+    let value = vec![b'a'; 1024];
+    let mut hoard = Vec::new();
+    loop {
+        let fields = wasip2::http::types::Fields::new();
+        let _ = fields.append("x-flood", &value);
+        hoard.push(std::hint::black_box(fields));
+    }
+}
+
+/// Appends distinct 1 KiB headers to one header map until the host refuses one.
+fn flood_headers() -> String {
+    let fields = wasip2::http::types::Fields::new();
+    let value = vec![b'a'; 1024];
+    let mut bytes = 0usize;
+    for i in 0..1_000_000u32 {
+        match fields.append(&format!("x-flood-{i}"), &value) {
+            Ok(()) => bytes += value.len(),
+            Err(e) => return format!("flood-headers: refused after {bytes} bytes: {e:?}"),
+        }
+    }
+    format!("flood-headers: never refused ({bytes} bytes)")
 }
 
 /// Burns CPU forever without being optimised away.
@@ -112,14 +171,24 @@ fn allocate_forever() -> ! {
     }
 }
 
-/// A GET of `url` with raw `wasi:http`: `(status, body)`, or the error code the host returned.
-fn raw_get(url: &str) -> Result<(u16, String), String> {
+/// What a raw GET got: the status, its `location` header, and the body.
+type RawAnswer = (u16, Option<String>, String);
+
+/// A GET of `url` with raw `wasi:http` and `headers` set by the adapter itself, or the error
+/// code the host returned (a header the host forbids is an error too).
+fn raw_get(url: &str, headers: &[(String, String)]) -> Result<RawAnswer, String> {
     use wasip2::http::outgoing_handler;
     use wasip2::http::types::{Fields, Method, OutgoingBody, OutgoingRequest, Scheme};
 
     let (scheme, rest) = url.split_once("://").ok_or("the URL has no scheme")?;
     let (authority, path) = rest.find('/').map_or((rest, "/"), |i| rest.split_at(i));
-    let request = OutgoingRequest::new(Fields::new());
+    let fields = Fields::new();
+    for (name, value) in headers {
+        fields
+            .append(name, value.as_bytes())
+            .map_err(|e| format!("setting header {name} refused: {e:?}"))?;
+    }
+    let request = OutgoingRequest::new(fields);
     request
         .set_method(&Method::Get)
         .map_err(|()| "bad method")?;
@@ -150,11 +219,16 @@ fn raw_get(url: &str) -> Result<(u16, String), String> {
         }
     };
     let status = response.status();
+    let location = response
+        .headers()
+        .get("location")
+        .first()
+        .map(|v| String::from_utf8_lossy(v).into_owned());
     let incoming = response.consume().map_err(|()| "no response body")?;
     let stream = incoming.stream().map_err(|()| "no body stream")?;
     let mut bytes = Vec::new();
     while let Ok(chunk) = stream.blocking_read(64 * 1024) {
         bytes.extend(chunk);
     }
-    Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
+    Ok((status, location, String::from_utf8_lossy(&bytes).into_owned()))
 }
