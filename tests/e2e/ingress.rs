@@ -22,10 +22,7 @@ async fn setup() -> (MockUpstream, Gateway) {
 
 /// The gateway's own `host:port`, as a browser on this machine would name it.
 fn authority(gateway: &Gateway) -> String {
-    gateway
-        .base_url()
-        .trim_start_matches("http://")
-        .to_string()
+    gateway.base_url().trim_start_matches("http://").to_string()
 }
 
 fn port(gateway: &Gateway) -> String {
@@ -64,7 +61,10 @@ async fn a_cross_site_post_to_the_agent_route_is_refused_and_the_agent_never_run
     assert_eq!(e["code"], "origin_not_allowed");
     assert_eq!(e["type"], "permission_error");
     let message = e["message"].as_str().unwrap();
-    assert!(message.contains("Origin header `http://evil.example`"), "{message}");
+    assert!(
+        message.contains("Origin header `http://evil.example`"),
+        "{message}"
+    );
 
     // The same body as text/plain without an Origin (an old browser, a careless script): 415.
     let plain = gateway
@@ -98,7 +98,11 @@ async fn a_cross_site_post_to_the_agent_route_is_refused_and_the_agent_never_run
     // Nothing ran: the model was never asked, no audit line was written.
     assert!(mock.chat_requests().is_empty(), "{:?}", mock.requests());
     let audit = gateway.home().join("agent-audit.jsonl");
-    assert!(std::fs::read_to_string(&audit).unwrap_or_default().is_empty());
+    assert!(
+        std::fs::read_to_string(&audit)
+            .unwrap_or_default()
+            .is_empty()
+    );
 
     // The control: the same run as JSON, from the gateway's own origin, reaches the model.
     let own = gateway
@@ -162,7 +166,11 @@ async fn a_cross_site_post_to_an_admin_route_changes_nothing() {
     )
     .await;
     tools.assert_status(403);
-    assert_eq!(breaker_state(&gateway).await, "closed", "the breaker did not move");
+    assert_eq!(
+        breaker_state(&gateway).await,
+        "closed",
+        "the breaker did not move"
+    );
     let listed = Answer::read(gateway.get("/api/v1/tools/t").await).await;
     listed.assert_status(404);
 
@@ -197,7 +205,9 @@ async fn a_rebinding_host_is_refused_before_the_upstream_is_called() {
             error(&answer)["message"]
                 .as_str()
                 .unwrap()
-                .contains(&format!("the Host header `{host}` does not name this server")),
+                .contains(&format!(
+                    "the Host header `{host}` does not name this server"
+                )),
             "{}",
             answer.text
         );
@@ -278,8 +288,8 @@ async fn same_origin_and_origin_less_callers_are_served() {
 #[tokio::test]
 async fn listed_host_names_are_accepted_beyond_the_listen_address() {
     let mock = MockUpstream::start(Script::new()).await;
-    let config = Config::local(&mock.base_url())
-        .raw("[server]\nallowed_host_names = [\"aratta.lan\"]\n");
+    let config =
+        Config::local(&mock.base_url()).raw("[server]\nallowed_host_names = [\"aratta.lan\"]\n");
     let gateway = Gateway::start(&config).await;
     let port = port(&gateway);
     let send = |host: String| {
@@ -290,7 +300,13 @@ async fn listed_host_names_are_accepted_beyond_the_listen_address() {
             .json(&hello("local:m"))
             .send()
     };
-    assert_eq!(send(format!("aratta.lan:{port}")).await.unwrap().status(), 200);
-    assert_eq!(send(format!("other.lan:{port}")).await.unwrap().status(), 403);
+    assert_eq!(
+        send(format!("aratta.lan:{port}")).await.unwrap().status(),
+        200
+    );
+    assert_eq!(
+        send(format!("other.lan:{port}")).await.unwrap().status(),
+        403
+    );
     assert_eq!(mock.chat_requests().len(), 1);
 }

@@ -146,7 +146,11 @@ impl ServerConfig {
         let (name, port) = match entry.rsplit_once(':') {
             Some((name, port)) => match port.parse::<u16>() {
                 Ok(port) if port > 0 => (name, Some(port)),
-                _ => return Err(format!("`{entry}`: the port after `:` must be from 1 to 65535")),
+                _ => {
+                    return Err(format!(
+                        "`{entry}`: the port after `:` must be from 1 to 65535"
+                    ));
+                }
             },
             None => (entry, None),
         };

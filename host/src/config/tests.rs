@@ -318,7 +318,14 @@ fn ingress_values_are_checked() {
          `-` and dots, no trailing dot or wildcard), optionally with `:port`, e.g. `aratta.lan` \
          or `gateway.example.com:443`"
     );
-    for bad in ["10.0.0.1", "[::1]:80", "aratta.lan.", "aratta.lan:0", "a..b", ""] {
+    for bad in [
+        "10.0.0.1",
+        "[::1]:80",
+        "aratta.lan.",
+        "aratta.lan:0",
+        "a..b",
+        "",
+    ] {
         assert!(ServerConfig::parse_host_name(bad).is_err(), "{bad}");
     }
 }

@@ -59,13 +59,21 @@ fn server(config: &Config, problems: &mut Problems) {
         server.header_read_timeout_seconds,
         30,
     );
-    problems.at_least_one("server.idle_timeout_seconds", server.idle_timeout_seconds, 60);
+    problems.at_least_one(
+        "server.idle_timeout_seconds",
+        server.idle_timeout_seconds,
+        60,
+    );
     problems.at_least_one(
         "server.body_read_timeout_seconds",
         server.body_read_timeout_seconds,
         60,
     );
-    problems.at_least_one("server.max_connections", server.max_connections as u64, 1024);
+    problems.at_least_one(
+        "server.max_connections",
+        server.max_connections as u64,
+        1024,
+    );
     problems.at_least_one(
         "server.max_concurrent_requests",
         server.max_concurrent_requests as u64,
@@ -74,7 +82,10 @@ fn server(config: &Config, problems: &mut Problems) {
     // A semaphore holds at most this many permits (usize::MAX >> 3).
     for (key, value) in [
         ("server.max_connections", server.max_connections),
-        ("server.max_concurrent_requests", server.max_concurrent_requests),
+        (
+            "server.max_concurrent_requests",
+            server.max_concurrent_requests,
+        ),
     ] {
         if value > 1_000_000 {
             problems.add(key, "must be at most 1000000");

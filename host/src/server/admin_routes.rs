@@ -66,7 +66,9 @@ impl AdminPolicy {
 fn constant_time_eq(given: &[u8], expected: &[u8]) -> bool {
     use sha2::{Digest, Sha256};
     use subtle::ConstantTimeEq;
-    Sha256::digest(given).ct_eq(&Sha256::digest(expected)).into()
+    Sha256::digest(given)
+        .ct_eq(&Sha256::digest(expected))
+        .into()
 }
 
 /// Every provider's breaker.

@@ -105,7 +105,10 @@ impl Guard {
     pub fn check(&self, headers: &HeaderMap, uri: &Uri) -> Result<(), Refusal> {
         let host = match headers.get(header::HOST) {
             Some(value) => Some(self.host(value.as_bytes())?),
-            None => uri.authority().map(|a| self.host(a.as_str().as_bytes())).transpose()?,
+            None => uri
+                .authority()
+                .map(|a| self.host(a.as_str().as_bytes()))
+                .transpose()?,
         };
         if let Some(origin) = headers.get(header::ORIGIN) {
             self.origin(origin.as_bytes(), host.as_ref())?;
@@ -276,7 +279,9 @@ pub fn check_content_type(method: &Method, uri: &Uri, headers: &HeaderMap) -> Re
         .trim()
         .to_ascii_lowercase();
     let accepted = match expected {
-        "application/wasm" => essence == "application/wasm" || essence == "application/octet-stream",
+        "application/wasm" => {
+            essence == "application/wasm" || essence == "application/octet-stream"
+        }
         _ => essence == expected,
     };
     if accepted {

@@ -30,7 +30,12 @@ fn ok(g: &Guard, host: Option<&str>, origin: Option<&str>) -> bool {
 #[test]
 fn loopback_accepts_its_three_names_at_its_port() {
     let g = guard("127.0.0.1:8640", &[]);
-    for host in ["127.0.0.1:8640", "localhost:8640", "LOCALHOST:8640", "[::1]:8640"] {
+    for host in [
+        "127.0.0.1:8640",
+        "localhost:8640",
+        "LOCALHOST:8640",
+        "[::1]:8640",
+    ] {
         assert!(ok(&g, Some(host), None), "{host}");
     }
     assert!(ok(&g, None, None), "no Host (HTTP/1.0)");
@@ -154,7 +159,12 @@ fn http2_authority_is_checked_when_there_is_no_host_header() {
     assert!(g.check(&HeaderMap::new(), &own).is_ok());
 }
 
-fn typed(method: Method, path: &str, content_type: Option<&str>, length: &str) -> Result<(), Refusal> {
+fn typed(
+    method: Method,
+    path: &str,
+    content_type: Option<&str>,
+    length: &str,
+) -> Result<(), Refusal> {
     let mut h = HeaderMap::new();
     if let Some(t) = content_type {
         h.insert(header::CONTENT_TYPE, t.parse().unwrap());
@@ -173,25 +183,75 @@ fn admin_agent_and_tool_bodies_must_be_json() {
         "/api/v1/adapters/openai/rollback",
         "/api/v1/approvals/apr_1/reject",
     ] {
-        assert!(typed(Method::POST, path, Some("application/json"), "2").is_ok(), "{path}");
         assert!(
-            typed(Method::POST, path, Some("Application/JSON; charset=utf-8"), "2").is_ok(),
+            typed(Method::POST, path, Some("application/json"), "2").is_ok(),
+            "{path}"
+        );
+        assert!(
+            typed(
+                Method::POST,
+                path,
+                Some("Application/JSON; charset=utf-8"),
+                "2"
+            )
+            .is_ok(),
             "{path}"
         );
         let e = typed(Method::POST, path, Some("text/plain"), "2").unwrap_err();
         assert_eq!(e.status(), http::StatusCode::UNSUPPORTED_MEDIA_TYPE);
-        assert!(typed(Method::POST, path, Some("application/x-www-form-urlencoded"), "2").is_err());
-        assert!(typed(Method::POST, path, None, "2").is_err(), "{path}: body without a type");
-        assert!(typed(Method::POST, path, None, "0").is_ok(), "{path}: no body, no type");
-        assert!(typed(Method::POST, path, Some("text/plain"), "0").is_err(), "{path}");
+        assert!(
+            typed(
+                Method::POST,
+                path,
+                Some("application/x-www-form-urlencoded"),
+                "2"
+            )
+            .is_err()
+        );
+        assert!(
+            typed(Method::POST, path, None, "2").is_err(),
+            "{path}: body without a type"
+        );
+        assert!(
+            typed(Method::POST, path, None, "0").is_ok(),
+            "{path}: no body, no type"
+        );
+        assert!(
+            typed(Method::POST, path, Some("text/plain"), "0").is_err(),
+            "{path}"
+        );
     }
     assert!(typed(Method::DELETE, "/api/v1/tools/x", Some("text/plain"), "1").is_err());
     assert!(typed(Method::DELETE, "/api/v1/tools/x", None, "0").is_ok());
-    assert!(typed(Method::POST, "/api/v1/approvals", Some("application/wasm"), "9").is_ok());
-    assert!(typed(Method::POST, "/api/v1/approvals", Some("application/octet-stream"), "9").is_ok());
+    assert!(
+        typed(
+            Method::POST,
+            "/api/v1/approvals",
+            Some("application/wasm"),
+            "9"
+        )
+        .is_ok()
+    );
+    assert!(
+        typed(
+            Method::POST,
+            "/api/v1/approvals",
+            Some("application/octet-stream"),
+            "9"
+        )
+        .is_ok()
+    );
     assert!(typed(Method::POST, "/api/v1/approvals", Some("text/plain"), "9").is_err());
     // Inference routes and reads are not this rule's business (Origin covers browsers there).
-    assert!(typed(Method::POST, "/v1/chat/completions", Some("text/plain"), "9").is_ok());
+    assert!(
+        typed(
+            Method::POST,
+            "/v1/chat/completions",
+            Some("text/plain"),
+            "9"
+        )
+        .is_ok()
+    );
     assert!(typed(Method::GET, "/api/v1/tools", Some("text/plain"), "9").is_ok());
     let e = typed(Method::POST, "/api/v1/agents/run", Some("text/plain"), "2").unwrap_err();
     assert_eq!(

@@ -68,7 +68,8 @@ pub async fn admit(State(ingress): State<Arc<Ingress>>, request: Request, next: 
         tracing::warn!(method = %parts.method, path = %parts.uri.path(), reason = %refusal, "request refused");
         return refuse(shape(), &refusal);
     }
-    let Ok(Ok(slot)) = tokio::time::timeout_at(deadline, ingress.slots.clone().acquire_owned()).await
+    let Ok(Ok(slot)) =
+        tokio::time::timeout_at(deadline, ingress.slots.clone().acquire_owned()).await
     else {
         let mut answer = answer(
             shape(),
@@ -137,7 +138,9 @@ fn dialect_of(method: &Method, uri: &http::Uri, headers: &http::HeaderMap) -> Di
     let path = uri.path();
     if path == "/v1/messages" {
         Dialect::Anthropic
-    } else if path.starts_with("/v1beta/") || (path.starts_with("/v1/models/") && method == Method::POST) {
+    } else if path.starts_with("/v1beta/")
+        || (path.starts_with("/v1/models/") && method == Method::POST)
+    {
         Dialect::Gemini
     } else if path == "/v1/models" || path.starts_with("/v1/models/") {
         dialect(headers, uri)
@@ -151,7 +154,13 @@ fn refuse(shape: Dialect, refusal: &Refusal) -> Response {
         Refusal::ContentType { .. } => "invalid_request_error",
         _ => "permission_error",
     };
-    answer(shape, refusal.status(), kind, refusal.code(), refusal.to_string())
+    answer(
+        shape,
+        refusal.status(),
+        kind,
+        refusal.code(),
+        refusal.to_string(),
+    )
 }
 
 fn too_large(shape: Dialect, max: u64) -> Response {
@@ -183,7 +192,9 @@ fn answer(shape: Dialect, status: StatusCode, kind: &str, code: &str, message: S
     };
     match shape {
         Dialect::OpenAi => super::error::error_response(status, body),
-        Dialect::Anthropic => (status, Json(crate::anthropic_api::error_body(&body))).into_response(),
+        Dialect::Anthropic => {
+            (status, Json(crate::anthropic_api::error_body(&body))).into_response()
+        }
         Dialect::Gemini => (
             status,
             Json(crate::gemini_api::error_body(status.as_u16(), &body)),

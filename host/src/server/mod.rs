@@ -128,7 +128,10 @@ pub async fn run(config: Config, home: Home) -> anyhow::Result<()> {
     };
     // Outermost, so every route (and the fallback) is guarded and limited.
     let ingress = Arc::new(ingress::Ingress::new(bound, &server));
-    let app = app.layer(axum::middleware::from_fn_with_state(ingress, ingress::admit));
+    let app = app.layer(axum::middleware::from_fn_with_state(
+        ingress,
+        ingress::admit,
+    ));
     tracing::info!(address = %bound, "serving");
     println!("aratta listening on http://{bound}");
     workers::serve(listener, app, workers::Limits::new(&server), async {

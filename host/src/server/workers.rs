@@ -207,10 +207,8 @@ async fn connection(
         .http2()
         .timer(TokioTimer::new())
         .enable_connect_protocol();
-    let conn = builder.serve_connection_with_upgrades(
-        TokioIo::new(tcp),
-        TowerToHyperService::new(service),
-    );
+    let conn = builder
+        .serve_connection_with_upgrades(TokioIo::new(tcp), TowerToHyperService::new(service));
     let mut conn = std::pin::pin!(conn);
     let mut closing = false;
     loop {

@@ -60,9 +60,13 @@ async fn a_slowloris_client_is_disconnected_after_the_header_timeout_while_other
         if i == 1 {
             // Meanwhile an ordinary client is served at once.
             let t0 = Instant::now();
-            Answer::read(gateway.post_json("/v1/chat/completions", &hello("local:m")).await)
-                .await
-                .assert_status(200);
+            Answer::read(
+                gateway
+                    .post_json("/v1/chat/completions", &hello("local:m"))
+                    .await,
+            )
+            .await
+            .assert_status(200);
             assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
         }
         // A peek: has the server hung up?
@@ -173,7 +177,9 @@ async fn above_the_request_limit_requests_wait_for_a_slot() {
     let slow = gateway.post_json("/v1/chat/completions", &body);
     let quick = async {
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let answer = gateway.post_json("/v1/chat/completions", &hello("local:m")).await;
+        let answer = gateway
+            .post_json("/v1/chat/completions", &hello("local:m"))
+            .await;
         (answer, started.elapsed())
     };
     let (slow, (quick, quick_done)) = tokio::join!(slow, quick);
