@@ -8,7 +8,7 @@
 //! | header | accepted |
 //! |--------|----------|
 //! | `Host` (or HTTP/2's `:authority`) | an address of the listen address at its port: bound to loopback, `127.0.0.1:PORT`, `localhost:PORT`, `[::1]:PORT` (any loopback IP); bound to another IP, that IP; bound to `0.0.0.0`/`::`, any IP and `localhost`; plus `[server] allowed_host_names` (`name` at any port, `name:port` at that one). Absent (HTTP/1.0): accepted, no browser omits it |
-//! | `Origin` | absent; or `http://` / `https://` with a host the `Host` rule accepts and the port the request came to. `null` (sandboxed frames, `file:` pages) is refused |
+//! | `Origin` | absent; or `http://` / `https://` naming the host and port the request went to (as `Host` names them; the loopback names count as one host), which the `Host` rule accepts. `null` (sandboxed frames, `file:` pages) is refused |
 //! | `Content-Type` | on `POST`/`DELETE` to the admin, agent and tool-registry routes, when there is a body or a type: `application/json` (parameters allowed); `POST /api/v1/approvals` takes `application/wasm` or `application/octet-stream`. Browsers can only send `text/plain`, form and multipart types without asking first (a CORS preflight, which Aratta never grants) |
 //!
 //! An IP address in `Host` cannot be a rebinding attack (the attacker's page would be the IP
@@ -156,14 +156,17 @@ impl Guard {
         if !self.allowed(&origin_host, Some(origin_port)) {
             return Err(refuse());
         }
-        // The page must come from the port the request came to: another port on the same
-        // host is another server (another local service's page).
-        let request_port = match host {
-            Some((_, Some(port))) => Some(*port),
-            Some((_, None)) => Some(default_port),
-            None => None,
+        let Some((request_host, request_port)) = host else {
+            return Ok(());
         };
-        if request_port.is_some_and(|p| p != origin_port) {
+        // The page must come from the host the request went to (loopback names count as one:
+        // a page from http://localhost:PORT calling 127.0.0.1:PORT is this server's own), or
+        // bound to every interface any IP would pass, a page from another machine included.
+        let same_host = origin_host == *request_host
+            || (is_loopback_name(&origin_host) && is_loopback_name(request_host));
+        // And from the port the request came to: another port on the same host is another
+        // server (another local service's page).
+        if !same_host || request_port.unwrap_or(default_port) != origin_port {
             return Err(refuse());
         }
         Ok(())
@@ -224,6 +227,16 @@ impl Guard {
     fn expected_origins(&self) -> String {
         format!("http:// or https:// with {}", self.expected())
     }
+}
+
+/// `localhost` or a loopback IP (bracketed for IPv6).
+fn is_loopback_name(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The content type a route's body must have, if the route is an admin, agent or

@@ -137,6 +137,21 @@ fn every_interface_accepts_any_ip_but_only_listed_names() {
         Some("aratta.lan:8640"),
         Some("http://aratta.lan:3000")
     ));
+    // Any IP passes as Host, but a page from another machine at the same port is another
+    // site: the Origin must name the host the request went to.
+    assert!(ok(&g, Some("10.1.2.3:8640"), Some("http://10.1.2.3:8640")));
+    assert!(ok(
+        &g,
+        Some("127.0.0.1:8640"),
+        Some("http://localhost:8640")
+    ));
+    for origin in [
+        "http://203.0.113.9:8640",
+        "http://10.1.2.3:8640",
+        "http://aratta.lan:8640",
+    ] {
+        assert!(!ok(&g, Some("127.0.0.1:8640"), Some(origin)), "{origin}");
+    }
 }
 
 #[test]
