@@ -79,10 +79,26 @@ pub struct ServerConfig {
     pub host: String,
     /// Port to bind.
     pub port: u16,
-    /// Longest time one client request may take, streaming included.
+    /// Longest time one client request may take from the end of its headers until its answer
+    /// starts: the body read, the wait for a request slot and the provider call.
     pub request_timeout_seconds: u64,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: u64,
+    /// Host names (`name` for any port, or `name:port`) clients may use in `Host` and
+    /// `Origin` besides the listen address: a reverse proxy's public name, a LAN host name.
+    /// Any other name is refused, so a DNS-rebinding page cannot reach the server.
+    pub allowed_host_names: Vec<String>,
+    /// Time allowed for a request's headers to arrive, counted from when the connection
+    /// opens or finishes its previous answer (slow headers: slowloris).
+    pub header_read_timeout_seconds: u64,
+    /// A connection with no request in flight for this long is closed.
+    pub idle_timeout_seconds: u64,
+    /// Time allowed for a whole request body to arrive once its headers have.
+    pub body_read_timeout_seconds: u64,
+    /// Open connections at most; above it the server stops accepting until one closes.
+    pub max_connections: usize,
+    /// Requests being read or answered at once, streams included; more wait their turn.
+    pub max_concurrent_requests: usize,
 }
 
 impl Default for ServerConfig {
@@ -92,6 +108,12 @@ impl Default for ServerConfig {
             port: 8640,
             request_timeout_seconds: 600,
             max_body_bytes: 32 * 1024 * 1024,
+            allowed_host_names: Vec::new(),
+            header_read_timeout_seconds: 30,
+            idle_timeout_seconds: 60,
+            body_read_timeout_seconds: 60,
+            max_connections: 1024,
+            max_concurrent_requests: 512,
         }
     }
 }
@@ -100,6 +122,57 @@ impl ServerConfig {
     /// `request_timeout_seconds` as a [`Duration`].
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_seconds)
+    }
+
+    /// `header_read_timeout_seconds` as a [`Duration`].
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_read_timeout_seconds)
+    }
+
+    /// `idle_timeout_seconds` as a [`Duration`].
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout_seconds)
+    }
+
+    /// `body_read_timeout_seconds` as a [`Duration`].
+    pub fn body_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_read_timeout_seconds)
+    }
+
+    /// One `allowed_host_names` entry as a lower-case name and its port, if it names one:
+    /// `aratta.lan` (any port) or `aratta.lan:8640`. Only DNS names: IP addresses are judged
+    /// by the listen address, and a trailing dot or a wildcard is refused.
+    pub fn parse_host_name(entry: &str) -> Result<(String, Option<u16>), String> {
+        let (name, port) = match entry.rsplit_once(':') {
+            Some((name, port)) => match port.parse::<u16>() {
+                Ok(port) if port > 0 => (name, Some(port)),
+                _ => {
+                    return Err(format!(
+                        "`{entry}`: the port after `:` must be from 1 to 65535"
+                    ));
+                }
+            },
+            None => (entry, None),
+        };
+        let name = name.to_ascii_lowercase();
+        let label_ok = |l: &str| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        };
+        if name.parse::<std::net::IpAddr>().is_ok() || name.starts_with('[') {
+            return Err(format!(
+                "`{entry}` is an IP address; list host names only (IP addresses are accepted by the listen address: see [server] host)"
+            ));
+        }
+        if name.len() > 253 || !name.split('.').all(label_ok) {
+            return Err(format!(
+                "`{entry}` is not a host name (letters, digits, `-` and dots, no trailing dot or wildcard), optionally with `:port`, e.g. `aratta.lan` or `gateway.example.com:443`"
+            ));
+        }
+        Ok((name, port))
     }
 }
 

@@ -22,6 +22,12 @@ fn defaults_without_a_file() {
     assert_eq!(config.server.port, 8640);
     assert_eq!(config.server.request_timeout_seconds, 600);
     assert_eq!(config.server.max_body_bytes, 33_554_432);
+    assert!(config.server.allowed_host_names.is_empty());
+    assert_eq!(config.server.header_read_timeout_seconds, 30);
+    assert_eq!(config.server.idle_timeout_seconds, 60);
+    assert_eq!(config.server.body_read_timeout_seconds, 60);
+    assert_eq!(config.server.max_connections, 1024);
+    assert_eq!(config.server.max_concurrent_requests, 512);
     assert_eq!(config.behaviour.default_model, None);
     assert_eq!(config.behaviour.upstream_connect_timeout_seconds, 10);
     assert_eq!(config.behaviour.upstream_timeout_seconds, 300);
@@ -181,7 +187,9 @@ fn unknown_keys_name_the_key_the_file_and_the_fix() {
     assert_eq!(
         error("[server]\nprot = 1\n", &[]),
         "server.prot: unknown key (did you mean `port`?); valid keys here: host, port, \
-         request_timeout_seconds, max_body_bytes (set in /etc/aratta/config.toml)"
+         request_timeout_seconds, max_body_bytes, allowed_host_names, \
+         header_read_timeout_seconds, idle_timeout_seconds, body_read_timeout_seconds, \
+         max_connections, max_concurrent_requests (set in /etc/aratta/config.toml)"
     );
     assert!(
         error("[behavior]\n", &[]).starts_with("behavior: unknown key (did you mean `behaviour`?)")
@@ -273,6 +281,53 @@ fn server_values_are_checked() {
         invalid("[server]\nrequest_timeout_seconds = 0\n"),
         "server.request_timeout_seconds: must be at least 1 (default 600)"
     );
+}
+
+#[test]
+fn ingress_values_are_checked() {
+    for key in [
+        "header_read_timeout_seconds",
+        "idle_timeout_seconds",
+        "body_read_timeout_seconds",
+        "max_connections",
+        "max_concurrent_requests",
+    ] {
+        let message = invalid(&format!("[server]\n{key} = 0\n"));
+        assert!(
+            message.starts_with(&format!("server.{key}: must be at least 1 (default ")),
+            "{message}"
+        );
+    }
+    assert_eq!(
+        invalid("[server]\nmax_connections = 2000000\n"),
+        "server.max_connections: must be at most 1000000"
+    );
+    let ok = load_toml(
+        "[server]\nallowed_host_names = [\"Aratta.LAN\", \"gw.example.com:443\"]\n",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(ok.server.allowed_host_names.len(), 2);
+    assert_eq!(
+        ServerConfig::parse_host_name("Aratta.LAN"),
+        Ok(("aratta.lan".into(), None))
+    );
+    assert_eq!(
+        invalid("[server]\nallowed_host_names = [\"ok.lan\", \"*.evil.example\"]\n"),
+        "server.allowed_host_names[1]: `*.evil.example` is not a host name (letters, digits, \
+         `-` and dots, no trailing dot or wildcard), optionally with `:port`, e.g. `aratta.lan` \
+         or `gateway.example.com:443`"
+    );
+    for bad in [
+        "10.0.0.1",
+        "[::1]:80",
+        "aratta.lan.",
+        "aratta.lan:0",
+        "a..b",
+        "",
+    ] {
+        assert!(ServerConfig::parse_host_name(bad).is_err(), "{bad}");
+    }
 }
 
 #[test]

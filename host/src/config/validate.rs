@@ -1,7 +1,7 @@
 //! Value checks that types alone cannot express. Each message says what is acceptable.
 
 use super::error::{Problem, ProblemKind};
-use super::model::{Config, ProviderConfig};
+use super::model::{Config, ProviderConfig, ServerConfig};
 use super::parse_model_ref;
 
 /// Every problem in `config`, keyed but without origins (the loader adds those).
@@ -54,6 +54,48 @@ fn server(config: &Config, problems: &mut Problems) {
         600,
     );
     problems.at_least_one("server.max_body_bytes", server.max_body_bytes, 33_554_432);
+    problems.at_least_one(
+        "server.header_read_timeout_seconds",
+        server.header_read_timeout_seconds,
+        30,
+    );
+    problems.at_least_one(
+        "server.idle_timeout_seconds",
+        server.idle_timeout_seconds,
+        60,
+    );
+    problems.at_least_one(
+        "server.body_read_timeout_seconds",
+        server.body_read_timeout_seconds,
+        60,
+    );
+    problems.at_least_one(
+        "server.max_connections",
+        server.max_connections as u64,
+        1024,
+    );
+    problems.at_least_one(
+        "server.max_concurrent_requests",
+        server.max_concurrent_requests as u64,
+        512,
+    );
+    // A semaphore holds at most this many permits (usize::MAX >> 3).
+    for (key, value) in [
+        ("server.max_connections", server.max_connections),
+        (
+            "server.max_concurrent_requests",
+            server.max_concurrent_requests,
+        ),
+    ] {
+        if value > 1_000_000 {
+            problems.add(key, "must be at most 1000000");
+        }
+    }
+    for (index, name) in server.allowed_host_names.iter().enumerate() {
+        if let Err(reason) = ServerConfig::parse_host_name(name) {
+            problems.add(format!("server.allowed_host_names[{index}]"), reason);
+        }
+    }
 }
 
 fn behaviour(config: &Config, problems: &mut Problems) {

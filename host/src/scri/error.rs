@@ -17,7 +17,8 @@ pub struct ApiErrorBody {
     /// A sentence naming the problem and, where there is one, the fix.
     pub message: String,
     /// The error class: `invalid_request_error`, `not_found_error`, `authentication_error`,
-    /// `rate_limit_error`, `timeout_error`, `overloaded_error`, `connection_error`,
+    /// `permission_error` (a refused `Origin` or `Host`), `rate_limit_error`, `timeout_error`,
+    /// `overloaded_error`, `connection_error`,
     /// `schema_mismatch_error`, `upstream_error`, `unsupported_error`, `adapter_error`,
     /// `api_error`.
     #[serde(rename = "type")]

@@ -61,9 +61,14 @@ impl AdminPolicy {
     }
 }
 
-/// Compare without leaking where the first difference is.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// Compare without leaking where the first difference is, or the expected length: the
+/// SHA-256 digests of both sides (always 32 bytes) are compared in constant time by `subtle`.
+fn constant_time_eq(given: &[u8], expected: &[u8]) -> bool {
+    use sha2::{Digest, Sha256};
+    use subtle::ConstantTimeEq;
+    Sha256::digest(given)
+        .ct_eq(&Sha256::digest(expected))
+        .into()
 }
 
 /// Every provider's breaker.
@@ -149,5 +154,8 @@ mod tests {
         assert!(p.check(&headers(None)).is_err());
         assert!(p.check(&headers(Some("Bearer wrong"))).is_err());
         assert!(p.check(&headers(Some("Bearer s3cret"))).is_ok());
+        assert!(p.check(&headers(Some("Bearer s3cre"))).is_err(), "a prefix");
+        assert!(p.check(&headers(Some("Bearer s3cret2"))).is_err(), "longer");
+        assert!(p.check(&headers(Some("Bearer "))).is_err(), "empty");
     }
 }

@@ -7,7 +7,9 @@ mod agent_routes;
 mod anthropic_routes;
 mod error;
 mod gemini_routes;
+mod guard;
 mod health_routes;
+mod ingress;
 mod model_routes;
 mod openai_routes;
 mod openapi;
@@ -107,6 +109,7 @@ pub async fn run(config: Config, home: Home) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let bound = listener.local_addr()?;
+    let server = gateway.config.server.clone();
     // Hot swaps: the adapters directory is watched from here on (see crate::reload).
     let reload = crate::reload::ReloadManager::new(gateway.clone(), &home);
     // Files overriding a built-in get a hot swap's real call before anything is served.
@@ -125,9 +128,15 @@ pub async fn run(config: Config, home: Home) -> anyhow::Result<()> {
         Some(agents) => app.layer(axum::Extension(Arc::new(agents))),
         None => app,
     };
+    // Outermost, so every route (and the fallback) is guarded and limited.
+    let ingress = Arc::new(ingress::Ingress::new(bound, &server));
+    let app = app.layer(axum::middleware::from_fn_with_state(
+        ingress,
+        ingress::admit,
+    ));
     tracing::info!(address = %bound, "serving");
     println!("aratta listening on http://{bound}");
-    workers::serve(listener, app, async {
+    workers::serve(listener, app, workers::Limits::new(&server), async {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");
     })
@@ -223,13 +232,17 @@ fn validate_chat(gw: &Gateway, request: &mut scri::ChatRequest) -> Result<(), Fa
     Ok(())
 }
 
-/// Bound a request by `[server] request_timeout_seconds`.
+/// Bound a request by `[server] request_timeout_seconds`, counted from the end of its headers
+/// (the deadline the ingress layer set; reading the body has already used part of it).
 async fn with_timeout<T>(
     gw: &Gateway,
     fut: impl Future<Output = Result<T, GatewayError>>,
 ) -> Result<T, Failure> {
     let limit = gw.config.server.request_timeout();
-    match tokio::time::timeout(limit, fut).await {
+    let deadline = ingress::DEADLINE
+        .try_with(|d| *d)
+        .unwrap_or_else(|_| tokio::time::Instant::now() + limit);
+    match tokio::time::timeout_at(deadline, fut).await {
         Ok(r) => r.map_err(Failure),
         Err(_) => Err(Failure(GatewayError::Timeout {
             seconds: limit.as_secs(),

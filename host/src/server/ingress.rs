@@ -1,0 +1,204 @@
+//! The layer every request passes first: who may ask ([`guard`](super::guard)), a slot among
+//! `[server] max_concurrent_requests`, the body read under its own deadline and size limit,
+//! and the request deadline (`request_timeout_seconds`, counted from here, so reading the body
+//! and waiting for a slot count against it). A refusal is answered in the shape of the API the
+//! route speaks (OpenAI/SCRI, Anthropic or Gemini), so each SDK shows the message.
+//!
+//! The body is read here rather than by the handler, so a trickled body ends in a 408 and an
+//! oversized one in a 413 in that shape; the handler then takes the same bytes without a copy.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, Method, StatusCode, header};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+
+use crate::config::ServerConfig;
+use crate::scri::ApiErrorBody;
+
+use super::guard::{Guard, Refusal, check_content_type};
+use super::model_routes::{Dialect, dialect};
+
+tokio::task_local! {
+    /// When the request being handled must have its answer: set here, read by
+    /// [`with_timeout`](super::with_timeout).
+    pub(super) static DEADLINE: Instant;
+}
+
+/// The ingress rules and limits for one bound server.
+pub struct Ingress {
+    guard: Guard,
+    slots: Arc<Semaphore>,
+    request_timeout: Duration,
+    body_timeout: Duration,
+    max_body: u64,
+}
+
+impl Ingress {
+    /// The layer's state for a server bound to `bound` with the `[server]` settings.
+    pub fn new(bound: std::net::SocketAddr, server: &ServerConfig) -> Self {
+        Ingress {
+            guard: Guard::new(bound, server),
+            slots: Arc::new(Semaphore::new(server.max_concurrent_requests)),
+            request_timeout: server.request_timeout(),
+            body_timeout: server.body_read_timeout(),
+            max_body: server.max_body_bytes,
+        }
+    }
+}
+
+/// The middleware (`axum::middleware::from_fn_with_state`).
+pub async fn admit(State(ingress): State<Arc<Ingress>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let deadline = started + ingress.request_timeout;
+    let (parts, body) = request.into_parts();
+    let shape = || dialect_of(&parts.method, &parts.uri, &parts.headers);
+    if let Err(refusal) = ingress
+        .guard
+        .check(&parts.headers, &parts.uri)
+        .and_then(|()| check_content_type(&parts.method, &parts.uri, &parts.headers))
+    {
+        tracing::warn!(method = %parts.method, path = %parts.uri.path(), reason = %refusal, "request refused");
+        return refuse(shape(), &refusal);
+    }
+    let Ok(Ok(slot)) =
+        tokio::time::timeout_at(deadline, ingress.slots.clone().acquire_owned()).await
+    else {
+        let mut answer = answer(
+            shape(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded_error",
+            "too_many_requests",
+            format!(
+                "the server is at [server] max_concurrent_requests and no slot freed within {} s; retry",
+                ingress.request_timeout.as_secs()
+            ),
+        );
+        answer
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(1));
+        return answer;
+    };
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > ingress.max_body) {
+        return too_large(shape(), ingress.max_body);
+    }
+    let limit = usize::try_from(ingress.max_body).unwrap_or(usize::MAX);
+    let read_by = deadline.min(started + ingress.body_timeout);
+    let bytes = match tokio::time::timeout_at(read_by, Limited::new(body, limit).collect()).await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(e)) if e.is::<LengthLimitError>() => return too_large(shape(), ingress.max_body),
+        Ok(Err(e)) => {
+            return close(answer(
+                shape(),
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                "body_unreadable",
+                format!("the request body could not be read: {e}"),
+            ));
+        }
+        Err(_) => {
+            let seconds = read_by.duration_since(started).as_secs();
+            tracing::warn!(method = %parts.method, path = %parts.uri.path(), seconds, "request body not received in time");
+            return close(answer(
+                shape(),
+                StatusCode::REQUEST_TIMEOUT,
+                "timeout_error",
+                "body_read_timeout",
+                format!(
+                    "the request body did not arrive within {seconds} s ([server] body_read_timeout_seconds, within request_timeout_seconds)"
+                ),
+            ));
+        }
+    };
+    let request = Request::from_parts(parts, Body::from(bytes));
+    let response = DEADLINE.scope(deadline, next.run(request)).await;
+    // The slot is held until the answer's body (a stream) ends or the client goes away.
+    response.map(|body| {
+        Body::new(body.map_frame(move |frame| {
+            let _held = &slot;
+            frame
+        }))
+    })
+}
+
+/// The API whose error shape a route answers in.
+fn dialect_of(method: &Method, uri: &http::Uri, headers: &http::HeaderMap) -> Dialect {
+    let path = uri.path();
+    if path == "/v1/messages" {
+        Dialect::Anthropic
+    } else if path.starts_with("/v1beta/")
+        || (path.starts_with("/v1/models/") && method == Method::POST)
+    {
+        Dialect::Gemini
+    } else if path == "/v1/models" || path.starts_with("/v1/models/") {
+        dialect(headers, uri)
+    } else {
+        Dialect::OpenAi
+    }
+}
+
+fn refuse(shape: Dialect, refusal: &Refusal) -> Response {
+    let kind = match refusal {
+        Refusal::ContentType { .. } => "invalid_request_error",
+        _ => "permission_error",
+    };
+    answer(
+        shape,
+        refusal.status(),
+        kind,
+        refusal.code(),
+        refusal.to_string(),
+    )
+}
+
+fn too_large(shape: Dialect, max: u64) -> Response {
+    close(answer(
+        shape,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "invalid_request_error",
+        "body_too_large",
+        format!("the request body is larger than [server] max_body_bytes ({max} bytes)"),
+    ))
+}
+
+/// The connection cannot be reused: the rest of the body was never read.
+fn close(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+fn answer(shape: Dialect, status: StatusCode, kind: &str, code: &str, message: String) -> Response {
+    let body = ApiErrorBody {
+        message,
+        kind: kind.to_owned(),
+        param: None,
+        code: Some(code.to_owned()),
+        provider: None,
+        upstream_status: None,
+    };
+    match shape {
+        Dialect::OpenAi => super::error::error_response(status, body),
+        Dialect::Anthropic => {
+            (status, Json(crate::anthropic_api::error_body(&body))).into_response()
+        }
+        Dialect::Gemini => (
+            status,
+            Json(crate::gemini_api::error_body(status.as_u16(), &body)),
+        )
+            .into_response(),
+    }
+}
