@@ -76,6 +76,9 @@ pub(crate) fn is_bad_request(failure: &Failure) -> Result<(), String> {
 pub(crate) fn reencodes(request: &ChatRequest) -> Result<(), String> {
     let text =
         serde_json::to_string(request).map_err(|e| format!("SCRI does not serialise: {e}"))?;
+    if too_deep(&text) {
+        return Ok(());
+    }
     let back = bodies::scri_chat(text.as_bytes()).map_err(|f| {
         format!(
             "/api/v1/chat refuses the SCRI form of a decoded request ({}): {text}",
@@ -90,10 +93,21 @@ pub(crate) fn reencodes(request: &ChatRequest) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether `text` nests deeper than serde_json reads (128 levels). A dialect request nested
+/// near that limit is a level or two deeper in SCRI form (`extra` wraps the passed-through
+/// fields), which is still JSON but not something `/api/v1/chat` reads back.
+fn too_deep(text: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(text)
+        .is_err_and(|e| e.to_string().starts_with("recursion limit exceeded"))
+}
+
 /// The same for an embedding request and `/api/v1/embed`.
 pub(crate) fn reencodes_embed(request: &scri::EmbedRequest) -> Result<(), String> {
     let text =
         serde_json::to_string(request).map_err(|e| format!("SCRI does not serialise: {e}"))?;
+    if too_deep(&text) {
+        return Ok(());
+    }
     let back = bodies::scri_embed(text.as_bytes()).map_err(|f| {
         format!(
             "/api/v1/embed refuses the SCRI form of a decoded request ({}): {text}",

@@ -56,7 +56,7 @@ pub struct AgentRunRequest {
     #[serde(default)]
     pub max_iterations: Option<u32>,
     /// Sampling temperature.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::scri::float::opt_finite_f32")]
     pub temperature: Option<f32>,
     /// System instructions.
     #[serde(default)]
