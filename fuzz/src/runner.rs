@@ -119,7 +119,7 @@ fn run_here(target: &'static Target, seed: u64, budget: Budget, crash_dir: &Path
         let done = match budget {
             Budget::Inputs(n) => report.inputs >= n,
             // Look at the clock every 64 inputs: it costs more than a small input.
-            Budget::Time(limit) => report.inputs % 64 == 0 && start.elapsed() >= limit,
+            Budget::Time(limit) => report.inputs.is_multiple_of(64) && start.elapsed() >= limit,
         };
         if done {
             break;

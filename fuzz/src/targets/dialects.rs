@@ -82,7 +82,7 @@ pub const GEMINI_GENERATE: Target = Target {
 };
 
 fn gemini_generate(input: &[u8]) -> Result<(), String> {
-    let stream = input.len() % 2 == 1;
+    let stream = !input.len().is_multiple_of(2);
     match gemini_api::generate_request(GEMINI_MODEL, input, stream) {
         Ok(request) => {
             ensure(
