@@ -49,18 +49,10 @@ pub struct ChatRequest {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct Sampling {
     /// Randomness, usually 0.0 to 2.0.
-    #[serde(
-        default,
-        deserialize_with = "super::float::opt_finite_f32",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f32>,
     /// Nucleus sampling mass.
-    #[serde(
-        default,
-        deserialize_with = "super::float::opt_finite_f32",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f32>,
     /// Top-k sampling, where supported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -75,19 +67,28 @@ pub struct Sampling {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
     /// Penalty for tokens already present.
-    #[serde(
-        default,
-        deserialize_with = "super::float::opt_finite_f32",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub presence_penalty: Option<f32>,
     /// Penalty proportional to token frequency.
-    #[serde(
-        default,
-        deserialize_with = "super::float::opt_finite_f32",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frequency_penalty: Option<f32>,
+}
+
+impl Sampling {
+    /// The first float setting beyond `f32`'s range (read as infinity), for the refusal.
+    /// Checked after parsing: inside `#[serde(flatten)]` a deserializer's error loses the
+    /// field's name.
+    pub fn out_of_range(&self) -> Option<&'static str> {
+        [
+            ("temperature", self.temperature),
+            ("top_p", self.top_p),
+            ("presence_penalty", self.presence_penalty),
+            ("frequency_penalty", self.frequency_penalty),
+        ]
+        .into_iter()
+        .find(|(_, value)| value.is_some_and(|v| !v.is_finite()))
+        .map(|(name, _)| name)
+    }
 }
 
 /// How much the model should reason, where the provider supports it.

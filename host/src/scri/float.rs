@@ -1,6 +1,7 @@
 //! SCRI keeps sampling numbers as `f32`, and JSON numbers are read as `f64`: `f64 as f32`
 //! turns anything beyond ±3.4e38 into infinity, which serialises as `null` and is no setting a
-//! provider takes. Such a number is refused instead, naming the field. (The fuzz harness,
+//! provider takes. Such a number is refused instead, naming the field (SCRI's flattened
+//! `Sampling` checks after parsing: `Sampling::out_of_range`). (The fuzz harness,
 //! `fuzz/`, found `"temperature": 1e300` accepted by every chat route.)
 
 /// `value` as a finite `f32`, or why not.

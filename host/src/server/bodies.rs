@@ -13,7 +13,12 @@ pub use super::agent_routes::AgentRunRequest;
 
 /// `POST /api/v1/chat`: a SCRI chat request.
 pub fn scri_chat(body: &[u8]) -> Result<scri::ChatRequest, Failure> {
-    parse_json(body)
+    let request: scri::ChatRequest = parse_json(body)?;
+    if let Some(field) = request.sampling.out_of_range() {
+        let message = format!("{field}: out of range for this setting (at most ±3.4e38)");
+        return Err(bad_request(&message, Some(field.into())));
+    }
+    Ok(request)
 }
 
 /// `POST /api/v1/embed`: a SCRI embedding request.
@@ -54,4 +59,51 @@ pub fn rejection(body: &[u8]) -> Result<Rejection, Failure> {
         return Ok(Rejection::default());
     }
     parse_json(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gateway::GatewayError;
+
+    fn param(failure: Failure) -> Option<String> {
+        match failure.0 {
+            GatewayError::BadRequest { param, .. } => param,
+            other => panic!("not a 400: {other}"),
+        }
+    }
+
+    #[test]
+    fn an_out_of_range_float_is_refused_naming_the_field() {
+        let chat = br#"{"model": "m", "messages": [{"role": "user", "content": "x"}], "temperature": 1e300}"#;
+        let refused = scri_chat(chat).err().expect("1e300 is no f32");
+        assert_eq!(param(refused).as_deref(), Some("temperature"));
+        let run = br#"{"task": "x", "model": "m", "temperature": -1e39}"#;
+        let refused = agent_run(run).err().expect("-1e39 is no f32");
+        assert_eq!(param(refused).as_deref(), Some("temperature"));
+        let fine = br#"{"model": "m", "messages": [{"role": "user", "content": "x"}], "temperature": 3e38}"#;
+        assert_eq!(
+            scri_chat(fine)
+                .ok()
+                .expect("3e38 fits")
+                .sampling
+                .temperature,
+            Some(3e38)
+        );
+    }
+
+    #[test]
+    fn admin_bodies_may_be_empty_but_not_malformed() {
+        assert!(rollback_to(b" \n").ok().expect("empty").version.is_none());
+        assert!(rejection(b"").ok().expect("empty").reason.is_none());
+        assert!(rollback_to(br#"{"verison": "1"}"#).is_err());
+        assert!(tool_defs(b"[]").is_err());
+        assert_eq!(
+            tool_defs(br#"{"name": "a", "parameters": {}}"#)
+                .ok()
+                .expect("one tool")
+                .len(),
+            1
+        );
+    }
 }
