@@ -7,7 +7,8 @@
 //! ```
 //!
 //! Runs each target for the budget (default 60 s), prints inputs, inputs/s, failures and the
-//! slowest input, and writes each distinct failing input under `target/fuzz-crashes/`. Exits
+//! slowest input's time, and writes each distinct failing input, and the slowest input (as
+//! `slowest`), under `target/fuzz-crashes/<target>/`. Exits
 //! 1 when anything failed. The seed defaults to the clock; a report prints it, so any run can
 //! be repeated with `--seed`.
 
@@ -122,6 +123,14 @@ fn main() -> ExitCode {
             report.crashes.len(),
             report.slowest.0.as_secs_f64() * 1e3,
         );
+        // The slowest input, to look at when the time is out of line with the rest.
+        let slowest = corpus::crash_dir().join(target.name).join("slowest");
+        if std::fs::create_dir_all(slowest.parent().expect("a parent"))
+            .and_then(|()| std::fs::write(&slowest, &report.slowest.1))
+            .is_err()
+        {
+            eprintln!("could not write {}", slowest.display());
+        }
         if !report.crashes.is_empty() {
             failed = true;
             eprintln!("{}", report.describe_crashes());
