@@ -66,44 +66,48 @@ mod tests {
     use super::*;
     use crate::gateway::GatewayError;
 
-    fn param(failure: Failure) -> Option<String> {
-        match failure.0 {
-            GatewayError::BadRequest { param, .. } => param,
-            other => panic!("not a 400: {other}"),
+    /// The field a 400 names; panics when `result` is not a 400.
+    fn refused_param<T>(result: Result<T, Failure>) -> Option<String> {
+        match result {
+            Err(Failure(GatewayError::BadRequest { param, .. })) => param,
+            Err(Failure(other)) => panic!("not a 400: {other}"),
+            Ok(_) => panic!("accepted"),
         }
     }
 
     #[test]
     fn an_out_of_range_float_is_refused_naming_the_field() {
         let chat = br#"{"model": "m", "messages": [{"role": "user", "content": "x"}], "temperature": 1e300}"#;
-        let refused = scri_chat(chat).err().expect("1e300 is no f32");
-        assert_eq!(param(refused).as_deref(), Some("temperature"));
-        let run = br#"{"task": "x", "model": "m", "temperature": -1e39}"#;
-        let refused = agent_run(run).err().expect("-1e39 is no f32");
-        assert_eq!(param(refused).as_deref(), Some("temperature"));
-        let fine = br#"{"model": "m", "messages": [{"role": "user", "content": "x"}], "temperature": 3e38}"#;
         assert_eq!(
-            scri_chat(fine)
-                .ok()
-                .expect("3e38 fits")
-                .sampling
-                .temperature,
-            Some(3e38)
+            refused_param(scri_chat(chat)).as_deref(),
+            Some("temperature")
         );
+        let run = br#"{"task": "x", "model": "m", "temperature": -1e39}"#;
+        assert_eq!(
+            refused_param(agent_run(run)).as_deref(),
+            Some("temperature")
+        );
+        let fine = br#"{"model": "m", "messages": [{"role": "user", "content": "x"}], "temperature": 3e38}"#;
+        let Ok(request) = scri_chat(fine) else {
+            panic!("3e38 fits an f32")
+        };
+        assert_eq!(request.sampling.temperature, Some(3e38));
     }
 
     #[test]
     fn admin_bodies_may_be_empty_but_not_malformed() {
-        assert!(rollback_to(b" \n").ok().expect("empty").version.is_none());
-        assert!(rejection(b"").ok().expect("empty").reason.is_none());
+        assert!(matches!(
+            rollback_to(b" \n"),
+            Ok(RollbackTo {
+                version: None,
+                sha256: None
+            })
+        ));
+        assert!(matches!(rejection(b""), Ok(Rejection { reason: None })));
         assert!(rollback_to(br#"{"verison": "1"}"#).is_err());
         assert!(tool_defs(b"[]").is_err());
-        assert_eq!(
-            tool_defs(br#"{"name": "a", "parameters": {}}"#)
-                .ok()
-                .expect("one tool")
-                .len(),
-            1
+        assert!(
+            matches!(tool_defs(br#"{"name": "a", "parameters": {}}"#), Ok(defs) if defs.len() == 1)
         );
     }
 }
