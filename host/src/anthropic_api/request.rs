@@ -50,9 +50,9 @@ struct Body {
     tool_choice: Option<InToolChoice>,
     #[serde(default)]
     stop_sequences: Option<Vec<String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::scri::float::opt_finite_f32")]
     temperature: Option<f32>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::scri::float::opt_finite_f32")]
     top_p: Option<f32>,
     #[serde(default)]
     top_k: Option<u32>,

@@ -143,6 +143,9 @@ fn mistakes_name_the_field() {
             || err.to_string().contains("cannot appear"),
         "{err}"
     );
+    let err = refused(json!({"model": "m", "max_tokens": 1,
+        "messages": [{"role": "user", "content": "x"}], "temperature": 1e39}));
+    assert!(err.to_string().starts_with("temperature: "), "{err}");
     assert!(matches!(
         messages_request(b"{nope"),
         Err(RequestError::Json { .. })

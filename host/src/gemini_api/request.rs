@@ -60,9 +60,13 @@ struct FunctionCallingConfig {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct GenerationConfig {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::scri::float::opt_finite_f32")]
     temperature: Option<f32>,
-    #[serde(default, alias = "top_p")]
+    #[serde(
+        default,
+        deserialize_with = "crate::scri::float::opt_finite_f32",
+        alias = "top_p"
+    )]
     top_p: Option<f32>,
     #[serde(default, alias = "top_k")]
     top_k: Option<f64>,
@@ -72,9 +76,17 @@ struct GenerationConfig {
     stop_sequences: Option<Vec<String>>,
     #[serde(default)]
     seed: Option<i64>,
-    #[serde(default, alias = "presence_penalty")]
+    #[serde(
+        default,
+        deserialize_with = "crate::scri::float::opt_finite_f32",
+        alias = "presence_penalty"
+    )]
     presence_penalty: Option<f32>,
-    #[serde(default, alias = "frequency_penalty")]
+    #[serde(
+        default,
+        deserialize_with = "crate::scri::float::opt_finite_f32",
+        alias = "frequency_penalty"
+    )]
     frequency_penalty: Option<f32>,
     #[serde(default, alias = "candidate_count")]
     candidate_count: Option<u32>,

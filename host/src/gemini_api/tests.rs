@@ -179,6 +179,14 @@ fn mistakes_name_the_field() {
         "{err}"
     );
     let err = refused(
+        json!({"contents": [{"parts": [{"text": "x"}]}], "generationConfig": {"temperature": 1e300}}),
+    );
+    assert!(
+        err.to_string()
+            .starts_with("generationConfig.temperature: "),
+        "{err}"
+    );
+    let err = refused(
         json!({"contents": [{"parts": [{"functionResponse": {"name": "f", "response": {}}}]}]}),
     );
     assert!(err.to_string().contains("no earlier functionCall"), "{err}");

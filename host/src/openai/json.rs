@@ -96,7 +96,13 @@ impl<'a> Obj<'a> {
     pub fn f32(&self, key: &str) -> Result<Option<f32>, RequestError> {
         match self.get(key) {
             None => Ok(None),
-            Some(Value::Number(n)) => Ok(n.as_f64().map(|f| f as f32)),
+            Some(Value::Number(n)) => match n.as_f64().map(crate::scri::float::finite_f32) {
+                Some(Err(reason)) => Err(RequestError::Value {
+                    param: self.field(key),
+                    reason,
+                }),
+                narrowed => Ok(narrowed.and_then(Result::ok)),
+            },
             Some(other) => Err(type_error(&self.field(key), "a number", other)),
         }
     }

@@ -74,6 +74,23 @@ pub struct Sampling {
     pub frequency_penalty: Option<f32>,
 }
 
+impl Sampling {
+    /// The first float setting beyond `f32`'s range (read as infinity), for the refusal.
+    /// Checked after parsing: inside `#[serde(flatten)]` a deserializer's error loses the
+    /// field's name.
+    pub fn out_of_range(&self) -> Option<&'static str> {
+        [
+            ("temperature", self.temperature),
+            ("top_p", self.top_p),
+            ("presence_penalty", self.presence_penalty),
+            ("frequency_penalty", self.frequency_penalty),
+        ]
+        .into_iter()
+        .find(|(_, value)| value.is_some_and(|v| !v.is_finite()))
+        .map(|(name, _)| name)
+    }
+}
+
 /// How much the model should reason, where the provider supports it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

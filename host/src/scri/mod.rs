@@ -5,6 +5,7 @@ mod chat;
 pub mod convert;
 mod embed;
 mod error;
+pub mod float;
 mod lineage;
 mod stream;
 

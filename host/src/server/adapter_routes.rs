@@ -20,7 +20,7 @@ use crate::reload::{
 };
 use crate::scri::{ApiError, ApiErrorBody};
 
-use super::error::{Failure, error_response, parse_json};
+use super::error::error_response;
 
 /// The reload routes in the OpenAPI document (merged into `/api/v1/openapi.json`).
 #[derive(OpenApi)]
@@ -78,9 +78,11 @@ async fn adapters(State(m): State<Arc<ReloadManager>>) -> Json<AdapterList> {
 /// least 6); none means the newest kept version other than the serving one.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RollbackTo {
-    version: Option<String>,
-    sha256: Option<String>,
+pub struct RollbackTo {
+    /// The described version.
+    pub version: Option<String>,
+    /// The component's SHA-256, or a prefix of at least 6 hex digits.
+    pub sha256: Option<String>,
 }
 
 /// Restore a kept version atomically (admin); the body may name it, else the newest other one.
@@ -103,11 +105,7 @@ async fn rollback(
         .admin
         .check(&headers)
         .map_err(IntoResponse::into_response)?;
-    let to: RollbackTo = if body.iter().all(u8::is_ascii_whitespace) {
-        RollbackTo::default()
-    } else {
-        parse_json(&body).map_err(IntoResponse::into_response)?
-    };
+    let to = super::bodies::rollback_to(&body).map_err(IntoResponse::into_response)?;
     let wanted = to.sha256.or(to.version);
     m.rollback(&name, wanted.as_deref(), "rolled back by an operator")
         .await
@@ -179,8 +177,9 @@ struct Decision {
 /// Why a candidate is rejected: `{"reason": "..."}` (optional).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Rejection {
-    reason: Option<String>,
+pub struct Rejection {
+    /// Why, for the approval record.
+    pub reason: Option<String>,
 }
 
 /// Approve (verify, then swap in) or reject a queued candidate (admin).
@@ -214,11 +213,7 @@ async fn decide(
             }))
         }
         "reject" => {
-            let why: Rejection = if body.iter().all(u8::is_ascii_whitespace) {
-                Rejection::default()
-            } else {
-                parse_json(&body).map_err(|f: Failure| f.into_response())?
-            };
+            let why = super::bodies::rejection(&body).map_err(IntoResponse::into_response)?;
             let why = why.reason.unwrap_or_else(|| "by an operator".into());
             let approval = m
                 .reject(&id, &why)

@@ -21,7 +21,7 @@ use crate::agent::{Agent, AgentConfig, Executor, Step};
 use crate::gateway::{Gateway, GatewayError};
 use crate::tools::Tier;
 
-use super::error::{Failure, bad_request, parse_json};
+use super::error::{Failure, bad_request};
 
 /// The agent route in the OpenAPI document.
 #[derive(utoipa::OpenApi)]
@@ -56,7 +56,7 @@ pub struct AgentRunRequest {
     #[serde(default)]
     pub max_iterations: Option<u32>,
     /// Sampling temperature.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::scri::float::opt_finite_f32")]
     pub temperature: Option<f32>,
     /// System instructions.
     #[serde(default)]
@@ -64,6 +64,26 @@ pub struct AgentRunRequest {
     /// A name for the audit log (default `http`).
     #[serde(default)]
     pub name: Option<String>,
+}
+
+impl AgentRunRequest {
+    /// The agent's settings and its task; an empty task is refused. A pure step, so the fuzz
+    /// harness runs it as the route does.
+    pub fn into_config(self) -> Result<(AgentConfig, String), Failure> {
+        if self.task.trim().is_empty() {
+            return Err(bad_request("task: must not be empty", Some("task".into())));
+        }
+        let mut config = AgentConfig::new(self.model);
+        config.name = self.name.unwrap_or_else(|| "http".into());
+        config.tools = self.tools;
+        config.tier = self.tier;
+        config.temperature = self.temperature;
+        config.system = self.system;
+        if let Some(n) = self.max_iterations {
+            config.max_iterations = n;
+        }
+        Ok((config, self.task))
+    }
 }
 
 /// Run an agent, streaming its steps.
@@ -85,22 +105,11 @@ pub async fn run(
             param: None,
         }));
     };
-    let request: AgentRunRequest = parse_json(&body)?;
+    let request = super::bodies::agent_run(&body)?;
     if request.tier > Tier::Standard {
         gw.admin.check(&headers)?;
     }
-    if request.task.trim().is_empty() {
-        return Err(bad_request("task: must not be empty", Some("task".into())));
-    }
-    let mut config = AgentConfig::new(request.model);
-    config.name = request.name.unwrap_or_else(|| "http".into());
-    config.tools = request.tools;
-    config.tier = request.tier;
-    config.temperature = request.temperature;
-    config.system = request.system;
-    if let Some(n) = request.max_iterations {
-        config.max_iterations = n;
-    }
+    let (config, task) = request.into_config()?;
     if let Err(e) = config.validate(|name| executor.get(name).map(|t| t.def.tier)) {
         return Err(bad_request(&e.to_string(), Some(e.field.into())));
     }
@@ -108,7 +117,7 @@ pub async fn run(
         return Err(Failure(e));
     }
     let agent = Agent::new(config, gw, executor).map_err(|e| bad_request(&e.to_string(), None))?;
-    Ok(Sse::new(steps(agent, request.task)).into_response())
+    Ok(Sse::new(steps(agent, task)).into_response())
 }
 
 /// Aborts the run when the stream (the client's connection) is dropped.

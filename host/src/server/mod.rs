@@ -5,6 +5,7 @@ mod adapter_routes;
 mod admin_routes;
 mod agent_routes;
 mod anthropic_routes;
+pub mod bodies;
 mod error;
 mod gemini_routes;
 mod guard;

@@ -16,7 +16,7 @@ use crate::runtime::InvokeError;
 use crate::runtime::bindings::chat as wit;
 use crate::scri::{self, ApiError, StreamEvent, convert};
 
-use super::error::{Failure, parse_json};
+use super::error::Failure;
 use super::with_timeout;
 
 /// Answer a chat request; with `"stream": true`, as server-sent SCRI events.
@@ -28,7 +28,7 @@ use super::with_timeout;
         (status = 502, description = "The provider or its adapter failed", body = ApiError),
     ))]
 pub async fn chat(State(gw): State<Arc<Gateway>>, body: Bytes) -> Result<Response, Failure> {
-    let mut request: scri::ChatRequest = parse_json(&body)?;
+    let mut request = super::bodies::scri_chat(&body)?;
     super::validate_chat(&gw, &mut request)?;
     let id = request_id();
     if request.stream {
@@ -137,7 +137,7 @@ pub async fn embed(
     State(gw): State<Arc<Gateway>>,
     body: Bytes,
 ) -> Result<Json<scri::EmbedResponse>, Failure> {
-    let request: scri::EmbedRequest = parse_json(&body)?;
+    let request = super::bodies::scri_embed(&body)?;
     if request.inputs.is_empty() {
         return Err(super::error::bad_request(
             "inputs: must hold at least one text",

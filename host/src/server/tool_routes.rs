@@ -209,15 +209,7 @@ pub async fn register(
         .check(&headers)
         .map_err(IntoResponse::into_response)?;
     let Query(params) = params.map_err(bad_query)?;
-    let is_array = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
-    let defs: Vec<ToolDef> = if is_array {
-        parse_json(&body).map_err(IntoResponse::into_response)?
-    } else {
-        vec![parse_json(&body).map_err(IntoResponse::into_response)?]
-    };
-    if defs.is_empty() {
-        return Err(bad_request("the array of tools is empty", None).into_response());
-    }
+    let defs = super::bodies::tool_defs(&body).map_err(IntoResponse::into_response)?;
     gw.tools
         .register_all(defs.clone(), conflict(params.replace))
         .map_err(|e| ToolFailure(e).into_response())?;

@@ -60,6 +60,14 @@ fn malformed_requests_name_the_field() {
             "temperature",
         ),
         (
+            json!({"model": "m", "messages": [user], "temperature": 1e300}),
+            "temperature",
+        ),
+        (
+            json!({"model": "m", "messages": [user], "frequency_penalty": -3.5e38}),
+            "frequency_penalty",
+        ),
+        (
             json!({"model": "m", "messages": [user], "stop": [1]}),
             "stop[0]",
         ),

@@ -1,0 +1,118 @@
+//! The SCRI, agent and admin bodies, parsed by `server::bodies` as their handlers parse them.
+//! A refusal must be a 400 that names the field; what is accepted must go on through the next
+//! pure step the handler runs (re-encoding, the agent's config check, the tool registry).
+
+use aratta_host::server::bodies;
+use aratta_host::tools::{OnConflict, Tier, ToolRegistry};
+
+use super::{dict, ensure, is_bad_request, reencodes, reencodes_embed};
+use crate::Target;
+
+/// `POST /api/v1/chat`.
+pub const SCRI_CHAT: Target = Target {
+    name: "scri_chat",
+    about: "SCRI chat request (server::bodies::scri_chat)",
+    dict: dict::SCRI,
+    check: scri_chat,
+};
+
+fn scri_chat(input: &[u8]) -> Result<(), String> {
+    match bodies::scri_chat(input) {
+        Ok(request) => reencodes(&request),
+        Err(failure) => is_bad_request(&failure),
+    }
+}
+
+/// `POST /api/v1/embed`.
+pub const SCRI_EMBED: Target = Target {
+    name: "scri_embed",
+    about: "SCRI embedding request (server::bodies::scri_embed)",
+    dict: dict::SCRI,
+    check: scri_embed,
+};
+
+fn scri_embed(input: &[u8]) -> Result<(), String> {
+    match bodies::scri_embed(input) {
+        Ok(request) => reencodes_embed(&request),
+        Err(failure) => is_bad_request(&failure),
+    }
+}
+
+/// `POST /api/v1/agents/run`.
+pub const AGENT_RUN: Target = Target {
+    name: "agent_run",
+    about: "agent run body, its config and the config check (server::bodies::agent_run)",
+    dict: dict::SCRI,
+    check: agent_run,
+};
+
+fn agent_run(input: &[u8]) -> Result<(), String> {
+    let request = match bodies::agent_run(input) {
+        Ok(request) => request,
+        Err(failure) => return is_bad_request(&failure),
+    };
+    let (config, task) = match request.into_config() {
+        Ok(pair) => pair,
+        Err(failure) => return is_bad_request(&failure),
+    };
+    ensure(!task.trim().is_empty(), || "an empty task accepted".into())?;
+    // The tools an executor has, by tier, as the route's lookup answers.
+    let tier_of = |name: &str| match name {
+        "current_time" => Some(Tier::Restricted),
+        "http_get" => Some(Tier::Standard),
+        "python" => Some(Tier::Elevated),
+        _ => None,
+    };
+    if let Err(e) = config.validate(tier_of) {
+        ensure(!e.field.is_empty() && !e.message.is_empty(), || {
+            format!("a config error without field or message: {e}")
+        })?;
+    }
+    Ok(())
+}
+
+/// `POST /api/v1/tools`.
+pub const TOOL_DEFS: Target = Target {
+    name: "tool_defs",
+    about: "tool registration body and the registry's checks (bodies::tool_defs, register_all)",
+    dict: dict::SCRI,
+    check: tool_defs,
+};
+
+fn tool_defs(input: &[u8]) -> Result<(), String> {
+    let defs = match bodies::tool_defs(input) {
+        Ok(defs) => defs,
+        Err(failure) => return is_bad_request(&failure),
+    };
+    let registry = ToolRegistry::new();
+    let n = defs.len();
+    match registry.register_all(defs, OnConflict::Refuse) {
+        Ok(()) => ensure(registry.len() == n, || {
+            format!("{n} tools accepted, {} registered", registry.len())
+        }),
+        Err(e) => ensure(registry.is_empty() && !e.to_string().is_empty(), || {
+            format!(
+                "a refused batch left {} tools registered: {e}",
+                registry.len()
+            )
+        }),
+    }
+}
+
+/// `POST /api/v1/adapters/{name}/rollback` and `POST /api/v1/approvals/{id}/reject`.
+pub const ADAPTER_BODIES: Target = Target {
+    name: "adapter_bodies",
+    about: "rollback and rejection bodies (server::bodies::rollback_to, rejection)",
+    dict: dict::SCRI,
+    check: adapter_bodies,
+};
+
+fn adapter_bodies(input: &[u8]) -> Result<(), String> {
+    if let Err(failure) = bodies::rollback_to(input) {
+        is_bad_request(&failure)?;
+    }
+    if let Err(failure) = bodies::rejection(input) {
+        is_bad_request(&failure)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,113 @@
+//! The request bodies of the SCRI, agent and admin routes, parsed exactly as their handlers
+//! parse them: pure functions from the bytes to the typed request or the 400 the client gets.
+//! The handlers call these, and so does the fuzz harness (`fuzz/`), so what is fuzzed is what
+//! the server runs. (The OpenAI, Anthropic and Gemini bodies have their own pure parsers in
+//! [`crate::openai`], [`crate::anthropic_api`] and [`crate::gemini_api`].)
+
+use super::error::{Failure, bad_request, parse_json};
+use crate::scri;
+use crate::tools::ToolDef;
+
+pub use super::adapter_routes::{Rejection, RollbackTo};
+pub use super::agent_routes::AgentRunRequest;
+
+/// `POST /api/v1/chat`: a SCRI chat request.
+pub fn scri_chat(body: &[u8]) -> Result<scri::ChatRequest, Failure> {
+    let request: scri::ChatRequest = parse_json(body)?;
+    if let Some(field) = request.sampling.out_of_range() {
+        let message = format!("{field}: out of range for this setting (at most ±3.4e38)");
+        return Err(bad_request(&message, Some(field.into())));
+    }
+    Ok(request)
+}
+
+/// `POST /api/v1/embed`: a SCRI embedding request.
+pub fn scri_embed(body: &[u8]) -> Result<scri::EmbedRequest, Failure> {
+    parse_json(body)
+}
+
+/// `POST /api/v1/agents/run`: an agent run (its settings and task).
+pub fn agent_run(body: &[u8]) -> Result<AgentRunRequest, Failure> {
+    parse_json(body)
+}
+
+/// `POST /api/v1/tools`: one tool definition, or a non-empty array of them (all or none).
+pub fn tool_defs(body: &[u8]) -> Result<Vec<ToolDef>, Failure> {
+    let is_array = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    let defs: Vec<ToolDef> = if is_array {
+        parse_json(body)?
+    } else {
+        vec![parse_json(body)?]
+    };
+    if defs.is_empty() {
+        return Err(bad_request("the array of tools is empty", None));
+    }
+    Ok(defs)
+}
+
+/// `POST /api/v1/adapters/{name}/rollback`: which version; an empty body names none.
+pub fn rollback_to(body: &[u8]) -> Result<RollbackTo, Failure> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(RollbackTo::default());
+    }
+    parse_json(body)
+}
+
+/// `POST /api/v1/approvals/{id}/reject`: why; an empty body gives no reason.
+pub fn rejection(body: &[u8]) -> Result<Rejection, Failure> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Rejection::default());
+    }
+    parse_json(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gateway::GatewayError;
+
+    /// The field a 400 names; panics when `result` is not a 400.
+    fn refused_param<T>(result: Result<T, Failure>) -> Option<String> {
+        match result {
+            Err(Failure(GatewayError::BadRequest { param, .. })) => param,
+            Err(Failure(other)) => panic!("not a 400: {other}"),
+            Ok(_) => panic!("accepted"),
+        }
+    }
+
+    #[test]
+    fn an_out_of_range_float_is_refused_naming_the_field() {
+        let chat = br#"{"model": "m", "messages": [{"role": "user", "content": "x"}], "temperature": 1e300}"#;
+        assert_eq!(
+            refused_param(scri_chat(chat)).as_deref(),
+            Some("temperature")
+        );
+        let run = br#"{"task": "x", "model": "m", "temperature": -1e39}"#;
+        assert_eq!(
+            refused_param(agent_run(run)).as_deref(),
+            Some("temperature")
+        );
+        let fine = br#"{"model": "m", "messages": [{"role": "user", "content": "x"}], "temperature": 3e38}"#;
+        let Ok(request) = scri_chat(fine) else {
+            panic!("3e38 fits an f32")
+        };
+        assert_eq!(request.sampling.temperature, Some(3e38));
+    }
+
+    #[test]
+    fn admin_bodies_may_be_empty_but_not_malformed() {
+        assert!(matches!(
+            rollback_to(b" \n"),
+            Ok(RollbackTo {
+                version: None,
+                sha256: None
+            })
+        ));
+        assert!(matches!(rejection(b""), Ok(Rejection { reason: None })));
+        assert!(rollback_to(br#"{"verison": "1"}"#).is_err());
+        assert!(tool_defs(b"[]").is_err());
+        assert!(
+            matches!(tool_defs(br#"{"name": "a", "parameters": {}}"#), Ok(defs) if defs.len() == 1)
+        );
+    }
+}
