@@ -103,7 +103,7 @@ fn install(built: &Path, name: &str, dir: &Path) -> Result<PathBuf, AdapterError
     };
     std::fs::create_dir_all(dir).map_err(failed)?;
     let bytes = std::fs::read(built).map_err(failed)?;
-    super::write_atomic(&path, &bytes).map_err(failed)?;
+    crate::fs::write_atomic(&path, &bytes).map_err(failed)?;
     Ok(path)
 }
 

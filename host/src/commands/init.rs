@@ -78,7 +78,7 @@ pub fn init(home: &Home, force: bool) -> Result<Initialized, InitError> {
     }
     let adapters_dir = home.adapters_dir();
     create_dir(&adapters_dir)?;
-    super::write_atomic(&config_path, EXAMPLE_CONFIG.as_bytes()).map_err(|source| {
+    crate::fs::write_atomic(&config_path, EXAMPLE_CONFIG.as_bytes()).map_err(|source| {
         InitError::Write {
             path: config_path.clone(),
             source,

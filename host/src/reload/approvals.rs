@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use bytes::Bytes;
 
-use crate::commands::write_atomic;
+use crate::fs::write_atomic;
 use crate::runtime::AdapterSource;
 
 /// Where an entry stands.

@@ -19,7 +19,7 @@ use super::history::{self, History, HistoryError, VersionRecord};
 use super::probation::ProbationRules;
 use super::verify::{self, Verification};
 use super::{unix_now, watcher};
-use crate::commands::write_atomic;
+use crate::fs::write_atomic;
 use crate::config::ReloadConfig;
 use crate::gateway::Gateway;
 use crate::home::Home;

@@ -112,8 +112,6 @@ fn write_entry(path: &Path, component: &Component) -> anyhow::Result<()> {
     let bytes = component.serialize()?;
     let dir = path.parent().expect("cache entries live in a directory");
     std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".tmp-{}", uuid::Uuid::new_v4()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)?;
+    crate::fs::write_atomic(path, &bytes)?;
     Ok(())
 }
