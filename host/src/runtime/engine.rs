@@ -17,7 +17,8 @@ pub struct SandboxLimits {
     pub memory_bytes: usize,
     /// Fuel (≈ wasm instructions) per call: the CPU budget.
     pub fuel: u64,
-    /// Instances that may exist at once (concurrent requests and open streams).
+    /// Instances that may exist at once (concurrent requests and open streams). Beyond it a
+    /// call fails with [`super::InvokeError::Overloaded`].
     pub max_instances: u32,
 }
 
@@ -36,6 +37,7 @@ pub fn build_engine(limits: &SandboxLimits) -> Result<Engine, LoadError> {
         .total_core_instances(limits.max_instances * 2)
         .total_memories(limits.max_instances * 2)
         .total_tables(limits.max_instances * 2)
+        .total_stacks(limits.max_instances)
         .max_memory_size(limits.memory_bytes)
         .max_component_instance_size(1 << 20)
         .max_core_instance_size(1 << 20)
