@@ -118,6 +118,10 @@ pub async fn run(config: Config, home: Home) -> anyhow::Result<()> {
     if let Some(agents) = &agents {
         pin_agent_tools(&gateway.tools, agents);
     }
+    // After the pins, so a saved tool cannot take a built-in's name.
+    gateway
+        .tools
+        .restore(crate::tools::ToolStore::new(home.tools_path()));
     let app = router(gateway).merge(adapter_routes::router(reload));
     let app = match agents {
         Some(agents) => app.layer(axum::Extension(Arc::new(agents))),

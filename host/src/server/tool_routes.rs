@@ -171,6 +171,13 @@ pub fn api_error(e: &ToolError) -> (StatusCode, ApiErrorBody) {
             };
             (status, kind, code, None, Some(adapter.clone()))
         }
+        ToolError::NotSaved { .. } => (
+            S::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "tool_registry_not_saved",
+            None,
+            None,
+        ),
         ToolError::AdapterOutput { adapter, .. } => (
             S::BAD_GATEWAY,
             "adapter_error",
