@@ -151,6 +151,49 @@ pub fn misbehaving_adapter() -> PathBuf {
     .unwrap_or_else(|e| panic!("cannot build the misbehaving adapter: {e}"))
 }
 
+/// A variant of the misbehaving adapter built with `--features <feature>` (see its
+/// `Cargo.toml`), for misbehaviour no request can select (in `describe`, say). Each feature gets
+/// its own target directory (`target/adapters-<feature>`), so variants never overwrite each
+/// other or the plain build; each is built at most once per test process.
+pub fn misbehaving_variant(feature: &str) -> PathBuf {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static BUILT: OnceLock<Mutex<HashMap<String, Result<PathBuf, String>>>> = OnceLock::new();
+    let built = BUILT.get_or_init(Default::default);
+    // Held across the build: two tests asking for one variant build it once.
+    let mut built = built.lock().unwrap_or_else(|e| e.into_inner());
+    built
+        .entry(feature.to_owned())
+        .or_insert_with(|| {
+            let manifest =
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("adapters/misbehaving/Cargo.toml");
+            let target = target_dir().join(format!("adapters-{feature}"));
+            cargo(
+                &[
+                    "build",
+                    "--release",
+                    "--target",
+                    "wasm32-wasip2",
+                    "--features",
+                    feature,
+                ],
+                &manifest,
+                &target,
+            )?;
+            let wasm = target.join("wasm32-wasip2/release/aratta_adapter_misbehaving.wasm");
+            if wasm.is_file() {
+                Ok(wasm)
+            } else {
+                Err(format!(
+                    "cargo built the adapter but {} is missing",
+                    wasm.display()
+                ))
+            }
+        })
+        .clone()
+        .unwrap_or_else(|e| panic!("cannot build the misbehaving adapter with {feature}: {e}"))
+}
+
 /// Runs `cargo <args> --manifest-path <manifest> --target-dir <target>`; the error carries
 /// cargo's stderr.
 fn cargo(args: &[&str], manifest: &Path, target: &Path) -> Result<(), String> {
