@@ -8,6 +8,9 @@
 //! `sandbox::FUEL_YIELD_INTERVAL`), and the deadline fires at such a yield, so no separate
 //! epoch ticker is needed.
 //!
+//! Each bound covers the call's instantiation too (a component's start functions are guest
+//! code), and a spare instance made ahead of time is bounded by the local one.
+//!
 //! Two bounds, both from config that already exists:
 //! - calls that reach the provider (chat, embed, opening a stream and each of its events,
 //!   get-models, health-check) get the provider's upstream timeout (`[providers.<name>]

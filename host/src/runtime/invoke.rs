@@ -168,7 +168,18 @@ impl CallEnv {
         }
     }
 
-    async fn instantiate(&self) -> Result<(Store<HostState>, AdapterBindings), InvokeError> {
+    /// A fresh instance for `call`. Instantiation runs the component's start functions (guest
+    /// code), so it is bounded by the call's deadline too.
+    async fn instantiate(
+        &self,
+        call: Call,
+    ) -> Result<(Store<HostState>, AdapterBindings), InvokeError> {
+        tokio::time::timeout(self.deadline(call), self.instantiate_now())
+            .await
+            .unwrap_or_else(|_| Err(self.timed_out(call)))
+    }
+
+    async fn instantiate_now(&self) -> Result<(Store<HostState>, AdapterBindings), InvokeError> {
         if let Some(mut spare) = take_spare(&self.adapter) {
             // Made for another call into this adapter, perhaps for another provider: this
             // call's grant and credential replace its hooks before any guest code runs.
@@ -254,7 +265,12 @@ impl CallEnv {
             }
             let mut store = sandbox::new_store(&env.engine, env.hooks(), &env.limits);
             // A failure here is the next call's to report, when it instantiates inline.
-            if let Ok(instance) = env.adapter.pre.instantiate_async(&mut store).await
+            let made = tokio::time::timeout(
+                env.local_deadline,
+                env.adapter.pre.instantiate_async(&mut store),
+            )
+            .await;
+            if let Ok(Ok(instance)) = made
                 && !has_spare(&env.adapter)
             {
                 let spare = Spare {
@@ -314,7 +330,7 @@ impl CallEnv {
         request: &chat::ChatRequest,
     ) -> Result<chat::ChatResponse, InvokeError> {
         let _busy = InFlight::enter();
-        let (mut store, instance) = self.instantiate().await?;
+        let (mut store, instance) = self.instantiate(Call::Chat).await?;
         let guest = instance.aratta_scri_provider();
         let r = tokio::time::timeout(
             self.deadline(Call::Chat),
@@ -331,7 +347,7 @@ impl CallEnv {
         ctx: &provider::CallContext,
         request: &chat::ChatRequest,
     ) -> Result<EventReceiver, InvokeError> {
-        let (mut store, instance) = self.instantiate().await?;
+        let (mut store, instance) = self.instantiate(Call::ChatStream).await?;
         let guest = instance.aratta_scri_provider();
         let r = tokio::time::timeout(
             self.deadline(Call::ChatStream),
@@ -396,7 +412,7 @@ impl CallEnv {
         request: &embeddings::EmbeddingRequest,
     ) -> Result<embeddings::EmbeddingResponse, InvokeError> {
         let _busy = InFlight::enter();
-        let (mut store, instance) = self.instantiate().await?;
+        let (mut store, instance) = self.instantiate(Call::Embed).await?;
         let guest = instance.aratta_scri_provider();
         let r = tokio::time::timeout(
             self.deadline(Call::Embed),
@@ -412,7 +428,7 @@ impl CallEnv {
         ctx: &provider::CallContext,
     ) -> Result<Vec<models::ModelInfo>, InvokeError> {
         let _busy = InFlight::enter();
-        let (mut store, instance) = self.instantiate().await?;
+        let (mut store, instance) = self.instantiate(Call::GetModels).await?;
         let guest = instance.aratta_scri_provider();
         let r = tokio::time::timeout(
             self.deadline(Call::GetModels),
@@ -428,7 +444,7 @@ impl CallEnv {
         ctx: &provider::CallContext,
     ) -> Result<provider::HealthReport, InvokeError> {
         let _busy = InFlight::enter();
-        let (mut store, instance) = self.instantiate().await?;
+        let (mut store, instance) = self.instantiate(Call::HealthCheck).await?;
         let guest = instance.aratta_scri_provider();
         let r = tokio::time::timeout(
             self.deadline(Call::HealthCheck),
@@ -441,7 +457,7 @@ impl CallEnv {
     /// `convert-tools`: SCRI tools to the provider's native JSON.
     pub async fn convert_tools(&self, tools: &[chat::Tool]) -> Result<String, InvokeError> {
         let _busy = InFlight::enter();
-        let (mut store, instance) = self.instantiate().await?;
+        let (mut store, instance) = self.instantiate(Call::ConvertTools).await?;
         let guest = instance.aratta_scri_provider();
         let r = tokio::time::timeout(
             self.deadline(Call::ConvertTools),
@@ -454,7 +470,7 @@ impl CallEnv {
     /// `parse-tools`: the provider's native tool JSON back to SCRI.
     pub async fn parse_tools(&self, native: &str) -> Result<Vec<chat::Tool>, InvokeError> {
         let _busy = InFlight::enter();
-        let (mut store, instance) = self.instantiate().await?;
+        let (mut store, instance) = self.instantiate(Call::ParseTools).await?;
         let guest = instance.aratta_scri_provider();
         let r = tokio::time::timeout(
             self.deadline(Call::ParseTools),
@@ -470,7 +486,7 @@ impl CallEnv {
         messages: &[chat::Message],
     ) -> Result<String, InvokeError> {
         let _busy = InFlight::enter();
-        let (mut store, instance) = self.instantiate().await?;
+        let (mut store, instance) = self.instantiate(Call::ConvertMessages).await?;
         let guest = instance.aratta_scri_provider();
         let r = tokio::time::timeout(
             self.deadline(Call::ConvertMessages),
