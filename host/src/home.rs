@@ -123,6 +123,11 @@ impl Home {
         self.root.join("history")
     }
 
+    /// The tool registry's saved tools (see `crate::tools::store`).
+    pub fn tools_path(&self) -> PathBuf {
+        self.root.join("tools.json")
+    }
+
     /// Where candidate adapter versions wait for a human's approval.
     pub fn approvals_dir(&self) -> PathBuf {
         self.root.join("approvals")

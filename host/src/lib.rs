@@ -19,6 +19,7 @@ pub mod anthropic_api;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod fs;
 pub mod gateway;
 pub mod gemini_api;
 pub mod home;

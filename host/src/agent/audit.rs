@@ -1,8 +1,9 @@
 //! The audit log: one JSON line per tool call, whatever its outcome (done, failed, timed out,
 //! refused), so what an agent did can be reconstructed after the fact. Lines are written whole
-//! with one `write` to a file opened for appending, so concurrent runs never interleave a line.
+//! with one `write` to a file opened for appending, so concurrent runs never interleave a line,
+//! and flushed to disk before the call goes on ([`crate::fs::append_durably`]); a new log
+//! file's directory entry is flushed too.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::SystemTime;
@@ -87,6 +88,9 @@ impl AuditLog {
             .append(true)
             .open(path)
             .map_err(fail)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            crate::fs::sync_dir(dir).map_err(fail)?;
+        }
         Ok(Self {
             sink: Mutex::new(Sink::File(file, path.to_path_buf())),
         })
@@ -107,7 +111,7 @@ impl AuditLog {
             Sink::File(file, path) => {
                 let mut line = serde_json::to_vec(&entry).expect("audit entries serialise");
                 line.push(b'\n');
-                if let Err(e) = file.write_all(&line) {
+                if let Err(e) = crate::fs::append_durably(file, &line) {
                     tracing::error!(path = %path.display(), error = %e, tool = %entry.tool, "cannot write the agent audit log");
                 }
             }

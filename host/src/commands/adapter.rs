@@ -103,7 +103,7 @@ fn install(built: &Path, name: &str, dir: &Path) -> Result<PathBuf, AdapterError
     };
     std::fs::create_dir_all(dir).map_err(failed)?;
     let bytes = std::fs::read(built).map_err(failed)?;
-    super::write_atomic(&path, &bytes).map_err(failed)?;
+    crate::fs::write_atomic(&path, &bytes).map_err(failed)?;
     Ok(path)
 }
 
@@ -119,7 +119,10 @@ pub async fn list(home: &Home, config: &Config) -> Result<String, AdapterError> 
     let outbound = Outbound::new(config.behaviour.upstream_connect_timeout());
     // The server's cache: listing warms it for the next `aratta serve`, and reuses it.
     let runtime = Runtime::new(limits, Some(crate::server::cache_dir(home)), outbound)
-        .map_err(AdapterError::Runtime)?;
+        .map_err(AdapterError::Runtime)?
+        .with_local_deadline(std::time::Duration::from_secs(
+            config.reload.verify_timeout_seconds,
+        ));
     let refused = runtime.load_all(&home.adapters_dir()).await;
     let adapters: Vec<AdapterSummary> = runtime
         .adapters()

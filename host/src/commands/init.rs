@@ -1,5 +1,6 @@
 //! `aratta init`: writes the commented starter config and creates the adapters directory, so a
-//! new user has a file that documents every setting next to its default.
+//! new user has a file that documents every setting next to its default. `--force` replaces an
+//! existing config only after copying it to `<config>.bak-<unix seconds>`, and says where.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -30,6 +31,15 @@ pub enum InitError {
         #[source]
         source: std::io::Error,
     },
+    /// The existing config could not be backed up, so it was left alone.
+    #[error("cannot back up {} before replacing it; it was left alone", path.display())]
+    Backup {
+        /// The existing file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The config file could not be written.
     #[error("cannot write {}", path.display())]
     Write {
@@ -48,6 +58,8 @@ pub struct Initialized {
     pub config_path: PathBuf,
     /// Whether an existing file was replaced (`--force`).
     pub replaced: bool,
+    /// Where the replaced file was copied first.
+    pub backup: Option<PathBuf>,
     /// The adapters directory, which now exists.
     pub adapters_dir: PathBuf,
 }
@@ -56,6 +68,9 @@ impl fmt::Display for Initialized {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let verb = if self.replaced { "replaced" } else { "wrote" };
         writeln!(f, "{verb} {}", self.config_path.display())?;
+        if let Some(backup) = &self.backup {
+            writeln!(f, "the previous config is kept at {}", backup.display())?;
+        }
         writeln!(
             f,
             "adapters directory: {} (install adapters with `aratta adapter build <CRATE_DIR>`)",
@@ -78,7 +93,12 @@ pub fn init(home: &Home, force: bool) -> Result<Initialized, InitError> {
     }
     let adapters_dir = home.adapters_dir();
     create_dir(&adapters_dir)?;
-    super::write_atomic(&config_path, EXAMPLE_CONFIG.as_bytes()).map_err(|source| {
+    let backup = if exists {
+        Some(back_up(&config_path)?)
+    } else {
+        None
+    };
+    crate::fs::write_atomic(&config_path, EXAMPLE_CONFIG.as_bytes()).map_err(|source| {
         InitError::Write {
             path: config_path.clone(),
             source,
@@ -87,8 +107,29 @@ pub fn init(home: &Home, force: bool) -> Result<Initialized, InitError> {
     Ok(Initialized {
         config_path,
         replaced: exists,
+        backup,
         adapters_dir,
     })
+}
+
+/// Copy `path` to `<path>.bak-<unix seconds>` (`-2`, `-3`, ... when that is taken), durably,
+/// and return the copy's path.
+fn back_up(path: &Path) -> Result<PathBuf, InitError> {
+    let fail = |source| InitError::Backup {
+        path: path.to_path_buf(),
+        source,
+    };
+    let bytes = std::fs::read(path).map_err(fail)?;
+    let base = format!("{}.bak-{}", path.display(), crate::reload::unix_now());
+    let backup = (1..)
+        .map(|n| match n {
+            1 => PathBuf::from(&base),
+            n => PathBuf::from(format!("{base}-{n}")),
+        })
+        .find(|p| !p.exists())
+        .expect("some name is free");
+    crate::fs::write_atomic(&backup, &bytes).map_err(fail)?;
+    Ok(backup)
 }
 
 fn create_dir(path: &Path) -> Result<(), InitError> {
@@ -143,6 +184,21 @@ mod tests {
             std::fs::read_to_string(home.config_path()).unwrap(),
             EXAMPLE_CONFIG
         );
+        let backup = done.backup.clone().expect("a backup");
+        assert_eq!(std::fs::read_to_string(&backup).unwrap(), "# mine\n");
+        assert!(
+            done.to_string().contains(&format!(
+                "the previous config is kept at {}",
+                backup.display()
+            )),
+            "{done}"
+        );
+        // A second --force in the same second keeps both earlier files.
+        let again = init(&home, true).unwrap();
+        let second = again.backup.expect("another backup");
+        assert_ne!(second, backup);
+        assert_eq!(std::fs::read_to_string(&backup).unwrap(), "# mine\n");
+        assert_eq!(std::fs::read_to_string(&second).unwrap(), EXAMPLE_CONFIG);
     }
 
     #[test]

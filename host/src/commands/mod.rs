@@ -8,9 +8,6 @@ mod cargo;
 pub mod init;
 pub mod server_client;
 
-use std::io::Write;
-use std::path::Path;
-
 use crate::cli::ServeArgs;
 use crate::config::{self, Config, ConfigError};
 use crate::home::Home;
@@ -27,24 +24,6 @@ pub fn serve_config(args: &ServeArgs, home: &Home) -> Result<Config, ConfigError
     }
     config.validate()?;
     Ok(config)
-}
-
-/// Writes `bytes` to `path` so readers see the old file or the new one, never half of one:
-/// a temporary file in the same directory, flushed, then renamed over `path`.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
 }
 
 #[cfg(test)]
@@ -82,15 +61,5 @@ mod tests {
         };
         let err = serve_config(&args, &Home::at(dir.path())).unwrap_err();
         assert!(err.to_string().starts_with("server.host: "), "{err}");
-    }
-
-    #[test]
-    fn write_atomic_replaces_and_leaves_no_temp_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("file.txt");
-        write_atomic(&path, b"one").unwrap();
-        write_atomic(&path, b"two").unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), b"two");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

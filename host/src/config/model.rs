@@ -191,6 +191,9 @@ pub struct BehaviourConfig {
     pub adapter_memory_mib: u64,
     /// CPU budget per adapter call, roughly in wasm instructions.
     pub adapter_fuel: u64,
+    /// Adapter instances that may exist at once (calls in progress and open streams); a call
+    /// beyond it is answered 503 with `retry-after`.
+    pub adapter_max_instances: u32,
 }
 
 impl Default for BehaviourConfig {
@@ -201,6 +204,7 @@ impl Default for BehaviourConfig {
             upstream_timeout_seconds: 300,
             adapter_memory_mib: 64,
             adapter_fuel: 5_000_000_000,
+            adapter_max_instances: 1000,
         }
     }
 }

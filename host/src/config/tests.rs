@@ -33,6 +33,7 @@ fn defaults_without_a_file() {
     assert_eq!(config.behaviour.upstream_timeout_seconds, 300);
     assert_eq!(config.behaviour.adapter_memory_mib, 64);
     assert_eq!(config.behaviour.adapter_fuel, 5_000_000_000);
+    assert_eq!(config.behaviour.adapter_max_instances, 1000);
     assert!(!config.healing.enabled);
     assert_eq!(config.healing.error_threshold, 5);
     assert_eq!(config.healing.window_seconds, 300);
@@ -340,6 +341,10 @@ fn behaviour_values_are_checked() {
     assert!(
         invalid("[behaviour]\nadapter_memory_mib = 8192\n")
             .starts_with("behaviour.adapter_memory_mib: must be from 1 to 4096")
+    );
+    assert_eq!(
+        invalid("[behaviour]\nadapter_max_instances = 0\n"),
+        "behaviour.adapter_max_instances: must be at least 1 (default 1000)"
     );
     let ok = load_toml(
         "[aliases]\nfast = [\"local:a\"]\n[behaviour]\ndefault_model = \"fast\"\n",

@@ -124,6 +124,11 @@ fn behaviour(config: &Config, problems: &mut Problems) {
         behaviour.adapter_fuel,
         5_000_000_000,
     );
+    problems.at_least_one(
+        "behaviour.adapter_max_instances",
+        u64::from(behaviour.adapter_max_instances),
+        1000,
+    );
 }
 
 fn provider(name: &str, provider: &ProviderConfig, problems: &mut Problems) {

@@ -143,6 +143,12 @@ impl GatewayError {
                 | GatewayError::AdminDenied { .. }
                 | GatewayError::UnknownModel { .. }
                 | GatewayError::Timeout { .. }
+                // The instance pool is shared by every adapter: another provider would find
+                // it as full.
+                | GatewayError::Invoke {
+                    error: InvokeError::Overloaded { .. },
+                    ..
+                }
                 | GatewayError::Invoke {
                     error: InvokeError::Adapter(
                         AdapterError::InvalidRequest(_) | AdapterError::Unsupported(_)
@@ -157,9 +163,21 @@ impl GatewayError {
         self.body().0.as_str()
     }
 
-    /// `Retry-After` seconds to pass on to the client, when the provider gave one.
+    /// Whether the gateway itself is overloaded (every adapter instance slot busy): not the
+    /// provider's or the adapter's fault, so the breaker, the health monitor and probation
+    /// leave it out.
+    pub fn is_overload(&self) -> bool {
+        matches!(self.innermost(), GatewayError::Invoke { error, .. } if error.is_overload())
+    }
+
+    /// `Retry-After` seconds to pass on to the client: the provider's, or one second when the
+    /// gateway's instance pool is full (a slot frees as soon as any call ends).
     pub fn retry_after_seconds(&self) -> Option<u64> {
         match self.innermost() {
+            GatewayError::Invoke {
+                error: InvokeError::Overloaded { .. },
+                ..
+            } => Some(1),
             GatewayError::Invoke {
                 error: InvokeError::Adapter(AdapterError::RateLimited(r)),
                 ..
@@ -191,6 +209,8 @@ impl GatewayError {
             GatewayError::Invoke { error, .. } => match error {
                 InvokeError::Trap { .. } => (AdapterFault, Some("adapter_trapped")),
                 InvokeError::Truncated { .. } => (Connection, Some("stream_truncated")),
+                InvokeError::Timeout { .. } => (Timeout, Some("adapter_timeout")),
+                InvokeError::Overloaded { .. } => (Overloaded, Some("instance_pool_exhausted")),
                 InvokeError::Adapter(a) => match a {
                     AdapterError::RateLimited(_) => (RateLimited, None),
                     AdapterError::Timeout(_) => (Timeout, Some("upstream_timeout")),

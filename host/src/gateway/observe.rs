@@ -15,8 +15,10 @@ use crate::runtime::InvokeError;
 impl Gateway {
     /// Count one provider call and feed its outcome to the provider's breaker. Only
     /// provider-side failures count against a breaker: a request the provider rejected as
-    /// invalid shows the provider is alive. Public so the gateway benchmark can time the
-    /// success path's bookkeeping as it runs here.
+    /// invalid shows the provider is alive. A call refused because the gateway's instance
+    /// pool was full says nothing about the provider or its adapter: it is counted in the
+    /// metrics only. Public so the gateway benchmark can time the success path's
+    /// bookkeeping as it runs here.
     pub fn observe<T>(
         &self,
         provider: &str,
@@ -41,6 +43,9 @@ impl Gateway {
         m.requests
             .with_label_values(&[provider, route, label])
             .inc();
+        if outcome.as_ref().is_err_and(GatewayError::is_overload) {
+            return;
+        }
         let transition = self
             .breakers
             .record(provider, !provider_failed, at + elapsed);
@@ -52,7 +57,8 @@ impl Gateway {
     }
 
     /// Count an adapter error by class and hand it to the health monitor; a heal trigger it
-    /// fires is counted in `heal_requests_total`. The request's shape is only built here, on
+    /// fires is counted in `heal_requests_total`. A full instance pool is not the adapter's
+    /// error and is left out. The request's shape is only built here, on
     /// the error path.
     pub(super) fn note_error(
         &self,
@@ -62,6 +68,9 @@ impl Gateway {
         shape: &dyn Fn() -> RequestShape,
         at: Instant,
     ) {
+        if error.is_overload() {
+            return;
+        }
         let class = ErrorClass::of(error);
         self.metrics
             .adapter_errors

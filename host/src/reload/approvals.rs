@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use bytes::Bytes;
 
-use crate::commands::write_atomic;
+use crate::fs::write_atomic;
 use crate::runtime::AdapterSource;
 
 /// Where an entry stands.
@@ -228,10 +228,21 @@ impl super::ReloadManager {
 
     /// Approve `id`: verify it and swap it in, as a file dropped into the adapters directory
     /// would be. A candidate that fails verification is marked `failed` and the error returned.
+    /// The whole decision runs under the reload lock, so two decisions on one candidate (two
+    /// approvals, an approval and a rejection) cannot both act: the second finds it decided.
+    /// Every adapter call made meanwhile is bounded (describe and verification by `[reload]
+    /// verify_timeout_seconds`).
     pub async fn approve(&self, id: &str) -> Result<(Approval, super::Swap), super::ReloadError> {
+        let held = self.lock.lock().await;
         let (entry, component) = self.approvals.pending(id)?;
         let source = AdapterSource::File(self.approvals.dir.join(format!("{id}.wasm")));
-        match self.install(Bytes::from(component), source).await {
+        let (origin, sha) = (source.to_string(), super::manager::sha256(&component));
+        let result = match self.load_candidate(Bytes::from(component), source).await {
+            Ok(candidate) => self.swap_in(candidate, &held).await,
+            Err(e) => Err(e),
+        };
+        self.note(&origin, &sha, &result);
+        match result {
             Ok(swap) => {
                 let outcome = if swap.changed {
                     format!("swapped in: {}", swap.current.verification)
@@ -252,8 +263,9 @@ impl super::ReloadManager {
         }
     }
 
-    /// Reject `id`; nothing changes but the queue.
-    pub fn reject(&self, id: &str, why: &str) -> Result<Approval, ApprovalError> {
+    /// Reject `id`; nothing changes but the queue. Under the reload lock, like approvals.
+    pub async fn reject(&self, id: &str, why: &str) -> Result<Approval, ApprovalError> {
+        let _held = self.lock.lock().await;
         let (entry, _) = self.approvals.pending(id)?;
         tracing::info!(id, adapter = %entry.adapter, "adapter version rejected");
         self.approvals

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::commands::write_atomic;
+use crate::fs::write_atomic;
 
 /// One version of an adapter, as kept in the history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

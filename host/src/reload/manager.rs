@@ -20,8 +20,8 @@ use super::history::{self, History, HistoryError, VersionRecord};
 use super::probation::ProbationRules;
 use super::verify::{self, Verification};
 use super::{unix_now, watcher};
-use crate::commands::write_atomic;
 use crate::config::ReloadConfig;
+use crate::fs::write_atomic;
 use crate::gateway::Gateway;
 use crate::home::Home;
 use crate::runtime::{Adapter, AdapterSource, LoadError, declared};
@@ -228,20 +228,8 @@ impl ReloadManager {
         self.note(&origin, &sha, &result);
     }
 
-    /// Compile, check, verify and swap in `bytes`, then log and report the outcome.
-    pub(super) async fn install(
-        &self,
-        bytes: Bytes,
-        source: AdapterSource,
-    ) -> Result<Swap, ReloadError> {
-        let (origin, sha) = (source.to_string(), sha256(&bytes));
-        let result = self.try_install(bytes, source).await;
-        self.note(&origin, &sha, &result);
-        result
-    }
-
     /// Log and report what became of a candidate.
-    fn note(&self, origin: &str, sha: &str, result: &Result<Swap, ReloadError>) {
+    pub(super) fn note(&self, origin: &str, sha: &str, result: &Result<Swap, ReloadError>) {
         match result {
             Ok(swap) if swap.changed => {
                 tracing::info!(adapter = %swap.adapter, version = %swap.current.version, sha256 = %swap.current.sha256, from = %origin, verification = %swap.current.verification, "adapter swapped in");
@@ -268,10 +256,34 @@ impl ReloadManager {
     }
 
     async fn try_install(&self, bytes: Bytes, source: AdapterSource) -> Result<Swap, ReloadError> {
-        let _one_at_a_time = self.lock.lock().await;
-        let runtime = &self.gateway.runtime;
+        // Compiled and described before taking the lock: a candidate whose describe() stalls
+        // (cut off at [reload] verify_timeout_seconds) holds up no other swap, approval or
+        // rollback. Under the lock, only the verification calls run, each bounded too.
+        let candidate = self.load_candidate(bytes, source).await?;
+        let held = self.lock.lock().await;
+        self.swap_in(candidate, &held).await
+    }
+
+    /// Compile, check and describe a candidate (describe is bounded by `[reload]
+    /// verify_timeout_seconds`), without installing it.
+    pub(super) async fn load_candidate(
+        &self,
+        bytes: Bytes,
+        source: AdapterSource,
+    ) -> Result<Arc<Adapter>, ReloadError> {
         let origin = source.to_string();
-        let candidate = Arc::new(runtime.load_bytes(&origin, bytes, source).await?);
+        let runtime = &self.gateway.runtime;
+        Ok(Arc::new(runtime.load_bytes(&origin, bytes, source).await?))
+    }
+
+    /// Verify `candidate` and swap it in. `_held` is the reload lock: one change at a time.
+    pub(super) async fn swap_in(
+        &self,
+        candidate: Arc<Adapter>,
+        _held: &tokio::sync::MutexGuard<'_, ()>,
+    ) -> Result<Swap, ReloadError> {
+        let runtime = &self.gateway.runtime;
+        let origin = candidate.source.to_string();
         let name = candidate.info.name.clone();
         let current = runtime.adapter(&name);
         if let Some(current) = &current

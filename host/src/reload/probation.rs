@@ -3,8 +3,10 @@
 //! failures that point at the adapter (traps, truncated streams, responses it can no longer
 //! parse, errors it cannot classify) are counted against it, and once enough calls have been
 //! seen and the failure rate is over the threshold, a [`Verdict`] asks the reload manager to
-//! roll it back. Failures that say nothing about the adapter (rate limits, timeouts, a provider
-//! that is down, the caller's own invalid request) are counted as neither.
+//! roll it back. An adapter call cancelled at its wall-clock deadline is the adapter's failure.
+//! Failures that say nothing about the adapter (rate limits, the provider's timeouts, a provider
+//! that is down, a full instance pool, the caller's own invalid request) are counted as
+//! neither.
 //!
 //! With nothing on probation, `record` is one atomic load: the success path pays nothing.
 
@@ -167,7 +169,10 @@ fn blames_adapter(e: &GatewayError) -> Option<bool> {
     match e {
         GatewayError::BadAdapter { .. } => Some(true),
         GatewayError::Invoke { error, .. } => match error {
-            InvokeError::Trap { .. } | InvokeError::Truncated { .. } => Some(true),
+            InvokeError::Trap { .. }
+            | InvokeError::Truncated { .. }
+            | InvokeError::Timeout { .. } => Some(true),
+            InvokeError::Overloaded { .. } => None,
             InvokeError::Adapter(AdapterError::SchemaMismatch(_) | AdapterError::Other(_)) => {
                 Some(true)
             }

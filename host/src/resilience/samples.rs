@@ -52,6 +52,9 @@ pub enum ErrorClass {
     Other,
     /// The adapter crashed (a panic, its CPU or memory budget).
     AdapterTrap,
+    /// The adapter did not answer within its wall-clock deadline (it stalled by itself: the
+    /// provider's own timeouts come first) and the call was cancelled.
+    AdapterTimeout,
 }
 
 impl ErrorClass {
@@ -60,6 +63,8 @@ impl ErrorClass {
         match error {
             InvokeError::Trap { .. } => ErrorClass::AdapterTrap,
             InvokeError::Truncated { .. } => ErrorClass::Truncated,
+            InvokeError::Timeout { .. } => ErrorClass::AdapterTimeout,
+            InvokeError::Overloaded { .. } => ErrorClass::Overloaded,
             InvokeError::Adapter(a) => match a {
                 AdapterError::RateLimited(_) => ErrorClass::RateLimited,
                 AdapterError::Timeout(_) => ErrorClass::Timeout,
@@ -100,6 +105,7 @@ impl ErrorClass {
             ErrorClass::Unsupported => "unsupported",
             ErrorClass::Other => "other",
             ErrorClass::AdapterTrap => "adapter_trap",
+            ErrorClass::AdapterTimeout => "adapter_timeout",
         }
     }
 
@@ -127,6 +133,7 @@ impl ErrorClass {
                 | ErrorClass::ToolSchemaChange
                 | ErrorClass::StreamFormatChange
                 | ErrorClass::AdapterTrap
+                | ErrorClass::AdapterTimeout
         )
     }
 }

@@ -17,7 +17,8 @@ pub struct SandboxLimits {
     pub memory_bytes: usize,
     /// Fuel (≈ wasm instructions) per call: the CPU budget.
     pub fuel: u64,
-    /// Instances that may exist at once (concurrent requests and open streams).
+    /// Instances that may exist at once (concurrent requests and open streams). Beyond it a
+    /// call fails with [`super::InvokeError::Overloaded`].
     pub max_instances: u32,
 }
 
@@ -28,14 +29,24 @@ pub struct SandboxLimits {
 /// shootdown and 20–50 µs of CPU per request. Beyond this size, memory is decommitted as before.
 const KEEP_RESIDENT_BYTES: usize = 1 << 20;
 
+/// Core instances one adapter instance may hold: the adapter's module plus the shims and
+/// adapters the component toolchain adds (a Rust adapter has 3-4). Only a counter in the
+/// pool, so generous costs nothing, and `max_instances` stays the bound that matters.
+const CORE_INSTANCES_PER_ADAPTER: u32 = 8;
+
 /// Build the engine: component model, fuel metering for the CPU budget, and a pooling
 /// allocator so a fresh instance per request costs microseconds.
 pub fn build_engine(limits: &SandboxLimits) -> Result<Engine, LoadError> {
     let mut pool = PoolingAllocationConfig::new();
     pool.total_component_instances(limits.max_instances)
-        .total_core_instances(limits.max_instances * 2)
-        .total_memories(limits.max_instances * 2)
-        .total_tables(limits.max_instances * 2)
+        .total_core_instances(
+            limits
+                .max_instances
+                .saturating_mul(CORE_INSTANCES_PER_ADAPTER),
+        )
+        .total_memories(limits.max_instances.saturating_mul(2))
+        .total_tables(limits.max_instances.saturating_mul(2))
+        .total_stacks(limits.max_instances)
         .max_memory_size(limits.memory_bytes)
         .max_component_instance_size(1 << 20)
         .max_core_instance_size(1 << 20)
@@ -112,8 +123,6 @@ fn write_entry(path: &Path, component: &Component) -> anyhow::Result<()> {
     let bytes = component.serialize()?;
     let dir = path.parent().expect("cache entries live in a directory");
     std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".tmp-{}", uuid::Uuid::new_v4()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)?;
+    crate::fs::write_atomic(path, &bytes)?;
     Ok(())
 }

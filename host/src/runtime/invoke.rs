@@ -1,14 +1,18 @@
 //! Calling into an adapter: a fresh sandboxed instance per call, the typed result, and traps
-//! (panics, fuel or memory exhausted) turned into errors that name the adapter. A streamed
-//! answer runs in its own task, which owns the store until the stream ends.
+//! (panics, fuel or memory exhausted) turned into errors that name the adapter. Every call
+//! runs under a wall-clock deadline (see [`super::deadline`]); a full instance pool is an
+//! overload, not the adapter's fault. A streamed answer runs in its own task, which owns the
+//! store until the stream ends.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 use wasmtime::Store;
 
 use super::bindings::{Adapter as AdapterBindings, chat, embeddings, errors, models, provider};
+use super::deadline::{Call, NETWORK_GRACE};
 use super::outbound::{Grant, Hooks, Outbound};
 use super::sandbox::{self, HostState};
 use super::{Adapter, SandboxLimits};
@@ -33,6 +37,45 @@ pub enum InvokeError {
         /// The adapter's name.
         adapter: String,
     },
+    /// The adapter did not answer within the call's wall-clock deadline; the call was
+    /// cancelled and its instance freed. The adapter's fault, like a trap.
+    #[error(
+        "adapter '{adapter}' did not answer {call} within {after:?} ({setting}); the call was cancelled"
+    )]
+    Timeout {
+        /// The adapter's name.
+        adapter: String,
+        /// The call that stalled.
+        call: Call,
+        /// The deadline it missed.
+        after: Duration,
+        /// The config that sets that deadline.
+        setting: &'static str,
+    },
+    /// Every instance slot of the sandbox pool is in use: the gateway is overloaded. Not the
+    /// adapter's fault; the client should retry shortly.
+    #[error(
+        "adapter '{adapter}' could not be started: all adapter instance slots are busy ({limit}; [behaviour] adapter_max_instances); retry shortly"
+    )]
+    Overloaded {
+        /// The adapter's name.
+        adapter: String,
+        /// What wasmtime's pool ran out of.
+        limit: String,
+    },
+}
+
+impl InvokeError {
+    /// Whether the call failed because the host is overloaded rather than because of the
+    /// adapter or the provider: the breaker, the health monitor and probation ignore these.
+    pub fn is_overload(&self) -> bool {
+        matches!(self, InvokeError::Overloaded { .. })
+    }
+}
+
+/// Whether `e` says the pooling allocator is full (instances, memories, tables or stacks).
+pub(super) fn pool_exhausted(e: &wasmtime::Error) -> bool {
+    e.is::<wasmtime::PoolConcurrencyLimitError>()
 }
 
 /// Everything one call needs: the engine, the adapter, and the provider's network grant.
@@ -40,6 +83,7 @@ pub enum InvokeError {
 pub struct CallEnv {
     pub(super) engine: wasmtime::Engine,
     pub(super) limits: SandboxLimits,
+    pub(super) local_deadline: Duration,
     pub(super) outbound: Outbound,
     /// The adapter being called.
     pub adapter: Arc<Adapter>,
@@ -101,6 +145,13 @@ fn busy() -> bool {
     BUSY.with(|count| count.load(Ordering::Relaxed) > 0)
 }
 
+/// Drop this thread's spare instances (of every adapter), returning their slots to the pool.
+/// Returns whether there were any.
+fn drop_spares() -> bool {
+    let spares = SPARES.with_borrow_mut(std::mem::take);
+    !spares.is_empty()
+}
+
 fn has_spare(adapter: &Arc<Adapter>) -> bool {
     SPARES.with_borrow(|spares| spares.iter().any(|s| Arc::ptr_eq(&s.adapter, adapter)))
 }
@@ -117,7 +168,18 @@ impl CallEnv {
         }
     }
 
-    async fn instantiate(&self) -> Result<(Store<HostState>, AdapterBindings), InvokeError> {
+    /// A fresh instance for `call`. Instantiation runs the component's start functions (guest
+    /// code), so it is bounded by the call's deadline too.
+    async fn instantiate(
+        &self,
+        call: Call,
+    ) -> Result<(Store<HostState>, AdapterBindings), InvokeError> {
+        tokio::time::timeout(self.deadline(call), self.instantiate_now())
+            .await
+            .unwrap_or_else(|_| Err(self.timed_out(call)))
+    }
+
+    async fn instantiate_now(&self) -> Result<(Store<HostState>, AdapterBindings), InvokeError> {
         if let Some(mut spare) = take_spare(&self.adapter) {
             // Made for another call into this adapter, perhaps for another provider: this
             // call's grant and credential replace its hooks before any guest code runs.
@@ -125,13 +187,66 @@ impl CallEnv {
             return Ok((spare.store, spare.instance));
         }
         let mut store = sandbox::new_store(&self.engine, self.hooks(), &self.limits);
-        let instance = self
-            .adapter
-            .pre
-            .instantiate_async(&mut store)
-            .await
-            .map_err(|e| self.trap(e))?;
+        let instance = match self.adapter.pre.instantiate_async(&mut store).await {
+            // Spares hold slots too: give this thread's back and try once more.
+            Err(e) if pool_exhausted(&e) && drop_spares() => {
+                drop(store);
+                store = sandbox::new_store(&self.engine, self.hooks(), &self.limits);
+                self.adapter.pre.instantiate_async(&mut store).await
+            }
+            other => other,
+        }
+        .map_err(|e| self.trap(e))?;
         Ok((store, instance))
+    }
+
+    /// Whether less than half of the instance pool is in use: only then is a spare made, so
+    /// spares (one per thread and adapter) never take the slots a busy gateway's calls need.
+    fn pool_has_room(&self) -> bool {
+        self.engine
+            .pooling_allocator_metrics()
+            .is_some_and(|m| m.component_instances() * 2 < u64::from(self.limits.max_instances))
+    }
+
+    /// How long `call` may take.
+    fn deadline(&self, call: Call) -> Duration {
+        if call.reaches_provider() {
+            self.grant.timeout + NETWORK_GRACE
+        } else {
+            self.local_deadline
+        }
+    }
+
+    fn timed_out(&self, call: Call) -> InvokeError {
+        let after = self.deadline(call);
+        tracing::error!(adapter = %self.adapter.info.name, %call, ?after, "adapter call cancelled: past its deadline");
+        InvokeError::Timeout {
+            adapter: self.adapter.info.name.clone(),
+            call,
+            after,
+            setting: call.limit_setting(),
+        }
+    }
+
+    /// After `call` ran under [`tokio::time::timeout`] of its deadline: retire `store` and
+    /// return the answer, or, past the deadline (the guest call was dropped, which cancels
+    /// it), drop the store, freeing its instance slot at once.
+    fn finish<T>(
+        &self,
+        call: Call,
+        store: Store<HostState>,
+        r: Result<wasmtime::Result<Result<T, errors::AdapterError>>, tokio::time::error::Elapsed>,
+    ) -> Result<T, InvokeError> {
+        match r {
+            Ok(r) => {
+                self.retire(store);
+                self.flatten(r)
+            }
+            Err(_) => {
+                drop(store);
+                Err(self.timed_out(call))
+            }
+        }
     }
 
     /// After a call: tear its store down and make this thread's spare instance of the adapter,
@@ -145,12 +260,17 @@ impl CallEnv {
         let env = self.clone();
         drop(runtime.spawn(async move {
             drop(store);
-            if busy() || has_spare(&env.adapter) {
+            if busy() || has_spare(&env.adapter) || !env.pool_has_room() {
                 return;
             }
             let mut store = sandbox::new_store(&env.engine, env.hooks(), &env.limits);
             // A failure here is the next call's to report, when it instantiates inline.
-            if let Ok(instance) = env.adapter.pre.instantiate_async(&mut store).await
+            let made = tokio::time::timeout(
+                env.local_deadline,
+                env.adapter.pre.instantiate_async(&mut store),
+            )
+            .await;
+            if let Ok(Ok(instance)) = made
                 && !has_spare(&env.adapter)
             {
                 let spare = Spare {
@@ -164,6 +284,13 @@ impl CallEnv {
     }
 
     fn trap(&self, e: wasmtime::Error) -> InvokeError {
+        if pool_exhausted(&e) {
+            tracing::warn!(adapter = %self.adapter.info.name, error = %e, "adapter instance pool exhausted");
+            return InvokeError::Overloaded {
+                adapter: self.adapter.info.name.clone(),
+                limit: e.root_cause().to_string(),
+            };
+        }
         let root = e.root_cause().to_string();
         let message = match e.downcast_ref::<wasmtime::Trap>() {
             Some(wasmtime::Trap::OutOfFuel) => {
@@ -211,13 +338,14 @@ impl CallEnv {
         request: &chat::ChatRequest,
     ) -> Result<chat::ChatResponse, InvokeError> {
         let _busy = InFlight::enter();
-        let (mut store, instance) = self.instantiate().await?;
-        let r = instance
-            .aratta_scri_provider()
-            .call_chat(&mut store, ctx, request)
-            .await;
-        self.retire(store);
-        self.flatten(r)
+        let (mut store, instance) = self.instantiate(Call::Chat).await?;
+        let guest = instance.aratta_scri_provider();
+        let r = tokio::time::timeout(
+            self.deadline(Call::Chat),
+            guest.call_chat(&mut store, ctx, request),
+        )
+        .await;
+        self.finish(Call::Chat, store, r)
     }
 
     /// `chat-stream`: returns once the adapter has opened the stream (so an error before the
@@ -227,30 +355,46 @@ impl CallEnv {
         ctx: &provider::CallContext,
         request: &chat::ChatRequest,
     ) -> Result<EventReceiver, InvokeError> {
-        let (mut store, instance) = self.instantiate().await?;
-        let r = instance
-            .aratta_scri_provider()
-            .call_chat_stream(&mut store, ctx, request)
-            .await;
-        let stream = self.flatten(r)?;
+        let (mut store, instance) = self.instantiate(Call::ChatStream).await?;
+        let guest = instance.aratta_scri_provider();
+        let r = tokio::time::timeout(
+            self.deadline(Call::ChatStream),
+            guest.call_chat_stream(&mut store, ctx, request),
+        )
+        .await;
+        let stream = match r {
+            Ok(r) => self.flatten(r)?,
+            Err(_) => {
+                drop(store);
+                return Err(self.timed_out(Call::ChatStream));
+            }
+        };
         let (tx, rx) = mpsc::channel(32);
         let env = self.clone();
         tokio::spawn(async move {
             let guest = instance.aratta_scri_provider().chat_events();
+            let next_deadline = env.deadline(Call::StreamNext);
             let mut ended = false;
             loop {
-                let event = match guest.call_next(&mut store, stream).await {
-                    Ok(Some(event)) => event,
-                    Ok(None) => {
+                let next = tokio::time::timeout(next_deadline, guest.call_next(&mut store, stream));
+                let event = match next.await {
+                    Ok(Ok(Some(event))) => event,
+                    Ok(Ok(None)) => {
                         if !ended {
                             let adapter = env.adapter.info.name.clone();
                             let _ = tx.send(Err(InvokeError::Truncated { adapter })).await;
                         }
                         break;
                     }
-                    Err(e) => {
+                    Ok(Err(e)) => {
                         let _ = tx.send(Err(env.trap(e))).await;
                         break;
+                    }
+                    Err(_) => {
+                        // The cancelled call leaves the instance unusable: drop it now.
+                        drop(store);
+                        let _ = tx.send(Err(env.timed_out(Call::StreamNext))).await;
+                        return;
                     }
                 };
                 ended = matches!(
@@ -261,7 +405,10 @@ impl CallEnv {
                     break;
                 }
             }
-            let _ = stream.resource_drop_async(&mut store).await;
+            // The stream's destructor is guest code too.
+            let _ =
+                tokio::time::timeout(env.local_deadline, stream.resource_drop_async(&mut store))
+                    .await;
         });
         Ok(rx)
     }
@@ -273,13 +420,14 @@ impl CallEnv {
         request: &embeddings::EmbeddingRequest,
     ) -> Result<embeddings::EmbeddingResponse, InvokeError> {
         let _busy = InFlight::enter();
-        let (mut store, instance) = self.instantiate().await?;
-        let r = instance
-            .aratta_scri_provider()
-            .call_embed(&mut store, ctx, request)
-            .await;
-        self.retire(store);
-        self.flatten(r)
+        let (mut store, instance) = self.instantiate(Call::Embed).await?;
+        let guest = instance.aratta_scri_provider();
+        let r = tokio::time::timeout(
+            self.deadline(Call::Embed),
+            guest.call_embed(&mut store, ctx, request),
+        )
+        .await;
+        self.finish(Call::Embed, store, r)
     }
 
     /// `get-models`.
@@ -288,13 +436,14 @@ impl CallEnv {
         ctx: &provider::CallContext,
     ) -> Result<Vec<models::ModelInfo>, InvokeError> {
         let _busy = InFlight::enter();
-        let (mut store, instance) = self.instantiate().await?;
-        let r = instance
-            .aratta_scri_provider()
-            .call_get_models(&mut store, ctx)
-            .await;
-        self.retire(store);
-        self.flatten(r)
+        let (mut store, instance) = self.instantiate(Call::GetModels).await?;
+        let guest = instance.aratta_scri_provider();
+        let r = tokio::time::timeout(
+            self.deadline(Call::GetModels),
+            guest.call_get_models(&mut store, ctx),
+        )
+        .await;
+        self.finish(Call::GetModels, store, r)
     }
 
     /// `health-check`.
@@ -303,37 +452,40 @@ impl CallEnv {
         ctx: &provider::CallContext,
     ) -> Result<provider::HealthReport, InvokeError> {
         let _busy = InFlight::enter();
-        let (mut store, instance) = self.instantiate().await?;
-        let r = instance
-            .aratta_scri_provider()
-            .call_health_check(&mut store, ctx)
-            .await;
-        self.retire(store);
-        self.flatten(r)
+        let (mut store, instance) = self.instantiate(Call::HealthCheck).await?;
+        let guest = instance.aratta_scri_provider();
+        let r = tokio::time::timeout(
+            self.deadline(Call::HealthCheck),
+            guest.call_health_check(&mut store, ctx),
+        )
+        .await;
+        self.finish(Call::HealthCheck, store, r)
     }
 
     /// `convert-tools`: SCRI tools to the provider's native JSON.
     pub async fn convert_tools(&self, tools: &[chat::Tool]) -> Result<String, InvokeError> {
         let _busy = InFlight::enter();
-        let (mut store, instance) = self.instantiate().await?;
-        let r = instance
-            .aratta_scri_provider()
-            .call_convert_tools(&mut store, tools)
-            .await;
-        self.retire(store);
-        self.flatten(r)
+        let (mut store, instance) = self.instantiate(Call::ConvertTools).await?;
+        let guest = instance.aratta_scri_provider();
+        let r = tokio::time::timeout(
+            self.deadline(Call::ConvertTools),
+            guest.call_convert_tools(&mut store, tools),
+        )
+        .await;
+        self.finish(Call::ConvertTools, store, r)
     }
 
     /// `parse-tools`: the provider's native tool JSON back to SCRI.
     pub async fn parse_tools(&self, native: &str) -> Result<Vec<chat::Tool>, InvokeError> {
         let _busy = InFlight::enter();
-        let (mut store, instance) = self.instantiate().await?;
-        let r = instance
-            .aratta_scri_provider()
-            .call_parse_tools(&mut store, &native.to_owned())
-            .await;
-        self.retire(store);
-        self.flatten(r)
+        let (mut store, instance) = self.instantiate(Call::ParseTools).await?;
+        let guest = instance.aratta_scri_provider();
+        let r = tokio::time::timeout(
+            self.deadline(Call::ParseTools),
+            guest.call_parse_tools(&mut store, &native.to_owned()),
+        )
+        .await;
+        self.finish(Call::ParseTools, store, r)
     }
 
     /// `convert-messages`: a SCRI conversation in the provider's native JSON.
@@ -342,12 +494,13 @@ impl CallEnv {
         messages: &[chat::Message],
     ) -> Result<String, InvokeError> {
         let _busy = InFlight::enter();
-        let (mut store, instance) = self.instantiate().await?;
-        let r = instance
-            .aratta_scri_provider()
-            .call_convert_messages(&mut store, messages)
-            .await;
-        self.retire(store);
-        self.flatten(r)
+        let (mut store, instance) = self.instantiate(Call::ConvertMessages).await?;
+        let guest = instance.aratta_scri_provider();
+        let r = tokio::time::timeout(
+            self.deadline(Call::ConvertMessages),
+            guest.call_convert_messages(&mut store, messages),
+        )
+        .await;
+        self.finish(Call::ConvertMessages, store, r)
     }
 }

@@ -80,6 +80,16 @@ pub enum LoadError {
         /// What it changes.
         reason: String,
     },
+    /// `describe` did not answer within its deadline; the call was cancelled.
+    #[error(
+        "{origin}: describe() did not answer within {after:?} ([reload] verify_timeout_seconds); the call was cancelled and the adapter refused"
+    )]
+    DescribeTimeout {
+        /// The file or built-in name.
+        origin: String,
+        /// The deadline it missed.
+        after: std::time::Duration,
+    },
     /// The file could not be read.
     #[error("{path}: {source}")]
     Io {
@@ -193,25 +203,37 @@ fn check_exports(engine: &Engine, component: &Component, origin: &str) -> Result
     })
 }
 
-/// Call `describe` once in a sandbox that may not reach the network.
+/// Call `describe` once in a sandbox that may not reach the network, within `deadline`
+/// (instantiation included: a start function runs guest code too). Past it the call is
+/// dropped, which cancels it, and the store with it.
 pub async fn describe(
     pre: &AdapterPre<HostState>,
     mut store: Store<HostState>,
     origin: &str,
+    deadline: std::time::Duration,
 ) -> Result<provider::AdapterInfo, LoadError> {
     let fail = |reason: String| LoadError::Describe {
         origin: origin.to_owned(),
         reason,
     };
-    let instance = pre
-        .instantiate_async(&mut store)
-        .await
-        .map_err(|e| fail(format!("{e:#}")))?;
-    let info = instance
-        .aratta_scri_provider()
-        .call_describe(&mut store)
-        .await
-        .map_err(|e| fail(format!("{e:#}")))?;
+    let call = async {
+        let instance = pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| fail(format!("{e:#}")))?;
+        instance
+            .aratta_scri_provider()
+            .call_describe(&mut store)
+            .await
+            .map_err(|e| fail(format!("{e:#}")))
+    };
+    let info =
+        tokio::time::timeout(deadline, call)
+            .await
+            .map_err(|_| LoadError::DescribeTimeout {
+                origin: origin.to_owned(),
+                after: deadline,
+            })??;
     if info.name.is_empty()
         || !info
             .name

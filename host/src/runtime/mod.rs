@@ -6,6 +6,7 @@ pub mod bindings;
 mod builtin;
 pub mod declared;
 pub mod egress;
+mod deadline;
 mod engine;
 mod invoke;
 mod loader;
@@ -22,6 +23,7 @@ use bytes::Bytes;
 use wasmtime::Engine;
 use wasmtime::component::Linker;
 
+pub use deadline::Call;
 pub use engine::{ComponentCache, SandboxLimits};
 pub use invoke::{CallEnv, EventReceiver, InvokeError};
 pub use loader::{AdapterSource, LoadError, PROVIDER_EXPORT};
@@ -82,6 +84,7 @@ pub struct Runtime {
     linker: Linker<HostState>,
     cache: ComponentCache,
     limits: SandboxLimits,
+    local_deadline: std::time::Duration,
     outbound: Outbound,
     adapters: ArcSwap<BTreeMap<String, Arc<Adapter>>>,
     /// The built-in adapters as loaded, kept to restore one whose override is refused.
@@ -108,11 +111,20 @@ impl Runtime {
             linker,
             cache,
             limits,
+            local_deadline: deadline::DEFAULT_LOCAL,
             outbound,
             adapters: ArcSwap::from_pointee(BTreeMap::new()),
             builtins: ArcSwap::from_pointee(BTreeMap::new()),
             probation: crate::reload::Probation::default(),
         })
+    }
+
+    /// Bound calls that never leave the sandbox (describe at load, tool and message
+    /// conversion) by `deadline` instead of 10 s; `aratta serve` passes `[reload]
+    /// verify_timeout_seconds`. Calls that reach the provider are bounded by its timeout.
+    pub fn with_local_deadline(mut self, deadline: std::time::Duration) -> Self {
+        self.local_deadline = deadline;
+        self
     }
 
     /// Load the built-in adapters, then every `.wasm` in `dir` (overriding built-ins of the
@@ -202,7 +214,7 @@ impl Runtime {
         .await
         .map_err(|e| LoadError::Engine(format!("the compile task failed: {e}")))??;
         let store = sandbox::new_store(&self.engine, self.deny_all_hooks(origin), &self.limits);
-        let info = loader::describe(&checked.pre, store, origin).await?;
+        let info = loader::describe(&checked.pre, store, origin, self.local_deadline).await?;
         Ok(Adapter {
             info,
             source,
@@ -259,6 +271,7 @@ impl Runtime {
         CallEnv {
             engine: self.engine.clone(),
             limits: self.limits,
+            local_deadline: self.local_deadline,
             outbound: self.outbound.clone(),
             adapter,
             grant,

@@ -217,6 +217,7 @@ async fn decide(
             let why = why.reason.unwrap_or_else(|| "by an operator".into());
             let approval = m
                 .reject(&id, &why)
+                .await
                 .map_err(|e| reload_failure(&ReloadError::Approval(e)))?;
             Ok(Json(Decision {
                 approval,

@@ -124,6 +124,10 @@ pub async fn run(config: Config, home: Home) -> anyhow::Result<()> {
     if let Some(agents) = &agents {
         pin_agent_tools(&gateway.tools, agents);
     }
+    // After the pins, so a saved tool cannot take a built-in's name.
+    gateway
+        .tools
+        .restore(crate::tools::ToolStore::new(home.tools_path()));
     let app = router(gateway).merge(adapter_routes::router(reload));
     let app = match agents {
         Some(agents) => app.layer(axum::Extension(Arc::new(agents))),
@@ -168,11 +172,14 @@ pub async fn start_gateway(config: Config, home: &Home) -> anyhow::Result<Gatewa
     let limits = SandboxLimits {
         memory_bytes: usize::try_from(behaviour.adapter_memory_mib << 20).unwrap_or(usize::MAX),
         fuel: behaviour.adapter_fuel,
-        max_instances: 1000,
+        max_instances: behaviour.adapter_max_instances,
     };
     let cache_dir = cache_dir(home);
     let outbound = Outbound::new(behaviour.upstream_connect_timeout());
-    let runtime = Arc::new(Runtime::new(limits, Some(cache_dir), outbound)?);
+    let local_deadline = std::time::Duration::from_secs(config.reload.verify_timeout_seconds);
+    let runtime = Arc::new(
+        Runtime::new(limits, Some(cache_dir), outbound)?.with_local_deadline(local_deadline),
+    );
     let t0 = std::time::Instant::now();
     runtime.load_all(&home.adapters_dir()).await;
     tracing::info!(

@@ -159,10 +159,25 @@ pub fn api_error(e: &ToolError) -> (StatusCode, ApiErrorBody) {
                     "tool_translation_unsupported",
                 ),
                 InvokeError::Trap { .. } => (S::BAD_GATEWAY, "adapter_error", "adapter_trapped"),
+                InvokeError::Timeout { .. } => {
+                    (S::GATEWAY_TIMEOUT, "timeout_error", "adapter_timeout")
+                }
+                InvokeError::Overloaded { .. } => (
+                    S::SERVICE_UNAVAILABLE,
+                    "overloaded_error",
+                    "instance_pool_exhausted",
+                ),
                 _ => (S::BAD_GATEWAY, "adapter_error", "tool_translation_failed"),
             };
             (status, kind, code, None, Some(adapter.clone()))
         }
+        ToolError::NotSaved { .. } => (
+            S::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "tool_registry_not_saved",
+            None,
+            None,
+        ),
         ToolError::AdapterOutput { adapter, .. } => (
             S::BAD_GATEWAY,
             "adapter_error",

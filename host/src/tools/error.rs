@@ -140,6 +140,12 @@ pub enum ToolError {
         /// The parse error.
         source: serde_json::Error,
     },
+    /// The change could not be saved to the registry's file, so it was not made.
+    #[error("the tool registry could not be saved, so nothing changed: {reason}")]
+    NotSaved {
+        /// The file and the OS error.
+        reason: String,
+    },
 }
 
 impl ToolError {

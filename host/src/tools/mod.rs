@@ -7,6 +7,7 @@
 //! - [`validate`]: the rules a definition must follow (names every provider accepts, object
 //!   schemas valid against the JSON Schema meta-schema).
 //! - [`registry`]: [`ToolRegistry`], thread-safe storage in registration order.
+//! - [`store`]: [`ToolStore`], the registry's file under the home, saved on every change.
 //! - [`translate`]: [`Translator`], export and import through the adapters' `convert-tools` and
 //!   `parse-tools`.
 //! - [`error`]: [`ToolError`] and the [`Rule`] a refused definition broke.
@@ -14,13 +15,15 @@
 pub mod def;
 pub mod error;
 pub mod registry;
+pub mod store;
 pub mod tier;
 pub mod translate;
 pub mod validate;
 
 pub use def::ToolDef;
 pub use error::{Rule, ToolError};
-pub use registry::{OnConflict, ToolRegistry};
+pub use registry::{OnConflict, Restored, ToolRegistry};
+pub use store::{StoreError, ToolStore};
 pub use tier::{Tier, UnknownTier};
 pub use translate::Translator;
 

@@ -3,16 +3,18 @@
 //! and tools keep their registration order, so exports list them as they were registered.
 //! A tool another part of the server provides (the agent executor's) is pinned: listed and
 //! exported like any other, but deleting or replacing it through the registry is refused, since
-//! its provider would go on running it.
+//! its provider would go on running it. Once [`ToolRegistry::restore`] has given it a
+//! [`ToolStore`], every change is saved before it takes effect (pinned tools are not saved).
 
 use std::collections::HashMap;
-use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use indexmap::IndexMap;
 use serde_json::Value;
 
 use super::def::ToolDef;
 use super::error::ToolError;
+use super::store::{StoreError, ToolStore};
 use super::tier::Tier;
 use super::translate::Translator;
 use super::validate;
@@ -33,6 +35,17 @@ pub struct ToolRegistry {
     tools: RwLock<IndexMap<String, ToolDef>>,
     /// Pinned names and who provides them. Lock order: `tools`, then `pinned`.
     pinned: RwLock<HashMap<String, String>>,
+    /// Where changes are saved, once [`Self::restore`] has run.
+    store: OnceLock<ToolStore>,
+}
+
+/// What [`ToolRegistry::restore`] found.
+#[derive(Debug, Default)]
+pub struct Restored {
+    /// The tools loaded, in order.
+    pub loaded: Vec<String>,
+    /// What went wrong, each naming the file and what was done about it (also logged).
+    pub problems: Vec<String>,
 }
 
 impl ToolRegistry {
@@ -119,10 +132,92 @@ impl ToolRegistry {
                 hint: " (delete it first, or register with replace)",
             });
         }
+        let mut next = tools.clone();
         for def in defs {
-            tools.insert(def.name.clone(), def);
+            next.insert(def.name.clone(), def);
         }
+        self.save(&next)?;
+        *tools = next;
         Ok(())
+    }
+
+    /// Save `tools` (the registry as it is about to become; pinned ones left out) to the
+    /// store, if there is one. Called with the `tools` lock held, so saves happen in the
+    /// order of the changes.
+    fn save(&self, tools: &IndexMap<String, ToolDef>) -> Result<(), ToolError> {
+        let Some(store) = self.store.get() else {
+            return Ok(());
+        };
+        let pinned = self.pinned.read().unwrap_or_else(PoisonError::into_inner);
+        let saved: Vec<&ToolDef> = tools
+            .values()
+            .filter(|d| !pinned.contains_key(&d.name))
+            .collect();
+        store.save(&saved).map_err(|e| ToolError::NotSaved {
+            reason: e.to_string(),
+        })
+    }
+
+    /// Load the tools `store` holds and from now on save every change there. Call once, at
+    /// startup, after the pinned tools are registered. A saved tool that is now refused (its
+    /// name pinned, a rule it breaks) is reported and the file copied aside before anything
+    /// overwrites it; a file that cannot be parsed is renamed aside and reported; a file that
+    /// cannot be read at all leaves the registry unsaved (rather than overwrite it later).
+    pub fn restore(&self, store: ToolStore) -> Restored {
+        let mut report = Restored::default();
+        let shown = store.path().display().to_string();
+        let attach = match store.load() {
+            Ok(defs) => {
+                for def in defs {
+                    let name = def.name.clone();
+                    match self.register_all(vec![def], OnConflict::Refuse) {
+                        Ok(()) => report.loaded.push(name),
+                        Err(e) => report.problems.push(format!("{shown}: not restored: {e}")),
+                    }
+                }
+                if !report.problems.is_empty() {
+                    match store.copy_aside("unrestored") {
+                        Ok(aside) => report.problems.push(format!(
+                            "{shown}: the file as it was is kept at {}",
+                            aside.display()
+                        )),
+                        Err(e) => report
+                            .problems
+                            .push(format!("{shown}: could not keep a copy of the file ({e})")),
+                    }
+                }
+                true
+            }
+            Err(e @ StoreError::Corrupt { .. }) => match store.set_aside("corrupt") {
+                Ok(aside) => {
+                    report.problems.push(format!(
+                        "{e}; it was moved to {} and the registry starts without it",
+                        aside.display()
+                    ));
+                    true
+                }
+                Err(io) => {
+                    report.problems.push(format!(
+                        "{e}; it could not be moved aside ({io}), so registry changes will not be saved"
+                    ));
+                    false
+                }
+            },
+            Err(e) => {
+                report.problems.push(format!(
+                    "{e}; registry changes will not be saved until it can be read"
+                ));
+                false
+            }
+        };
+        for problem in &report.problems {
+            tracing::error!(problem = %problem, "tool registry");
+        }
+        if attach {
+            tracing::info!(file = %shown, restored = report.loaded.len(), "tool registry saved in");
+            let _ = self.store.set(store);
+        }
+        report
     }
 
     /// The tool called `name`.
@@ -155,9 +250,13 @@ impl ToolRegistry {
     pub fn remove(&self, name: &str) -> Result<ToolDef, ToolError> {
         let mut tools = self.write();
         self.check_unpinned(name)?;
-        tools.shift_remove(name).ok_or_else(|| ToolError::NotFound {
+        let mut next = tools.clone();
+        let removed = next.shift_remove(name).ok_or_else(|| ToolError::NotFound {
             tool: name.to_owned(),
-        })
+        })?;
+        self.save(&next)?;
+        *tools = next;
+        Ok(removed)
     }
 
     /// How many tools are registered.

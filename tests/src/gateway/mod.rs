@@ -118,84 +118,95 @@ impl GatewayBuilder {
             }
         }
         let binary = self.binary.clone().unwrap_or_else(bins::aratta_bin);
-        let mut command = aratta_command(&binary, home.path(), &self.env);
-        command
-            .args(["serve", "--port", "0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        let mut child = match command.spawn() {
-            Ok(child) => child,
-            Err(e) => {
-                return Err(StartFailure {
-                    reason: format!("cannot spawn {}: {e}", binary.display()),
-                    status: None,
-                    stdout: String::new(),
-                    stderr: String::new(),
-                });
-            }
-        };
+        launch(home, binary, self.env).await
+    }
+}
 
-        let stdout = Captured::default();
-        let stderr = Captured::default();
-        let (url_tx, url_rx) = oneshot::channel();
-        let out_task = tokio::spawn(capture(
-            child.stdout.take().expect("piped stdout"),
-            stdout.clone(),
-            Some(url_tx),
-        ));
-        let err_task = tokio::spawn(capture(
-            child.stderr.take().expect("piped stderr"),
-            stderr.clone(),
-            None,
-        ));
+/// Spawns `aratta serve --port 0` in `home` and waits for its listening line.
+async fn launch(
+    home: tempfile::TempDir,
+    binary: PathBuf,
+    env: Vec<(String, String)>,
+) -> Result<Gateway, StartFailure> {
+    let mut command = aratta_command(&binary, home.path(), &env);
+    command
+        .args(["serve", "--port", "0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            return Err(StartFailure {
+                reason: format!("cannot spawn {}: {e}", binary.display()),
+                status: None,
+                stdout: String::new(),
+                stderr: String::new(),
+            });
+        }
+    };
 
-        let exited = |status: std::io::Result<ExitStatus>| {
-            let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
-            format!("exited before listening ({status})")
-        };
-        let outcome = tokio::select! {
-            url = url_rx => url.map_err(|_| None),
-            status = child.wait() => Err(Some(exited(status))),
-            _ = tokio::time::sleep(STARTUP_TIMEOUT) =>
-                Err(Some(format!("no listening line within {STARTUP_TIMEOUT:?}"))),
-        };
-        // stdout can close a moment before the exit is reported; prefer saying how it exited.
-        let outcome = match outcome {
-            Err(None) => Err(
-                match tokio::time::timeout(Duration::from_secs(5), child.wait()).await {
-                    Ok(status) => exited(status),
-                    Err(_) => "closed stdout before the listening line".to_string(),
-                },
-            ),
-            other => other.map_err(Option::unwrap_or_default),
-        };
-        match outcome {
-            Ok(base_url) => Ok(Gateway {
-                base_url,
-                child,
-                home,
-                stdout,
-                stderr,
-                client: client(),
-            }),
-            Err(reason) => {
-                let _ = child.start_kill();
-                let status = tokio::time::timeout(Duration::from_secs(5), child.wait())
-                    .await
-                    .ok()
-                    .and_then(Result::ok);
-                // The readers finish at EOF, once the child is gone.
-                let _ = tokio::time::timeout(Duration::from_secs(5), out_task).await;
-                let _ = tokio::time::timeout(Duration::from_secs(5), err_task).await;
-                Err(StartFailure {
-                    reason,
-                    status,
-                    stdout: stdout.text(),
-                    stderr: stderr.text(),
-                })
-            }
+    let stdout = Captured::default();
+    let stderr = Captured::default();
+    let (url_tx, url_rx) = oneshot::channel();
+    let out_task = tokio::spawn(capture(
+        child.stdout.take().expect("piped stdout"),
+        stdout.clone(),
+        Some(url_tx),
+    ));
+    let err_task = tokio::spawn(capture(
+        child.stderr.take().expect("piped stderr"),
+        stderr.clone(),
+        None,
+    ));
+
+    let exited = |status: std::io::Result<ExitStatus>| {
+        let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
+        format!("exited before listening ({status})")
+    };
+    let outcome = tokio::select! {
+        url = url_rx => url.map_err(|_| None),
+        status = child.wait() => Err(Some(exited(status))),
+        _ = tokio::time::sleep(STARTUP_TIMEOUT) =>
+            Err(Some(format!("no listening line within {STARTUP_TIMEOUT:?}"))),
+    };
+    // stdout can close a moment before the exit is reported; prefer saying how it exited.
+    let outcome = match outcome {
+        Err(None) => Err(
+            match tokio::time::timeout(Duration::from_secs(5), child.wait()).await {
+                Ok(status) => exited(status),
+                Err(_) => "closed stdout before the listening line".to_string(),
+            },
+        ),
+        other => other.map_err(Option::unwrap_or_default),
+    };
+    match outcome {
+        Ok(base_url) => Ok(Gateway {
+            base_url,
+            child,
+            home,
+            stdout,
+            stderr,
+            client: client(),
+            binary,
+            env,
+        }),
+        Err(reason) => {
+            let _ = child.start_kill();
+            let status = tokio::time::timeout(Duration::from_secs(5), child.wait())
+                .await
+                .ok()
+                .and_then(Result::ok);
+            // The readers finish at EOF, once the child is gone.
+            let _ = tokio::time::timeout(Duration::from_secs(5), out_task).await;
+            let _ = tokio::time::timeout(Duration::from_secs(5), err_task).await;
+            Err(StartFailure {
+                reason,
+                status,
+                stdout: stdout.text(),
+                stderr: stderr.text(),
+            })
         }
     }
 }
@@ -208,9 +219,21 @@ pub struct Gateway {
     stdout: Captured,
     stderr: Captured,
     client: reqwest::Client,
+    binary: PathBuf,
+    env: Vec<(String, String)>,
 }
 
 impl Gateway {
+    /// Kills the server (SIGKILL, as a crash or power cut would leave things) and starts it
+    /// again on the same `ARATTA_HOME` with the same environment; panics if it does not come
+    /// back. The new server listens on a new port, and its logs start empty.
+    pub async fn restart(mut self) -> Gateway {
+        let _ = self.child.kill().await;
+        launch(self.home, self.binary, self.env)
+            .await
+            .unwrap_or_else(|f| panic!("{f}"))
+    }
+
     /// Prepares a gateway with this config (add adapters or env, then `start`).
     pub fn builder(config: &Config) -> GatewayBuilder {
         Self::builder_toml(&config.to_toml())

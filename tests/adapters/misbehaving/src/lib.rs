@@ -12,22 +12,31 @@
 //! | `echo-headers`   | GETs `{base_url}/echo` and answers with that body plus the environment it can see |
 //! | `flood-resources`| creates `wasi:http` fields with a 1 KiB header each and keeps them all, without end |
 //! | `flood-headers`  | appends 1 KiB headers to one fields until the host refuses (a trap), or says after how many bytes it got an error |
+//! | `sleep`          | blocks in a WASI sleep for an hour (the host's wall-clock deadline must stop it) |
+//! | `sleep-stream`   | (`chat-stream` only) opens the stream, sends `start`, then sleeps in the next event |
 //! | anything else    | answers `ok`                                                            |
 //!
 //! `chat-stream` does the same, then replays the answer as stream events.
 //!
-//! Features build variants that declare something else in `describe` (see `Cargo.toml`).
+//! `get-models` answers one model, `ok`, unless the provider's base URL ends in `/sleep`: then
+//! it sleeps for an hour.
+//!
+//! Features build variants that declare something else in `describe`, or (`sleep-in-describe`)
+//! sleep there for an hour (see `Cargo.toml`).
 
 use aratta_guest::http::Request;
 use aratta_guest::{
     Adapter, AdapterError, AdapterInfo, AuthScheme, BoxEventStream, CallContext, ChatRequest,
-    ChatResponse, ContentBlock, FinishReason, StreamEvent, StreamStart, VecEventStream,
+    ChatResponse, ContentBlock, EventStream, FinishReason, ModelCapabilities, ModelInfo,
+    StreamEvent, StreamStart, VecEventStream,
 };
 
 struct Misbehaving;
 
 impl Adapter for Misbehaving {
     fn describe() -> AdapterInfo {
+        #[cfg(feature = "sleep-in-describe")]
+        sleep(3_600);
         let default_base_url = if cfg!(feature = "declare-loopback") {
             "http://127.0.0.1:47913/v1"
         } else if cfg!(feature = "local-declaration") {
@@ -62,6 +71,14 @@ impl Adapter for Misbehaving {
     }
 
     fn chat_stream(ctx: CallContext, request: ChatRequest) -> Result<BoxEventStream, AdapterError> {
+        if request.model == "sleep-stream" {
+            return Ok(Box::new(SleepyStream {
+                start: Some(StreamStart {
+                    id: format!("misbehaving-{}", ctx.request_id),
+                    model: request.model,
+                }),
+            }));
+        }
         let text = misbehave(&ctx, &request)?;
         Ok(Box::new(VecEventStream::new(vec![
             StreamEvent::Start(StreamStart {
@@ -72,9 +89,54 @@ impl Adapter for Misbehaving {
             StreamEvent::Stop(FinishReason::Stop),
         ])))
     }
+
+    fn get_models(ctx: CallContext) -> Result<Vec<ModelInfo>, AdapterError> {
+        if ctx.base_url.ends_with("/sleep") {
+            sleep_an_hour();
+        }
+        Ok(vec![ModelInfo {
+            id: "ok".into(),
+            owned_by: None,
+            created: None,
+            capabilities: ModelCapabilities {
+                context_window: None,
+                max_output_tokens: None,
+                tools: false,
+                vision: false,
+                streaming: true,
+                embeddings: false,
+                reasoning: false,
+            },
+        }])
+    }
 }
 
 aratta_guest::export_adapter!(Misbehaving);
+
+/// A stream that starts, then sleeps in its next event.
+struct SleepyStream {
+    start: Option<StreamStart>,
+}
+
+impl EventStream for SleepyStream {
+    fn next(&mut self) -> Option<StreamEvent> {
+        match self.start.take() {
+            Some(start) => Some(StreamEvent::Start(start)),
+            None => sleep_an_hour(),
+        }
+    }
+}
+
+/// Blocks in `wasi:clocks` for `seconds`: a host call that waits, burning no fuel.
+fn sleep(seconds: u64) {
+    wasip2::clocks::monotonic_clock::subscribe_duration(seconds * 1_000_000_000).block();
+}
+
+/// Sleeps for an hour, then panics: nobody stopped it.
+fn sleep_an_hour() -> ! {
+    sleep(3_600);
+    panic!("misbehaving adapter: slept for an hour and nobody stopped it");
+}
 
 /// Does what the model asks and returns the answer text.
 fn misbehave(ctx: &CallContext, request: &ChatRequest) -> Result<String, AdapterError> {
@@ -82,6 +144,7 @@ fn misbehave(ctx: &CallContext, request: &ChatRequest) -> Result<String, Adapter
         "panic" => panic!("misbehaving adapter: panicking on purpose"),
         "spin" => spin(),
         "alloc" => allocate_forever(),
+        "sleep" => sleep_an_hour(),
         "exfiltrate" => {
             let extra: serde_json::Value = request
                 .extra
