@@ -331,19 +331,41 @@ async fn a_socket_to_a_listening_host_port_never_connects_and_names_are_not_reso
 #[tokio::test]
 async fn measurements() {
     let sandbox = sandbox();
-    let started = Instant::now();
     sandbox.ready().await.unwrap();
-    eprintln!(
-        "component ready (built/compiled or loaded from cache): {:?}",
-        started.elapsed()
-    );
     let wasm = std::fs::read_dir(bins::cache_dir().join("sandbox"))
         .unwrap()
         .filter_map(|e| e.ok())
-        .map(|e| e.metadata().unwrap().len())
-        .max()
-        .unwrap_or_default();
-    eprintln!("component size: {:.1} MB", wasm as f64 / 1e6);
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "wasm"))
+        .expect("the built component in the cache");
+    eprintln!(
+        "component size: {:.1} MB",
+        wasm.metadata().unwrap().len() as f64 / 1e6
+    );
+    // A cache holding only the built .wasm: the first load compiles it, the next deserializes.
+    let cache = tempfile::tempdir().unwrap();
+    std::fs::create_dir(cache.path().join("sandbox")).unwrap();
+    std::fs::copy(
+        &wasm,
+        cache.path().join("sandbox").join(wasm.file_name().unwrap()),
+    )
+    .unwrap();
+    for what in [
+        "first load (Cranelift compile)",
+        "later load (cached .cwasm)",
+    ] {
+        let fresh = Sandbox::new(SandboxConfig {
+            source: ComponentSource {
+                componentize_py: None,
+                cache_dir: Some(cache.path().to_path_buf()),
+            },
+            ..SandboxConfig::default()
+        })
+        .unwrap();
+        let started = Instant::now();
+        fresh.ready().await.unwrap();
+        eprintln!("{what}: {:?}", started.elapsed());
+    }
     for (what, code) in [
         ("print(1+1)", "print(1+1)"),
         (
@@ -365,4 +387,10 @@ async fn measurements() {
         times.sort();
         eprintln!("{what}: median {:?} (instantiate, check and run)", times[2]);
     }
+    let report = sandbox.run("while True:\n    pass\n").await.unwrap();
+    assert_eq!(report.finished.exit, Exit::CpuLimit);
+    eprintln!(
+        "a spin loop spends the test's 6e9 fuel in {} ms",
+        report.finished.duration_ms
+    );
 }

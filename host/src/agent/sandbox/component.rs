@@ -53,41 +53,38 @@ fn source_key() -> String {
 }
 
 impl ComponentSource {
-    /// The compiled component, built and cached on first use.
+    /// The compiled component, built and cached on first use. A cached build that does not
+    /// compile (a damaged file) is removed and built again.
     pub async fn load(&self, engine: &Engine) -> Result<Component, SandboxError> {
-        let wasm = self.wasm().await?;
-        let engine = engine.clone();
-        let cache = ComponentCache::new(&engine, self.cache_dir.clone());
-        tokio::task::spawn_blocking(move || {
-            let started = Instant::now();
-            let component = cache
-                .compile(&engine, "the code sandbox", &wasm)
-                .map_err(|e| SandboxError::Build {
-                    reason: format!("the component does not compile: {e}"),
-                })?;
-            tracing::info!(
-                ms = started.elapsed().as_millis() as u64,
-                "code sandbox component loaded"
-            );
-            Ok(component)
-        })
-        .await
-        .map_err(|e| SandboxError::Build {
-            reason: format!("the compile task failed: {e}"),
-        })?
+        let (wasm, cached) = self.wasm().await?;
+        match compile(engine, self.cache_dir.clone(), wasm).await {
+            Err(e) if cached => {
+                tracing::warn!(error = %e, "rebuilding the cached sandbox component");
+                if let Some(path) = self.cached_path() {
+                    let _ = std::fs::remove_file(path);
+                }
+                let (wasm, _) = self.wasm().await?;
+                compile(engine, self.cache_dir.clone(), wasm).await
+            }
+            other => other,
+        }
     }
 
-    /// The component's bytes: the cached build, or a new one.
-    async fn wasm(&self) -> Result<Vec<u8>, SandboxError> {
+    /// Where the built `.wasm` is kept.
+    pub(super) fn cached_path(&self) -> Option<PathBuf> {
         let name = format!("sandbox-{}.wasm", source_key());
-        let cached = self
-            .cache_dir
+        self.cache_dir
             .as_ref()
-            .map(|d| d.join("sandbox").join(&name));
+            .map(|d| d.join("sandbox").join(name))
+    }
+
+    /// The component's bytes, and whether they came from the cache.
+    async fn wasm(&self) -> Result<(Vec<u8>, bool), SandboxError> {
+        let cached = self.cached_path();
         if let Some(path) = &cached
             && let Ok(bytes) = std::fs::read(path)
         {
-            return Ok(bytes);
+            return Ok((bytes, true));
         }
         let tool = self.componentize_py()?;
         let work = tempfile::Builder::new()
@@ -100,7 +97,7 @@ impl ComponentSource {
         {
             tracing::warn!(path = %path.display(), error = %e, "could not cache the sandbox component");
         }
-        Ok(bytes)
+        Ok((bytes, false))
     }
 
     /// The configured componentize-py, else the one on `PATH`; an error saying what to install.
@@ -124,6 +121,30 @@ impl ComponentSource {
             reason: "componentize-py is not on PATH".into(),
         })
     }
+}
+
+/// Compile `wasm` off the async runtime (seconds of Cranelift the first time), through the
+/// adapters' `.cwasm` cache so later starts only deserialize.
+async fn compile(
+    engine: &Engine,
+    cache_dir: Option<PathBuf>,
+    wasm: Vec<u8>,
+) -> Result<Component, SandboxError> {
+    let engine = engine.clone();
+    let cache = ComponentCache::new(&engine, cache_dir);
+    tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        let component = cache
+            .compile(&engine, "the code sandbox", &wasm)
+            .map_err(|e| build_error(format!("the component does not compile: {e}")))?;
+        tracing::info!(
+            ms = started.elapsed().as_millis() as u64,
+            "code sandbox component loaded"
+        );
+        Ok(component)
+    })
+    .await
+    .map_err(|e| build_error(format!("the compile task failed: {e}")))?
 }
 
 fn build_error(reason: String) -> SandboxError {

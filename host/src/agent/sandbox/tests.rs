@@ -57,3 +57,15 @@ async fn code_over_the_size_limit_is_refused_unread() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_damaged_cached_component_is_discarded_not_run() {
+    let (_cache, sandbox) = without_componentize_py();
+    let cached = sandbox.config.source.cached_path().unwrap();
+    std::fs::create_dir_all(cached.parent().unwrap()).unwrap();
+    std::fs::write(&cached, b"\0asm truncated").unwrap();
+    let err = sandbox.run("print(1)").await.unwrap_err();
+    // It tried to build anew, which needs componentize-py.
+    assert!(matches!(err, SandboxError::Unavailable { .. }), "{err}");
+    assert!(!cached.exists(), "the damaged build is still cached");
+}
