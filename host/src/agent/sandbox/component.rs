@@ -56,6 +56,9 @@ impl ComponentSource {
     /// The compiled component, built and cached on first use. A cached build that does not
     /// compile (a damaged file) is removed and built again.
     pub async fn load(&self, engine: &Engine) -> Result<Component, SandboxError> {
+        // Gateways sharing a cache build and compile one at a time: the next one waits, then
+        // finds both cached, instead of spending the same CPU in parallel.
+        let _lock = self.lock().await;
         let (wasm, cached) = self.wasm().await?;
         match compile(engine, self.cache_dir.clone(), wasm).await {
             Err(e) if cached => {
@@ -68,6 +71,22 @@ impl ComponentSource {
             }
             other => other,
         }
+    }
+
+    /// An exclusive lock on `<cache>/sandbox/.lock`, held until dropped (none without a cache).
+    async fn lock(&self) -> Option<std::fs::File> {
+        let dir = self.cache_dir.as_ref()?.join("sandbox");
+        std::fs::create_dir_all(&dir).ok()?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(".lock"))
+            .ok()?;
+        tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+            .await
+            .ok()?
+            .ok()
     }
 
     /// Where the built `.wasm` is kept.

@@ -53,7 +53,8 @@ impl Default for SandboxConfig {
             source: ComponentSource::default(),
             limits: Limits {
                 wall: Duration::from_secs(10),
-                fuel: 20_000_000_000,
+                // About 5 s of CPython spinning on a 2-core machine (a spin loop spends 6e9 in 0.6 s).
+                fuel: 50_000_000_000,
                 memory_bytes: 256 << 20,
                 max_output_bytes: 64 << 10,
             },
