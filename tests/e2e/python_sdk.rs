@@ -7,7 +7,6 @@
 //! file changes). Fails loudly when python3 is missing.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -15,9 +14,9 @@ use aratta_tests::config::{Config, Provider};
 use aratta_tests::conformance::{self, ConformanceMock, fixture, fixture_json};
 use aratta_tests::gateway::{Gateway, local_gateway};
 use aratta_tests::mock::{
-    Behaviour, DEFAULT_DIMENSIONS, MockUpstream, Script, embedding_for, fixtures, sha256_hex,
+    Behaviour, DEFAULT_DIMENSIONS, MockUpstream, Script, embedding_for, fixtures,
 };
-use aratta_tests::{bins, venv};
+use aratta_tests::venv;
 use serde_json::json;
 
 fn sdk_dir() -> PathBuf {
