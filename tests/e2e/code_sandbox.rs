@@ -247,6 +247,11 @@ async fn ordinary_code_runs_and_its_output_comes_back() {
     let report = sandbox().run(code).await.unwrap();
     assert!(report.succeeded(), "{report:?}");
     assert_eq!(report.finished.stdout.trim(), r#"{"r": 4.0}"#);
+    // Each run draws fresh random numbers (the component's snapshot does not fix the seed).
+    let draw = "import random\nprint(random.random())";
+    let first = sandbox().run(draw).await.unwrap().finished.stdout;
+    let second = sandbox().run(draw).await.unwrap().finished.stdout;
+    assert_ne!(first, second);
 }
 
 #[tokio::test]
@@ -336,7 +341,9 @@ async fn measurements() {
         .unwrap()
         .filter_map(|e| e.ok())
         .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|e| e == "wasm"))
+        .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
+        // The newest: a cache may still hold builds of an older guest.
+        .max_by_key(|p| p.metadata().and_then(|m| m.modified()).ok())
         .expect("the built component in the cache");
     eprintln!(
         "component size: {:.1} MB",

@@ -26,6 +26,9 @@ class WitWorld(wit_world.WitWorld):
                 for r in checker.refusals(code)]
 
     def run(self, code: str):
+        # The snapshot froze the generator's state at build time; without this every run would
+        # draw the same "random" numbers. os.urandom reads wasi:random, fresh per store.
+        random.seed()
         namespace = {"__name__": "__main__", "__builtins__": __builtins__}
         try:
             exec(compile(code, "main.py", "exec"), namespace)
