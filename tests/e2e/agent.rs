@@ -15,17 +15,45 @@ mod scripted;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use aratta_host::agent::sandbox::{ComponentSource, Sandbox, SandboxConfig};
 use aratta_tests::config::{Config, Provider};
 use aratta_tests::gateway::{Gateway, run_aratta};
-use aratta_tests::sse;
+use aratta_tests::{bins, sse, venv};
 use serde_json::{Value, json};
 
 use scripted::{Scripted, Turn, Wire};
+
+/// The pinned componentize-py that builds the `python` tool's sandbox component (installed into
+/// `target/sandbox-venv` once), as the value of `ARATTA_COMPONENTIZE_PY`. The component is built
+/// and compiled into the shared test cache here, once, so no gateway's first `python` call
+/// waits for it.
+async fn componentize_py() -> String {
+    static BUILT: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    BUILT
+        .get_or_init(|| async {
+            let tool = tokio::task::spawn_blocking(venv::componentize_py)
+                .await
+                .expect("install componentize-py");
+            let sandbox = Sandbox::new(SandboxConfig {
+                source: ComponentSource {
+                    componentize_py: Some(tool.clone()),
+                    cache_dir: Some(bins::cache_dir()),
+                },
+                ..SandboxConfig::default()
+            })
+            .expect("the sandbox's engine");
+            sandbox.ready().await.expect("the sandbox component builds");
+            tool.to_str().unwrap().to_string()
+        })
+        .await
+        .clone()
+}
 
 /// A gateway whose `local` provider is a scripted OpenAI-format model, auditing to a file.
 async fn gateway_for(mock: &Scripted, audit: &Path) -> Gateway {
     Gateway::builder(&Config::local(&mock.base_url()).alias("brain", &["local:m"]))
         .env("ARATTA_AGENT_AUDIT", audit.to_str().unwrap())
+        .env("ARATTA_COMPONENTIZE_PY", &componentize_py().await)
         .start()
         .await
 }
@@ -185,12 +213,14 @@ async fn cli_run(
     ];
     args.extend_from_slice(extra);
     args.push("Sum 1..10");
+    let componentize_py = componentize_py().await;
     let out = run_aratta(
         home.path(),
         &args,
         &[
             ("ANTHROPIC_API_KEY", "test-key-anthropic"),
             ("ARATTA_AGENT_AUDIT", audit.to_str().unwrap()),
+            ("ARATTA_COMPONENTIZE_PY", &componentize_py),
         ],
     )
     .await;

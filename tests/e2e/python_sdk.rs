@@ -7,78 +7,30 @@
 //! file changes). Fails loudly when python3 is missing.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use aratta_tests::bins;
 use aratta_tests::config::{Config, Provider};
 use aratta_tests::conformance::{self, ConformanceMock, fixture, fixture_json};
 use aratta_tests::gateway::{Gateway, local_gateway};
 use aratta_tests::mock::{
-    Behaviour, DEFAULT_DIMENSIONS, MockUpstream, Script, embedding_for, fixtures, sha256_hex,
+    Behaviour, DEFAULT_DIMENSIONS, MockUpstream, Script, embedding_for, fixtures,
 };
+use aratta_tests::venv;
 use serde_json::json;
 
 fn sdk_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("sdk")
 }
 
-fn run(command: &mut Command, what: &str) {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot {what}: {e}"));
-    assert!(
-        output.status.success(),
-        "cannot {what} ({}):\n{}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-/// `target/sdk-venv` with the pinned SDK installed (set up once per process); returns its python.
+/// `target/sdk-venv` with the pinned SDKs installed (set up once per process); returns its python.
 fn sdk_python() -> PathBuf {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    PYTHON.get_or_init(setup_venv).clone()
-}
-
-fn setup_venv() -> PathBuf {
-    let version = Command::new("python3").arg("--version").output();
-    match version {
-        Ok(out) if out.status.success() => {}
-        other => panic!(
-            "python3 is required for the OpenAI SDK test and was not found or failed: {other:?}"
-        ),
-    }
-    let venv = bins::target_dir().join("sdk-venv");
-    let python = venv.join("bin/python");
-    if !python.is_file() {
-        run(
-            Command::new("python3").args(["-m", "venv"]).arg(&venv),
-            "create the venv",
-        );
-    }
-    let requirements = sdk_dir().join("requirements.txt");
-    let wanted = sha256_hex(&std::fs::read_to_string(&requirements).expect("requirements.txt"));
-    let stamp = venv.join(".requirements.sha256");
-    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
-        run(
-            Command::new(&python)
-                .args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--disable-pip-version-check",
-                    "-q",
-                    "-r",
-                ])
-                .arg(&requirements),
-            "pip-install tests/sdk/requirements.txt",
-        );
-        std::fs::write(&stamp, &wanted).expect("write the venv stamp");
-    }
-    python
+    PYTHON
+        .get_or_init(|| {
+            venv::install("sdk-venv", &sdk_dir().join("requirements.txt")).join("bin/python")
+        })
+        .clone()
 }
 
 /// What the script must find, from the fixtures the mock serves. `provider` is checked against

@@ -8,6 +8,7 @@
 //! - [`bins`]: where the `aratta` binary, the misbehaving adapter and the shared compile cache are.
 //! - [`sse`]: reads streamed answers on the client side.
 //! - [`expect`]: shared assertions on OpenAI-format answers and Aratta's lineage headers.
+//! - [`venv`]: Python virtual environments under `target/` from pinned requirements files.
 //!
 //! The tests themselves are in `tests/e2e/`, one file per area.
 
@@ -18,3 +19,4 @@ pub mod expect;
 pub mod gateway;
 pub mod mock;
 pub mod sse;
+pub mod venv;

@@ -28,7 +28,8 @@ pub fn python_tool() -> Registered {
             Some(
                 "Run Python 3 code in a sandbox and return what it prints. Only the modules math, json, re, \
                  random, statistics, itertools, functools, collections, datetime, decimal, fractions, string \
-                 and similar pure-computation modules can be imported; no files, network or processes."
+                 and similar pure-computation modules can be imported; no files, network or processes \
+                 (it runs inside WebAssembly)."
                     .into(),
             ),
             json!({
@@ -70,11 +71,15 @@ pub fn python_result(run: Result<RunReport, SandboxError>) -> Result<String, Str
     if report.succeeded() {
         return Ok(stdout);
     }
-    let how = match f.exit {
+    let how = match &f.exit {
+        Exit::Completed => "ran to its end".into(),
+        Exit::Raised { error } => format!("raised {error}"),
         Exit::Exited { code } => format!("exited with status {code}"),
-        Exit::Signaled { signal: 24 } => "was stopped at the CPU-time limit".into(),
-        Exit::Signaled { signal } => format!("was killed by signal {signal}"),
-        Exit::TimedOut => "was killed at the wall-clock limit".into(),
+        Exit::TimedOut => "was stopped at the wall-clock limit".into(),
+        Exit::CpuLimit => "was stopped at the CPU limit".into(),
+        Exit::MemoryLimit => "was stopped at the memory limit".into(),
+        Exit::OutputLimit => "was stopped at the output limit".into(),
+        Exit::Trapped { reason } => format!("was stopped by the sandbox: {reason}"),
     };
     Err(format!(
         "the code {how}\nstdout:\n{stdout}\nstderr:\n{}",

@@ -253,7 +253,7 @@ mod tests {
 
     fn executor() -> Executor {
         let mut ex = Executor::new(
-            Arc::new(Sandbox::new(SandboxConfig::default())),
+            Arc::new(Sandbox::new(SandboxConfig::default()).unwrap()),
             Arc::new(AuditLog::memory()),
         );
         let slow: ToolFn = Arc::new(|_| {

@@ -7,7 +7,7 @@
 //! - [`events`]: [`Step`], what a run emits as it goes (printed by the CLI, streamed over SSE).
 //! - [`executor`]: runs Rust-function, HTTP and sandbox tools with timeouts.
 //! - [`permissions`]: the four tiers and allowed tools. [`audit`]: one JSON line per call.
-//! - [`sandbox`]: runs model-written Python, validated first, in a confined process.
+//! - [`sandbox`]: runs model-written Python, checked first, inside WebAssembly.
 //! - [`builtins`]: the built-in tools and HTTP tools from a file; [`setup`]: the executor the
 //!   CLI and the server share.
 

@@ -5,7 +5,8 @@
 //! | --- | --- | --- |
 //! | `ARATTA_AGENT_AUDIT` | `<home>/agent-audit.jsonl` | the audit log (JSON lines, appended) |
 //! | `ARATTA_AGENT_TOOLS` | `<home>/agent-tools.json` when it exists | HTTP tools (see [`super::builtins`]) |
-//! | `ARATTA_SANDBOX_PYTHON` | `/usr/bin/python3`, else `python3` on `PATH` | the sandbox's interpreter |
+//! | `ARATTA_COMPONENTIZE_PY` | `componentize-py` on `PATH` | builds the `python` tool's sandbox component, once (see [`super::sandbox::component`]) |
+//! | `ARATTA_CACHE_DIR` | `<home>/cache` | where the built component and its compilation are kept |
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use std::sync::Arc;
 use super::audit::{AuditLog, AuditOpenError};
 use super::builtins::{self, ToolsFileError};
 use super::executor::{Executor, RegisterError};
-use super::sandbox::{Sandbox, SandboxConfig};
+use super::sandbox::{self, Sandbox, SandboxConfig, SandboxError};
 use crate::home::Home;
 
 /// Why the executor cannot be built.
@@ -28,6 +29,9 @@ pub enum SetupError {
     /// A built-in tool clashes (a bug).
     #[error(transparent)]
     Register(#[from] RegisterError),
+    /// The sandbox's engine cannot be created.
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
 }
 
 /// The audit log's path.
@@ -41,12 +45,16 @@ pub fn audit_path(home: &Home, var: &dyn Fn(&str) -> Option<String>) -> PathBuf 
 /// The executor with the built-in tools and any HTTP tools, auditing to the file.
 pub fn executor(home: &Home, var: &dyn Fn(&str) -> Option<String>) -> Result<Executor, SetupError> {
     let audit = Arc::new(AuditLog::open(&audit_path(home, var))?);
+    let cache_dir = var("ARATTA_CACHE_DIR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home.cache_dir());
     let sandbox = Arc::new(Sandbox::new(SandboxConfig {
-        python: var("ARATTA_SANDBOX_PYTHON")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from),
+        source: sandbox::source_from_env(cache_dir, var),
         ..SandboxConfig::default()
-    }));
+    })?);
+    // The first build takes seconds; start it now rather than in the model's first call.
+    sandbox.warm_up();
     let mut executor = Executor::new(sandbox, audit);
     executor.register(builtins::python_tool())?;
     executor.register(builtins::current_time_tool())?;

@@ -1,36 +1,48 @@
-//! The code sandbox: runs model-written Python in layers, so a gap in one is caught by the next.
+//! The code sandbox: runs model-written Python inside WebAssembly, in layers, so a gap in the
+//! first is contained by the second.
 //!
 //! | layer | what it stops |
 //! | --- | --- |
-//! | [`validate`]: CPython's `ast`, checked before anything runs | imports outside an allow-list, dunder and private attributes, `exec`/`eval`/`compile`/`open`/`__import__`, `globals`/`getattr`/`vars` tricks; refusals name the construct and line |
-//! | `prelude.py`: a PEP 578 audit hook installed before the code runs | processes, sockets, `ctypes`, frame access, and file writes or reads outside the scratch directory |
-//! | [`process`]: the OS | empty environment (no API keys), a fresh scratch directory, `RLIMIT_CPU`/`AS`/`FSIZE`/`NOFILE`/`NPROC`, a wall-clock limit that kills the whole process group, bounded stdout/stderr |
-//! | [`isolation`]: where the machine permits | a new network namespace (no network at all) and, when the gateway runs as root, the `nobody` user (so `RLIMIT_NPROC` applies and nothing of the gateway's is writable) |
+//! | the AST check (`guest/checker.py`, run by the component's own CPython) | imports outside an allow-list; dunder and private attributes; `exec`/`eval`/`compile`/`open`/`__import__`/`getattr`/`globals`/`vars`; reflection by name held in data (`operator.attrgetter`/`methodcaller`, `string.Formatter`, `format_map`, `.format` on a computed string, dunder names in any string); refusals name the construct and line |
+//! | the wasm boundary ([`runner`]) | everything else: CPython is a WebAssembly component ([`component`]) run by wasmtime with a fresh scratch directory as its only filesystem, no environment, no sockets or name lookup, no processes (WASI has none), only the modules snapshotted into the component, and limits on fuel (CPU), linear memory, wall-clock time and output bytes |
+//!
+//! Nothing runs on the host: when the component cannot be built (componentize-py missing) the
+//! `python` tool fails with an error that says what to install.
 
-pub mod isolation;
-pub mod process;
-pub mod validate;
+pub mod component;
+mod output;
+pub mod runner;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
-use tokio::sync::OnceCell;
+use serde::{Deserialize, Serialize};
+use wasmtime::Engine;
+use wasmtime::component::{Component, Linker};
 
-pub use isolation::Isolation;
-pub use process::{Exit, Finished, ProcessLimits};
-pub use validate::Refusal;
+pub use component::{COMPONENTIZE_PY_PIN, COMPONENTIZE_PY_VAR, ComponentSource};
 
-/// The runner: compiles `main.py`, installs the audit hook, runs it.
-const PRELUDE: &str = include_str!("prelude.py");
+/// The limits one run is held to.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Wall-clock time from instantiation to the end of the run.
+    pub wall: Duration,
+    /// Fuel (≈ wasm instructions): the CPU budget, check included.
+    pub fuel: u64,
+    /// Linear memory, in bytes.
+    pub memory_bytes: usize,
+    /// Bytes kept of stdout and of stderr each; a run that writes more is stopped.
+    pub max_output_bytes: usize,
+}
 
-/// Limits for one run of sandboxed code.
+/// How the sandbox runs code.
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
-    /// The interpreter to use; `None` finds one (see [`isolation::candidates`]).
-    pub python: Option<PathBuf>,
-    /// The OS limits of each run.
-    pub limits: ProcessLimits,
+    /// Where the component comes from.
+    pub source: ComponentSource,
+    /// The limits of each run.
+    pub limits: Limits,
     /// Largest source accepted, in bytes.
     pub max_code_bytes: usize,
 }
@@ -38,17 +50,39 @@ pub struct SandboxConfig {
 impl Default for SandboxConfig {
     fn default() -> Self {
         Self {
-            python: None,
-            limits: ProcessLimits {
+            source: ComponentSource::default(),
+            limits: Limits {
                 wall: Duration::from_secs(10),
-                cpu_seconds: 5,
+                // About 5 s of CPython spinning on a 2-core machine (a spin loop spends 6e9 in 0.6 s).
+                fuel: 50_000_000_000,
                 memory_bytes: 256 << 20,
-                max_processes: 32,
-                max_file_bytes: 1 << 20,
                 max_output_bytes: 64 << 10,
             },
             max_code_bytes: 64 << 10,
         }
+    }
+}
+
+/// One rule the code broke: the construct, where, and why it is refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    /// The construct as written (`import os`, `.__class__`, `eval`).
+    pub construct: String,
+    /// 1-based line (0 when the parser could not say).
+    pub line: u32,
+    /// 1-based column.
+    pub col: u32,
+    /// Why it is refused.
+    pub message: String,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "line {}: `{}`: {}",
+            self.line, self.construct, self.message
+        )
     }
 }
 
@@ -69,23 +103,17 @@ pub enum SandboxError {
         /// The limit.
         limit: usize,
     },
-    /// No Python interpreter starts on this machine.
-    #[error("no Python interpreter could start in the sandbox: {}", tried.join("; "))]
-    NoInterpreter {
-        /// Each interpreter and mode tried, and what happened.
-        tried: Vec<String>,
+    /// componentize-py, needed once to build the sandbox component, is missing.
+    #[error(
+        "the python tool is unavailable: its sandbox is built once with componentize-py, and {reason}; install it with `pip install {COMPONENTIZE_PY_PIN}` (or set {COMPONENTIZE_PY_VAR} to its path). Code is never run outside the sandbox"
+    )]
+    Unavailable {
+        /// What was looked for and not found.
+        reason: String,
     },
-    /// The interpreter could not be started.
-    #[error("cannot start {}: {source}", interpreter.display())]
-    Spawn {
-        /// The interpreter.
-        interpreter: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
-    },
-    /// The checker itself failed (an internal error, not a verdict on the code).
-    #[error("the code checker failed: {reason}")]
-    Validator {
+    /// The component could not be built, compiled or instantiated.
+    #[error("the python tool is unavailable: the sandbox component failed: {reason}")]
+    Build {
         /// What went wrong.
         reason: String,
     },
@@ -94,36 +122,95 @@ pub enum SandboxError {
     Scratch(std::io::Error),
 }
 
-/// What a run did. Exceeding a limit is a result, not an error: the code ran and was stopped.
+/// How a run ended. Reaching a limit is a result, not an error: the code ran and was stopped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Exit {
+    /// It ran to its end.
+    Completed,
+    /// It raised an exception it did not catch.
+    Raised {
+        /// The exception's type and message (the traceback is in stderr).
+        error: String,
+    },
+    /// It called `sys.exit` with this status.
+    Exited {
+        /// The status.
+        code: i32,
+    },
+    /// The wall-clock limit passed.
+    TimedOut,
+    /// The fuel (CPU) budget ran out.
+    CpuLimit,
+    /// It needed more linear memory than allowed and could not go on.
+    MemoryLimit,
+    /// It wrote more than the output bound.
+    OutputLimit,
+    /// The WebAssembly code trapped (a stack overflow, for instance).
+    Trapped {
+        /// The trap.
+        reason: String,
+    },
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finished {
+    /// How it ended.
+    pub exit: Exit,
+    /// Its standard output, up to the bound (lossy UTF-8).
+    pub stdout: String,
+    /// Its standard error, up to the bound (lossy UTF-8).
+    pub stderr: String,
+    /// Whether stdout was longer than the bound.
+    pub stdout_truncated: bool,
+    /// Whether stderr was longer than the bound.
+    pub stderr_truncated: bool,
+    /// Wall-clock time from instantiation to the end.
+    pub duration_ms: u64,
+}
+
+/// What a run did, as the executor reports it.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
-    /// How the process ended, its output and duration.
+    /// How the code ended, its output and duration.
     #[serde(flatten)]
     pub finished: Finished,
-    /// The interpreter and isolation it ran with.
-    pub isolation: Isolation,
 }
 
 impl RunReport {
-    /// Whether the code ran to the end with exit status 0.
+    /// Whether the code ran to its end (or exited with status 0).
     pub fn succeeded(&self) -> bool {
-        self.finished.exit == (Exit::Exited { code: 0 })
+        matches!(
+            self.finished.exit,
+            Exit::Completed | Exit::Exited { code: 0 }
+        )
     }
 }
 
-/// Runs model-written Python. Cheap to share: the interpreter probe happens once.
+/// The compiled component and what instantiates it.
+struct Prepared {
+    component: Component,
+    linker: Linker<runner::RunState>,
+}
+
+/// Runs model-written Python. Cheap to share: the component is built and compiled once, on
+/// first use (or by [`Sandbox::warm_up`]); a failure is not remembered, so installing
+/// componentize-py makes the next call work.
 pub struct Sandbox {
     config: SandboxConfig,
-    isolation: OnceCell<Result<Isolation, Vec<String>>>,
+    engine: Engine,
+    prepared: tokio::sync::Mutex<Option<Arc<Prepared>>>,
 }
 
 impl Sandbox {
-    /// A sandbox with `config`; nothing is started until the first run.
-    pub fn new(config: SandboxConfig) -> Self {
-        Self {
+    /// A sandbox with `config`; nothing is built until the first run.
+    pub fn new(config: SandboxConfig) -> Result<Self, SandboxError> {
+        Ok(Self {
             config,
-            isolation: OnceCell::new(),
-        }
+            engine: runner::engine()?,
+            prepared: tokio::sync::Mutex::new(None),
+        })
     }
 
     /// The limits in force.
@@ -131,98 +218,85 @@ impl Sandbox {
         &self.config
     }
 
-    /// The interpreter and isolation mode (probed on first use).
-    pub async fn isolation(&self) -> Result<&Isolation, SandboxError> {
-        let probed = self
-            .isolation
-            .get_or_init(|| async {
-                let interpreters = isolation::candidates(self.config.python.as_deref()).await;
-                let found = isolation::probe(&interpreters).await;
-                match &found {
-                    Ok(iso) if !iso.mode.network_namespace => tracing::warn!(
-                        interpreter = %iso.interpreter.display(),
-                        "code sandbox without a network namespace: network is refused by the AST rules and the audit hook only"
-                    ),
-                    Ok(iso) => tracing::info!(interpreter = %iso.interpreter.display(), mode = ?iso.mode, "code sandbox ready"),
-                    Err(tried) => tracing::warn!(?tried, "code sandbox has no usable Python"),
-                }
-                found
-            })
-            .await;
-        probed
-            .as_ref()
-            .map_err(|tried| SandboxError::NoInterpreter {
-                tried: tried.clone(),
-            })
+    /// Build (or load) the component in the background, so the first call does not wait for it.
+    pub fn warm_up(self: &Arc<Self>) {
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let sandbox = self.clone();
+        handle.spawn(async move {
+            if let Err(e) = sandbox.prepare().await {
+                tracing::warn!(error = %e, "the python tool's sandbox is not ready");
+            }
+        });
     }
 
-    /// Check `code` without running it.
-    pub async fn check(&self, code: &str) -> Result<(), SandboxError> {
-        let iso = self.isolation().await?.clone();
-        let scratch = self.scratch(&iso)?;
-        self.check_in(code, &iso, scratch.path()).await
+    /// Build (or load) the component now; `Ok` when runs can start.
+    pub async fn ready(&self) -> Result<(), SandboxError> {
+        self.prepare().await.map(|_| ())
     }
 
-    async fn check_in(
-        &self,
-        code: &str,
-        iso: &Isolation,
-        scratch: &std::path::Path,
-    ) -> Result<(), SandboxError> {
+    /// The component, built, compiled and linked on first use.
+    async fn prepare(&self) -> Result<Arc<Prepared>, SandboxError> {
+        let mut slot = self.prepared.lock().await;
+        if let Some(p) = slot.as_ref() {
+            return Ok(p.clone());
+        }
+        let component = self.config.source.load(&self.engine).await?;
+        let linker = runner::linker(&self.engine)?;
+        let prepared = Arc::new(Prepared { component, linker });
+        *slot = Some(prepared.clone());
+        Ok(prepared)
+    }
+
+    /// Check `code` with the AST rules and, when none is broken, run it in a fresh instance over
+    /// a fresh scratch directory that is removed afterwards.
+    pub async fn run(&self, code: &str) -> Result<RunReport, SandboxError> {
         if code.len() > self.config.max_code_bytes {
             return Err(SandboxError::TooLarge {
                 bytes: code.len(),
                 limit: self.config.max_code_bytes,
             });
         }
-        validate::check(
-            &iso.interpreter,
-            code,
-            scratch,
-            &self.config.limits,
-            iso.mode,
-        )
-        .await
+        self.execute(runner::Task::CheckAndRun(code)).await
     }
 
-    /// Validate `code`, then run it in a fresh scratch directory that is removed afterwards.
-    pub async fn run(&self, code: &str) -> Result<RunReport, SandboxError> {
-        let iso = self.isolation().await?.clone();
-        let scratch = self.scratch(&iso)?;
-        self.check_in(code, &iso, scratch.path()).await?;
-        let main = scratch.path().join("main.py");
-        std::fs::write(&main, code).map_err(SandboxError::Scratch)?;
-        let args = ["-I", "-S", "-c", PRELUDE];
-        let finished = process::run(
-            &iso.interpreter,
-            &args,
-            scratch.path(),
-            b"",
-            &self.config.limits,
-            iso.mode,
-        )
-        .await
-        .map_err(|e| SandboxError::Spawn {
-            interpreter: iso.interpreter.clone(),
-            source: e,
-        })?;
-        Ok(RunReport {
-            finished,
-            isolation: iso,
-        })
+    /// Run `code` without the AST check: the wasm boundary alone. For tests of that boundary;
+    /// the `python` tool always goes through [`Sandbox::run`].
+    pub async fn run_unchecked(&self, code: &str) -> Result<RunReport, SandboxError> {
+        self.execute(runner::Task::RunUnchecked(code)).await
     }
 
-    /// A fresh temporary directory, owned by the sandbox's user when it drops privileges.
-    fn scratch(&self, iso: &Isolation) -> Result<tempfile::TempDir, SandboxError> {
-        let dir = tempfile::Builder::new()
+    async fn execute(&self, task: runner::Task<'_>) -> Result<RunReport, SandboxError> {
+        let prepared = self.prepare().await?;
+        let scratch = tempfile::Builder::new()
             .prefix("aratta-sandbox-")
             .tempdir()
             .map_err(SandboxError::Scratch)?;
-        if let Some(uid) = iso.mode.drop_to_uid {
-            std::os::unix::fs::chown(dir.path(), Some(uid), Some(uid))
-                .map_err(SandboxError::Scratch)?;
-        }
-        Ok(dir)
+        let finished = runner::run(
+            &self.engine,
+            &prepared.linker,
+            &prepared.component,
+            scratch.path(),
+            &self.config.limits,
+            task,
+        )
+        .await?;
+        Ok(RunReport { finished })
+    }
+}
+
+/// The default place for the component: `<cache>/sandbox/`, built by the componentize-py that
+/// `ARATTA_COMPONENTIZE_PY` names, else the one on `PATH`.
+pub fn source_from_env(
+    cache_dir: PathBuf,
+    var: &dyn Fn(&str) -> Option<String>,
+) -> ComponentSource {
+    ComponentSource {
+        componentize_py: var(COMPONENTIZE_PY_VAR)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from),
+        cache_dir: Some(cache_dir),
     }
 }
 
