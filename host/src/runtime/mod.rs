@@ -4,9 +4,9 @@
 
 pub mod bindings;
 mod builtin;
+mod deadline;
 pub mod declared;
 pub mod egress;
-mod deadline;
 mod engine;
 mod invoke;
 mod loader;
