@@ -1,7 +1,8 @@
 //! Wall-clock deadlines and the instance pool, proved with the misbehaving adapter
 //! (`tests/adapters/misbehaving`): an adapter that sleeps in `describe` (at startup), `chat`, a
 //! stream's next event or `get-models` is cut off at its deadline with an error naming the
-//! adapter and the call, its instance slot is freed, and the server keeps serving; a full
+//! adapter and the call, its instance slot is freed, and the server keeps serving; a stream
+//! whose client disconnects frees its slot at once; a full
 //! instance pool is a 503 with `retry-after` in every dialect that opens no breaker.
 
 use std::time::{Duration, Instant};
@@ -294,4 +295,63 @@ async fn a_full_instance_pool_is_a_503_with_retry_after_in_every_dialect_and_ope
         metrics.text
     );
     gateway.assert_answers("local:m").await;
+}
+
+/// Reads a stream's body until its `start` event has arrived, and returns the open response.
+async fn until_started(mut response: reqwest::Response) -> reqwest::Response {
+    assert_eq!(response.status().as_u16(), 200, "the stream opened");
+    let mut seen = String::new();
+    while !seen.contains("start") {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), response.chunk())
+            .await
+            .expect("the start event arrives")
+            .expect("the body reads")
+            .expect("the stream is still open");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    response
+}
+
+#[tokio::test]
+async fn a_never_ending_stream_whose_client_disconnects_frees_its_slot_at_once() {
+    let mock = MockUpstream::start(Script::new()).await;
+    // Two slots, both taken by streams that would run until their 6 s deadline.
+    let config = Config::new().behaviour("adapter_max_instances", "2");
+    let gateway = builder(&mock, &mock.base_url(), config).start().await;
+    let mut request = hello("misbehaving:sleep-stream");
+    request["stream"] = json!(true);
+    let first = until_started(gateway.post_json("/api/v1/chat", &request).await).await;
+    let second = until_started(gateway.post_json("/api/v1/chat", &request).await).await;
+    let full = Answer::read(
+        gateway
+            .post_json("/api/v1/chat", &hello("misbehaving:ok"))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        full.status.as_u16(),
+        503,
+        "with both streams open the pool is full: {}",
+        full.text
+    );
+    // The clients go away; their streams' instances must be dropped now, not at the deadline.
+    let disconnected = Instant::now();
+    drop((first, second));
+    let mut answered = None;
+    while disconnected.elapsed() < Duration::from_secs(3) {
+        let answer = Answer::read(
+            gateway
+                .post_json("/api/v1/chat", &hello("misbehaving:ok"))
+                .await,
+        )
+        .await;
+        if answer.status.as_u16() == 200 {
+            answered = Some(disconnected.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let after =
+        answered.expect("a call is served within 3 s of the disconnect (the deadline is 6 s)");
+    println!("slot freed {after:?} after the clients disconnected");
 }

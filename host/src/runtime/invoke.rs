@@ -377,7 +377,16 @@ impl CallEnv {
             let mut ended = false;
             loop {
                 let next = tokio::time::timeout(next_deadline, guest.call_next(&mut store, stream));
-                let event = match next.await {
+                // A client that goes away frees the instance now, not at the deadline: a
+                // never-ending stream would otherwise hold its pool slot until then.
+                let next = tokio::select! {
+                    next = next => next,
+                    () = tx.closed() => {
+                        drop(store);
+                        return;
+                    }
+                };
+                let event = match next {
                     Ok(Ok(Some(event))) => event,
                     Ok(Ok(None)) => {
                         if !ended {
