@@ -14,6 +14,8 @@
 //! | `flood-headers`  | appends 1 KiB headers to one fields until the host refuses (a trap), or says after how many bytes it got an error |
 //! | `sleep`          | blocks in a WASI sleep for an hour (the host's wall-clock deadline must stop it) |
 //! | `sleep-stream`   | (`chat-stream` only) opens the stream, sends `start`, then sleeps in the next event |
+//! | `deep-args`      | (`chat` only) answers a tool call whose arguments nest 10,000 deep |
+//! | `huge-text`      | (`chat` only) answers 40 MB of text                                      |
 //! | anything else    | answers `ok`                                                            |
 //!
 //! `chat-stream` does the same, then replays the answer as stream events.
@@ -27,7 +29,7 @@
 use aratta_guest::http::Request;
 use aratta_guest::{
     Adapter, AdapterError, AdapterInfo, AuthScheme, BoxEventStream, CallContext, ChatRequest,
-    ChatResponse, ContentBlock, EventStream, FinishReason, ModelCapabilities, ModelInfo,
+    ChatResponse, ContentBlock, ToolCall, EventStream, FinishReason, ModelCapabilities, ModelInfo,
     StreamEvent, StreamStart, VecEventStream,
 };
 
@@ -60,11 +62,22 @@ impl Adapter for Misbehaving {
     }
 
     fn chat(ctx: CallContext, request: ChatRequest) -> Result<ChatResponse, AdapterError> {
-        let text = misbehave(&ctx, &request)?;
+        let content = match request.model.as_str() {
+            // Tool arguments nested 10,000 deep: more than any JSON reader should recurse into.
+            "deep-args" => ContentBlock::ToolUse(ToolCall {
+                id: "call_deep".into(),
+                name: "deep".into(),
+                arguments: format!("{}{}", "[".repeat(10_000), "]".repeat(10_000)),
+                signature: None,
+            }),
+            // 40 MB of text in one answer: most of the adapter's 64 MiB memory.
+            "huge-text" => ContentBlock::Text("a".repeat(40 << 20)),
+            _ => ContentBlock::Text(misbehave(&ctx, &request)?),
+        };
         Ok(ChatResponse {
             id: format!("misbehaving-{}", ctx.request_id),
             model: request.model,
-            content: vec![ContentBlock::Text(text)],
+            content: vec![content],
             finish_reason: FinishReason::Stop,
             usage: None,
         })
