@@ -5,9 +5,17 @@
 //! (`target/adapters`), so the host's build lock is never contended. Set
 //! `ARATTA_BUILTIN_ADAPTERS=none` to embed none (the server then loads only the adapters
 //! directory).
+//!
+//! It also packs each built-in adapter's source (the crate, the guest SDK, the WIT, the lock file
+//! and a generated standalone workspace manifest) into one deterministic `.tar.gz`, so the heal
+//! worker and `aratta adapter source` can rebuild an adapter on a machine without this repository
+//! (see `host/src/heal/source.rs` for the layout).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+#[path = "build/sources.rs"]
+mod sources;
 
 fn main() {
     let manifest_dir = PathBuf::from(env("CARGO_MANIFEST_DIR"));
@@ -17,7 +25,14 @@ fn main() {
         .to_owned();
     let out = PathBuf::from(env("OUT_DIR")).join("builtin_adapters.rs");
     // Cargo.toml holds the adapters' build profile (opt-level etc.).
-    for watched in ["adapters", "guest-sdk", "wit", "Cargo.toml"] {
+    for watched in [
+        "adapters",
+        "guest-sdk",
+        "wit",
+        "Cargo.toml",
+        "Cargo.lock",
+        "rust-toolchain.toml",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     println!("cargo:rerun-if-env-changed=ARATTA_BUILTIN_ADAPTERS");
@@ -43,6 +58,19 @@ fn main() {
         ));
     }
     code.push_str("];\n");
+    let archive = PathBuf::from(env("OUT_DIR")).join("adapter_sources.tar.gz");
+    if crates.is_empty() {
+        code.push_str(
+            "/// No built-in adapters, so no source.\npub static SOURCES: &[u8] = &[];\n",
+        );
+    } else {
+        sources::pack(&root, &crates, &archive);
+        code.push_str(&format!(
+            "/// The built-in adapters' source, a .tar.gz (see `crate::heal::source`).\n\
+             pub static SOURCES: &[u8] = include_bytes!({:?});\n",
+            archive.display().to_string()
+        ));
+    }
     std::fs::write(&out, code).expect("write builtin_adapters.rs");
 }
 

@@ -123,6 +123,20 @@ pub enum AdapterCommand {
     List(ListArgs),
     /// Roll an adapter of the running server back to a version kept in its history.
     Rollback(RollbackArgs),
+    /// Write an adapter's Rust source (the exact tree the heal worker patches) to a directory,
+    /// to read it or fork it; build the copy with `aratta adapter build DIR/adapters/NAME`.
+    Source(SourceArgs),
+}
+
+/// Options of `aratta adapter source`.
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// The adapter's name (built in, or installed with `aratta adapter build`).
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// Where to write it; must be new or empty (default: ./NAME-adapter-source).
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 /// How to reach the running server. The admin token, when the server demands one, is read
@@ -282,6 +296,11 @@ mod tests {
         assert_eq!(run.tier, crate::tools::Tier::Elevated);
         assert_eq!((run.task.as_str(), run.max_iterations), ("sum 1..10", 10));
         assert!(parse(&["agent", "run", "--model", "m", "--tier", "root", "x"]).is_err());
+        let cli = parse(&["adapter", "source", "local"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Adapter(AdapterCommand::Source(SourceArgs { ref name, dir: None })) if name == "local"
+        ));
         let cli = parse(&["adapter", "list", "--config", "x.toml"]).unwrap();
         assert!(matches!(
             cli.command,

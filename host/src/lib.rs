@@ -12,6 +12,7 @@
 //!   permission tiers, and a sandbox for model-written Python.
 //! - [`reload`]: hot-swapping adapters: the directory watch, verification, history and
 //!   rollback, probation, the approval queue.
+//! - [`heal`]: an adapter's source, model-written edits to it, and building it to a component.
 //! - [`config`], [`home`], [`cli`], [`commands`]: how an operator runs it.
 
 pub mod agent;
@@ -22,6 +23,7 @@ pub mod config;
 pub mod fs;
 pub mod gateway;
 pub mod gemini_api;
+pub mod heal;
 pub mod home;
 pub mod openai;
 pub mod reload;

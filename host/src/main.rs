@@ -65,6 +65,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 async_runtime()?.block_on(commands::adapter::list(&home, &config))?
             );
         }
+        Command::Adapter(AdapterCommand::Source(args)) => {
+            println!("{}", commands::adapter::source(&args, &home)?);
+        }
         Command::Adapter(AdapterCommand::Rollback(args)) => {
             print!(
                 "{}",

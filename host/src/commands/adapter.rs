@@ -1,5 +1,5 @@
-//! `aratta adapter build` and `aratta adapter list`: turning an adapter crate into an installed,
-//! checked component, and showing what the server would load.
+//! `aratta adapter build`, `list` and `source`: turning an adapter crate into an installed,
+//! checked component, showing what the server would load, and exporting an adapter's source.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -43,6 +43,9 @@ pub enum AdapterError {
         #[source]
         source: std::io::Error,
     },
+    /// The adapter's source could not be exported or recorded.
+    #[error(transparent)]
+    Source(#[from] crate::heal::source::SourceError),
     /// The runtime that lists adapters could not start.
     #[error("cannot start the adapter runtime to list adapters")]
     Runtime(#[source] LoadError),
@@ -90,7 +93,26 @@ pub async fn build(crate_dir: &Path, home: &Home) -> Result<Installed, AdapterEr
             source,
         })?;
     let path = install(&built, &summary.name, &home.adapters_dir())?;
+    // So the heal worker can patch and rebuild this adapter from its source.
+    crate::heal::source::record(home, &summary.name, &crate_dir)?;
     Ok(Installed { summary, path })
+}
+
+/// Exports an adapter's source (`aratta adapter source NAME [DIR]`) and says how to build it.
+pub fn source(args: &crate::cli::SourceArgs, home: &Home) -> Result<String, AdapterError> {
+    let dir = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{}-adapter-source", args.name)));
+    let tree = crate::heal::source::export(home, &args.name, &dir)?;
+    let crate_dir = tree.root.join(&tree.crate_dir);
+    Ok(format!(
+        "wrote the source of adapter {} to {} (edit paths of the heal worker are relative to it); \
+         build and install it with `aratta adapter build {}`",
+        args.name,
+        tree.root.display(),
+        crate_dir.display()
+    ))
 }
 
 /// Copies the component to `<dir>/<name>.wasm` atomically, so a server starting at the same

@@ -1,5 +1,6 @@
 //! Driving `cargo build` for an adapter crate: the target check, the build itself with a line per
-//! compiled unit, and picking the component out of cargo's JSON messages.
+//! compiled unit, and picking the component out of cargo's JSON messages (which the heal
+//! worker's builder, `crate::heal::builder`, shares).
 //!
 //! Cargo's own stderr (its progress bar, warnings and rendered errors) passes straight through;
 //! stdout carries the JSON messages (`--message-format=json-render-diagnostics`).
@@ -95,7 +96,7 @@ pub(crate) fn build(dir: &Path, manifest: &Path) -> Result<PathBuf, BuildError> 
     let mut progress = Progress::new(std::io::stderr().is_terminal());
     let mut artifacts = Vec::new();
     for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-        if let Ok(Message::CompilerArtifact(artifact)) = serde_json::from_str(&line) {
+        if let Some(artifact) = parse_artifact(&line) {
             if let Some(line) = progress.record(&artifact) {
                 eprintln!("{line}");
             }
@@ -129,9 +130,17 @@ enum Message {
     Other,
 }
 
+/// The finished compilation unit a line of cargo's JSON output reports, if it reports one.
+pub(crate) fn parse_artifact(line: &str) -> Option<Artifact> {
+    match serde_json::from_str(line) {
+        Ok(Message::CompilerArtifact(artifact)) => Some(artifact),
+        _ => None,
+    }
+}
+
 /// A finished compilation unit.
 #[derive(Debug, Deserialize)]
-struct Artifact {
+pub(crate) struct Artifact {
     package_id: String,
     manifest_path: PathBuf,
     target: ArtifactTarget,
@@ -203,7 +212,7 @@ impl Progress {
 }
 
 /// The `.wasm` built for the crate at `manifest`, else the only `.wasm` library built at all.
-fn find_component(artifacts: &[Artifact], manifest: &Path) -> Option<PathBuf> {
+pub(crate) fn find_component(artifacts: &[Artifact], manifest: &Path) -> Option<PathBuf> {
     let manifest = manifest
         .canonicalize()
         .unwrap_or_else(|_| manifest.to_path_buf());

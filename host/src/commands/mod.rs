@@ -4,7 +4,7 @@
 pub mod adapter;
 pub mod agent;
 pub mod approvals;
-mod cargo;
+pub(crate) mod cargo;
 pub mod init;
 pub mod server_client;
 

@@ -3,7 +3,7 @@
 //! so a call already running keeps the version it started with.
 
 pub mod bindings;
-mod builtin;
+pub(crate) mod builtin;
 mod deadline;
 pub mod declared;
 pub mod egress;
