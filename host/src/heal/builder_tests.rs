@@ -17,6 +17,9 @@ fn local_tree() -> SourceTree {
     source::locate(&Home::at(shared().join("home")), "local").unwrap()
 }
 
+/// The two builds of the same tree take turns: they share its scratch copy.
+static SCRATCH: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn edit(search: &str, replace: &str) -> Edit {
     Edit {
         file: LIB_RS.into(),
@@ -29,7 +32,8 @@ fn edit(search: &str, replace: &str) -> Edit {
 async fn a_string_edit_builds_a_new_component_that_loads() {
     let tree = local_tree();
     let edits = [edit(DESCRIPTION, "\"Healed local servers\"")];
-    let scratch = shared().join("scratch-ok");
+    let _turn = SCRATCH.lock().await;
+    let scratch = shared().join("scratch");
     let built = build(&tree, &edits, &scratch, &shared().join("target"), LIMIT)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -69,7 +73,8 @@ async fn a_string_edit_builds_a_new_component_that_loads() {
 async fn an_edit_that_does_not_compile_fails_with_the_compiler_error() {
     let tree = local_tree();
     let edits = [edit(&format!("{DESCRIPTION}.to_string()"), "42")];
-    let scratch = shared().join("scratch-err");
+    let _turn = SCRATCH.lock().await;
+    let scratch = shared().join("scratch");
     let outcome = build(&tree, &edits, &scratch, &shared().join("target"), LIMIT).await;
     let Err(BuildFailure::Compile { log_tail }) = outcome else {
         panic!(
@@ -132,7 +137,7 @@ async fn an_exported_tree_builds_to_a_component() {
     let dir = tempfile::tempdir().unwrap();
     let home = Home::at(shared().join("home"));
     let tree = source::export(&home, "local", &dir.path().join("local-adapter-source")).unwrap();
-    let (component, _) = compile(&tree, &shared().join("target"), LIMIT)
+    let (component, _) = compile(&tree, &shared().join("target-export"), LIMIT)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let file = dir.path().join("local.wasm");
