@@ -8,6 +8,7 @@
 //! | cache          | `<home>/cache`                               |
 //! | history        | `<home>/history` (kept adapter versions)     |
 //! | approvals      | `<home>/approvals` (candidates for a human)  |
+//! | heal           | `<home>/heal` (cycles, sources, build cache) |
 //!
 //! Relative paths in the variables are resolved against the current directory once, at startup,
 //! so a running server does not depend on where it was started from. An empty variable counts as
@@ -131,6 +132,11 @@ impl Home {
     /// Where candidate adapter versions wait for a human's approval.
     pub fn approvals_dir(&self) -> PathBuf {
         self.root.join("approvals")
+    }
+
+    /// The heal worker's cycles, adapter sources and build cache (see `crate::heal`).
+    pub fn heal_dir(&self) -> PathBuf {
+        self.root.join("heal")
     }
 }
 

@@ -216,7 +216,7 @@ async fn a_schema_mismatch_burst_fires_exactly_one_trigger_per_cooldown() {
     );
 
     let metrics = prometheus(&gateway).await;
-    assert!(metrics.contains("heal_requests_total 2"), "{metrics}");
+    assert!(metrics.contains("heal_triggers_total 2"), "{metrics}");
     assert!(
         metrics.contains("adapter_errors_total{class=\"missing_field\",provider=\"local\"} 8"),
         "{metrics}"
@@ -225,7 +225,7 @@ async fn a_schema_mismatch_burst_fires_exactly_one_trigger_per_cooldown() {
         .await
         .assert_status(200)
         .json();
-    assert_eq!(json["heal_requests_total"]["samples"][0]["value"], 2.0);
+    assert_eq!(json["heal_triggers_total"]["samples"][0]["value"], 2.0);
     assert!(
         gateway.logs().contains("heal trigger"),
         "the log sink wrote a line"
@@ -272,7 +272,7 @@ async fn transient_errors_are_counted_but_never_trigger() {
     assert_eq!(total("overloaded"), Some((json!(6), json!(0))), "{report}");
 
     let metrics = prometheus(&gateway).await;
-    assert!(metrics.contains("heal_requests_total 0"), "{metrics}");
+    assert!(metrics.contains("heal_triggers_total 0"), "{metrics}");
     assert!(
         metrics.contains("adapter_errors_total{class=\"rate_limited\",provider=\"local\"} 6"),
         "{metrics}"

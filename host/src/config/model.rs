@@ -284,48 +284,77 @@ impl Default for ReloadConfig {
     }
 }
 
-/// `[healing]`: when the health monitor fires heal triggers. The keys meant for the heal worker
-/// (`enabled`, `auto_apply_confidence`, the models) are validated but not used yet: no heal
-/// worker runs in this version.
+/// `[healing]`: when the health monitor fires heal triggers, and what the heal worker does with
+/// them (see `crate::heal`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HealingConfig {
-    /// Reserved for the heal worker (not built yet): validated, otherwise unused.
+    /// Whether the heal worker runs cycles on heal triggers (the monitor counts and alerts
+    /// either way).
     pub enabled: bool,
+    /// Whether a verified fix at or above `auto_apply_confidence` is swapped in without a
+    /// human; otherwise every fix waits in the approval queue.
+    pub auto_apply: bool,
+    /// The model that diagnoses and writes fixes (alias or `provider:model`); default
+    /// `[behaviour] default_model`. Local models are the point: the adapter's source and the
+    /// provider's error bodies stay on the machine.
+    #[serde(alias = "diagnose_model", skip_serializing_if = "Option::is_none")]
+    pub heal_model: Option<String>,
+    /// Providers (or `provider:model`) asked to research the provider's current API with
+    /// their own web search, first usable one first.
+    pub research_order: Vec<String>,
     /// Errors of one class within `window_seconds` that fire a heal trigger.
     pub error_threshold: u32,
     /// The window errors are counted in.
     pub window_seconds: u64,
-    /// How long a provider and error class stay quiet after a trigger.
+    /// How long a provider and error class stay quiet after a trigger, and the least time
+    /// between two heal cycles of one adapter.
     pub cooldown_seconds: u64,
-    /// Reserved: the confidence (0–1) at which the heal worker would apply a fix alone.
+    /// The confidence (0–1) from which `auto_apply` swaps a verified fix in.
     pub auto_apply_confidence: f64,
-    /// Reserved: the model the heal worker would diagnose with (alias or `provider:model`).
+    /// How long one build of a patched adapter may take.
+    pub build_timeout_seconds: u64,
+    /// Where heal builds keep each adapter's patched copy and cargo's target directory
+    /// (default `<home>/heal/build`); kept between cycles so a rebuild compiles only the
+    /// patched crate.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub diagnose_model: Option<String>,
-    /// Reserved: the model the heal worker would research with (alias or `provider:model`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub research_model: Option<String>,
-    /// Where heal triggers are POSTed as JSON (an `http://` or `https://` URL); none by default.
+    pub build_dir: Option<std::path::PathBuf>,
+    /// Where heal triggers and cycle outcomes are POSTed as JSON (an `http://` or `https://`
+    /// URL); none by default.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alert_webhook_url: Option<String>,
     /// How long one webhook delivery may take before it is abandoned (and logged).
     pub alert_webhook_timeout_seconds: u64,
 }
 
+/// Research providers tried in this order unless `[healing] research_order` says otherwise.
+pub const DEFAULT_RESEARCH_ORDER: [&str; 4] = ["xai", "openai", "google", "anthropic"];
+
 impl Default for HealingConfig {
     fn default() -> Self {
         HealingConfig {
             enabled: false,
+            auto_apply: false,
+            heal_model: None,
+            research_order: DEFAULT_RESEARCH_ORDER.map(str::to_owned).to_vec(),
             error_threshold: 5,
             window_seconds: 300,
             cooldown_seconds: 900,
             auto_apply_confidence: 0.9,
-            diagnose_model: None,
-            research_model: None,
+            build_timeout_seconds: 300,
+            build_dir: None,
             alert_webhook_url: None,
             alert_webhook_timeout_seconds: 5,
         }
+    }
+}
+
+impl HealingConfig {
+    /// The model that diagnoses and fixes: `heal_model`, else `[behaviour] default_model`.
+    pub fn model<'a>(&'a self, behaviour: &'a BehaviourConfig) -> Option<&'a str> {
+        self.heal_model
+            .as_deref()
+            .or(behaviour.default_model.as_deref())
     }
 }
 

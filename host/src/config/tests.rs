@@ -450,7 +450,7 @@ fn healing_values_are_checked() {
     );
     assert!(
         invalid("[healing]\ndiagnose_model = \"nope:x\"\n")
-            .starts_with("healing.diagnose_model: `nope:x` names provider `nope`")
+            .starts_with("healing.heal_model: `nope:x` names provider `nope`")
     );
 }
 

@@ -343,12 +343,28 @@ fn healing(config: &Config, problems: &mut Problems) {
             );
         }
     }
-    for (field, model) in [
-        ("diagnose_model", &healing.diagnose_model),
-        ("research_model", &healing.research_model),
-    ] {
-        if let Some(model) = model {
-            model_choice(config, &format!("healing.{field}"), model, problems);
+    problems.at_least_one(
+        "healing.build_timeout_seconds",
+        healing.build_timeout_seconds,
+        300,
+    );
+    if let Some(model) = &healing.heal_model {
+        model_choice(config, "healing.heal_model", model, problems);
+    }
+    if healing.enabled && healing.model(&config.behaviour).is_none() {
+        problems.add(
+            "healing.heal_model",
+            "healing is enabled but names no model to diagnose and fix with; set heal_model \
+             (e.g. \"local:qwen2.5-coder:7b\") or [behaviour] default_model",
+        );
+    }
+    for (i, entry) in healing.research_order.iter().enumerate() {
+        let provider = entry.split_once(':').map_or(entry.as_str(), |(p, _)| p);
+        if provider.is_empty() || entry.ends_with(':') {
+            problems.add(
+                format!("healing.research_order[{i}]"),
+                format!("`{entry}` is not a provider name or `provider:model`"),
+            );
         }
     }
 }

@@ -57,7 +57,7 @@ impl Gateway {
     }
 
     /// Count an adapter error by class and hand it to the health monitor; a heal trigger it
-    /// fires is counted in `heal_requests_total`. A full instance pool is not the adapter's
+    /// fires is counted in `heal_triggers_total`. A full instance pool is not the adapter's
     /// error and is left out. The request's shape is only built here, on
     /// the error path.
     pub(super) fn note_error(
@@ -84,7 +84,7 @@ impl Gateway {
             shape(),
         );
         if self.monitor.record(sample, at).is_some() {
-            self.metrics.heal_requests.inc();
+            self.metrics.heal_triggers.inc();
         }
     }
 

@@ -51,6 +51,31 @@ pub struct Approval {
     pub decided_at: Option<u64>,
     /// What the decision led to: the swap, or why verification refused it.
     pub outcome: Option<String>,
+    /// What a heal cycle knows about its proposal, when `proposed_by` is `heal`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heal: Option<HealProposal>,
+}
+
+/// A heal cycle's proposal: why it was made and how far it got, so a human decides with the
+/// diagnosis, the sources, the diff and the verification in front of them.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct HealProposal {
+    /// The cycle (`GET /api/v1/heal/{id}`).
+    pub cycle_id: String,
+    /// What the heal model found.
+    pub diagnosis: String,
+    /// The URLs research cited.
+    pub sources: Vec<String>,
+    /// The edits as a unified diff.
+    pub diff: String,
+    /// The heal model's confidence (0–1).
+    pub confidence: f64,
+    /// The real call through the candidate, or why there is none.
+    pub verification: String,
+    /// Why no component was built (no source or no toolchain); such a proposal cannot be
+    /// approved here: apply the diff and install with `aratta adapter build`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_built: Option<String>,
 }
 
 /// Why the queue could not be read or changed.
@@ -66,6 +91,16 @@ pub enum ApprovalError {
         id: String,
         /// Its status.
         status: ApprovalStatus,
+    },
+    /// A heal proposal without a component.
+    #[error(
+        "approval '{id}' was not built ({why}); apply its diff to the adapter's source and install it with `aratta adapter build`, then reject this entry"
+    )]
+    NotBuilt {
+        /// The entry.
+        id: String,
+        /// Why it was not built.
+        why: String,
     },
     /// A queue file.
     #[error("approval queue {}: {source}", path.display())]
@@ -93,11 +128,13 @@ impl Approvals {
         Approvals { dir }
     }
 
-    /// Queue `entry` with its component.
-    pub fn add(&self, entry: &Approval, component: &[u8]) -> Result<(), ApprovalError> {
+    /// Queue `entry` with its component (none for a heal proposal that was not built).
+    pub fn add(&self, entry: &Approval, component: Option<&[u8]>) -> Result<(), ApprovalError> {
         std::fs::create_dir_all(&self.dir).map_err(io(self.dir.clone()))?;
-        let wasm = self.dir.join(format!("{}.wasm", entry.id));
-        write_atomic(&wasm, component).map_err(io(wasm))?;
+        if let Some(component) = component {
+            let wasm = self.dir.join(format!("{}.wasm", entry.id));
+            write_atomic(&wasm, component).map_err(io(wasm))?;
+        }
         self.save(entry)
     }
 
@@ -147,6 +184,12 @@ impl Approvals {
                 status: entry.status,
             });
         }
+        if let Some(why) = entry.heal.as_ref().and_then(|h| h.not_built.clone()) {
+            return Err(ApprovalError::NotBuilt {
+                id: id.to_owned(),
+                why,
+            });
+        }
         let wasm = self.dir.join(format!("{id}.wasm"));
         let component = std::fs::read(&wasm).map_err(io(wasm))?;
         Ok((entry, component))
@@ -194,6 +237,18 @@ impl super::ReloadManager {
         reason: &str,
         proposed_by: &str,
     ) -> Result<Approval, super::ReloadError> {
+        self.propose_with(component, reason, proposed_by, None)
+            .await
+    }
+
+    /// [`propose`](Self::propose) with what a heal cycle knows about the candidate.
+    pub async fn propose_with(
+        &self,
+        component: Bytes,
+        reason: &str,
+        proposed_by: &str,
+        heal: Option<HealProposal>,
+    ) -> Result<Approval, super::ReloadError> {
         let id = new_id();
         let candidate = self
             .gateway()
@@ -215,9 +270,37 @@ impl super::ReloadManager {
             status: ApprovalStatus::Pending,
             decided_at: None,
             outcome: None,
+            heal,
         };
-        self.approvals.add(&entry, &component)?;
+        self.approvals.add(&entry, Some(&component))?;
         tracing::info!(id = %entry.id, adapter = %entry.adapter, version = %entry.version, reason, "adapter version waits for approval");
+        Ok(entry)
+    }
+
+    /// Queue a heal proposal that has no component (it could not be built), so a human still
+    /// gets the diagnosis, the sources and the diff.
+    pub fn propose_unbuilt(
+        &self,
+        adapter: &str,
+        version: &str,
+        reason: &str,
+        heal: HealProposal,
+    ) -> Result<Approval, ApprovalError> {
+        let entry = Approval {
+            id: new_id(),
+            adapter: adapter.to_owned(),
+            version: version.to_owned(),
+            sha256: String::new(),
+            reason: reason.to_owned(),
+            proposed_by: "heal".to_owned(),
+            proposed_at: super::unix_now(),
+            status: ApprovalStatus::Pending,
+            decided_at: None,
+            outcome: None,
+            heal: Some(heal),
+        };
+        self.approvals.add(&entry, None)?;
+        tracing::info!(id = %entry.id, adapter, reason, "heal proposal (not built) waits for a human");
         Ok(entry)
     }
 
@@ -266,7 +349,11 @@ impl super::ReloadManager {
     /// Reject `id`; nothing changes but the queue. Under the reload lock, like approvals.
     pub async fn reject(&self, id: &str, why: &str) -> Result<Approval, ApprovalError> {
         let _held = self.lock.lock().await;
-        let (entry, _) = self.approvals.pending(id)?;
+        let entry = match self.approvals.pending(id) {
+            Ok((entry, _)) => entry,
+            Err(ApprovalError::NotBuilt { .. }) => self.approvals.get(id)?,
+            Err(e) => return Err(e),
+        };
         tracing::info!(id, adapter = %entry.adapter, "adapter version rejected");
         self.approvals
             .decide(entry, ApprovalStatus::Rejected, format!("rejected: {why}"))
@@ -289,6 +376,7 @@ mod tests {
             status: ApprovalStatus::Pending,
             decided_at: None,
             outcome: None,
+            heal: None,
         }
     }
 
@@ -297,8 +385,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let q = Approvals::new(dir.path().join("approvals"));
         assert!(q.list().unwrap().is_empty());
-        q.add(&entry("apr_1", 1), b"one").unwrap();
-        q.add(&entry("apr_2", 2), b"two").unwrap();
+        q.add(&entry("apr_1", 1), Some(b"one")).unwrap();
+        q.add(&entry("apr_2", 2), Some(b"two")).unwrap();
         let ids: Vec<String> = q.list().unwrap().into_iter().map(|a| a.id).collect();
         assert_eq!(ids, ["apr_2", "apr_1"]);
         let (e, bytes) = q.pending("apr_1").unwrap();

@@ -228,6 +228,20 @@ impl ReloadManager {
         self.note(&origin, &sha, &result);
     }
 
+    /// Swap in a component built outside the adapters directory (a heal cycle's fix, kept at
+    /// `path`), through the same checks, verification, backup and probation as a dropped
+    /// file; a restart loads it from the adapters directory.
+    pub async fn install_built(&self, bytes: Bytes, path: &Path) -> Result<Swap, ReloadError> {
+        let source = AdapterSource::File(path.to_owned());
+        let (origin, sha) = (source.to_string(), sha256(&bytes));
+        let result = self.try_install(bytes, source).await;
+        self.note(&origin, &sha, &result);
+        if let Ok(swap) = &result {
+            self.persist_current(&swap.adapter);
+        }
+        result
+    }
+
     /// Log and report what became of a candidate.
     pub(super) fn note(&self, origin: &str, sha: &str, result: &Result<Swap, ReloadError>) {
         match result {

@@ -17,7 +17,7 @@ mod rollback;
 pub mod verify;
 pub mod watcher;
 
-pub use approvals::{Approval, ApprovalError, ApprovalStatus};
+pub use approvals::{Approval, ApprovalError, ApprovalStatus, HealProposal};
 pub use history::{History, HistoryError, VersionRecord};
 pub use manager::{AdapterVersions, ReloadError, ReloadEvent, ReloadManager, Swap};
 pub use probation::{Probation, ProbationRules, Verdict};

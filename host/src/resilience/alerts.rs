@@ -97,18 +97,16 @@ impl WebhookSink {
     }
 }
 
-impl AlertSink for WebhookSink {
-    fn deliver(&self, trigger: &Arc<HealTrigger>) {
+impl WebhookSink {
+    /// POST `body` (JSON) in a task of its own; `what` and `id` name it in the log lines.
+    pub fn post(&self, what: &'static str, id: &str, body: Vec<u8>) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            tracing::warn!(trigger = %trigger.id, "alert webhook skipped: no async runtime to post from");
+            tracing::warn!(
+                what,
+                id,
+                "alert webhook skipped: no async runtime to post from"
+            );
             return;
-        };
-        let body = match serde_json::to_vec(&**trigger) {
-            Ok(b) => b,
-            Err(e) => {
-                tracing::warn!(trigger = %trigger.id, error = %e, "alert webhook skipped: the trigger did not serialize");
-                return;
-            }
         };
         let request = http::Request::post(self.url.clone())
             .header(http::header::CONTENT_TYPE, "application/json")
@@ -117,13 +115,13 @@ impl AlertSink for WebhookSink {
         let request = match request {
             Ok(r) => r,
             Err(e) => {
-                tracing::warn!(trigger = %trigger.id, error = %e, "alert webhook skipped: bad request");
+                tracing::warn!(what, id, error = %e, "alert webhook skipped: bad request");
                 return;
             }
         };
         let client = self.client.clone();
         let timeout = self.timeout;
-        let id = trigger.id.clone();
+        let id = id.to_owned();
         let url = self.url.to_string();
         drop(runtime.spawn(async move {
             let sent = tokio::time::timeout(timeout, async {
@@ -136,19 +134,30 @@ impl AlertSink for WebhookSink {
             .await;
             match sent {
                 Ok(Ok(status)) if status.is_success() => {
-                    tracing::info!(trigger = %id, %url, %status, "alert webhook delivered")
+                    tracing::info!(what, id, %url, %status, "alert webhook delivered")
                 }
                 Ok(Ok(status)) => {
-                    tracing::warn!(trigger = %id, %url, %status, "alert webhook refused the trigger")
+                    tracing::warn!(what, id, %url, %status, "alert webhook refused the delivery")
                 }
                 Ok(Err(e)) => {
-                    tracing::warn!(trigger = %id, %url, error = %e, "alert webhook failed")
+                    tracing::warn!(what, id, %url, error = %e, "alert webhook failed")
                 }
                 Err(_) => {
-                    tracing::warn!(trigger = %id, %url, timeout_ms = timeout.as_millis() as u64, "alert webhook timed out")
+                    tracing::warn!(what, id, %url, timeout_ms = timeout.as_millis() as u64, "alert webhook timed out")
                 }
             }
         }));
+    }
+}
+
+impl AlertSink for WebhookSink {
+    fn deliver(&self, trigger: &Arc<HealTrigger>) {
+        match serde_json::to_vec(&**trigger) {
+            Ok(body) => self.post("heal_trigger", &trigger.id, body),
+            Err(e) => {
+                tracing::warn!(trigger = %trigger.id, error = %e, "alert webhook skipped: the trigger did not serialize");
+            }
+        }
     }
 }
 

@@ -4,8 +4,8 @@
 
 use prometheus::proto::MetricType;
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
-    Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 use serde_json::{Value, json};
 
@@ -41,10 +41,12 @@ pub struct Metrics {
     /// `adapter_swaps_total{adapter,action}`: the reload manager's swaps, refusals and
     /// rollbacks (manual and probation), so an operator can alert on a version being refused.
     pub adapter_swaps: IntCounterVec,
-    /// `heal_requests_total`: heal triggers the health monitor fired.
-    pub heal_requests: IntCounter,
-    /// `heal_duration_seconds`: how long healing attempts take.
-    pub heal_duration: Histogram,
+    /// `heal_triggers_total`: heal triggers the health monitor fired.
+    pub heal_triggers: IntCounter,
+    /// `heal_requests_total{adapter,outcome}`: heal cycles (not triggers) and how they ended.
+    pub heal_requests: IntCounterVec,
+    /// `heal_duration_seconds{phase}`: each heal phase, and `total` for a whole cycle.
+    pub heal_duration: HistogramVec,
 }
 
 impl Metrics {
@@ -119,14 +121,24 @@ impl Metrics {
         registry
             .register(Box::new(open_circuits.clone()))
             .expect("unique metric");
-        let heal_requests =
-            IntCounter::new("heal_requests_total", "Healing attempts").expect("valid metric");
+        let heal_triggers = IntCounter::new(
+            "heal_triggers_total",
+            "Heal triggers the health monitor fired",
+        )
+        .expect("valid metric");
         registry
-            .register(Box::new(heal_requests.clone()))
+            .register(Box::new(heal_triggers.clone()))
             .expect("unique metric");
-        let heal_duration = Histogram::with_opts(
-            HistogramOpts::new("heal_duration_seconds", "Healing attempts' duration")
-                .buckets(vec![1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0]),
+        let heal_requests = counter_vec(
+            "heal_requests_total",
+            "Heal cycles, by adapter and outcome",
+            &["adapter", "outcome"],
+        );
+        let heal_duration = HistogramVec::new(
+            HistogramOpts::new("heal_duration_seconds", "Heal cycle phases' duration").buckets(
+                vec![0.1, 0.5, 1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0],
+            ),
+            &["phase"],
         )
         .expect("valid metric");
         registry
@@ -144,6 +156,7 @@ impl Metrics {
             circuit_transitions,
             open_circuits,
             adapter_swaps,
+            heal_triggers,
             heal_requests,
             heal_duration,
         }

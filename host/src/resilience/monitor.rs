@@ -205,6 +205,33 @@ impl HealthMonitor {
         state.triggers.iter().cloned().collect()
     }
 
+    /// The most recent healable errors of `adapter`, as a trigger would carry them: the
+    /// window holding its newest sample, else the samples of its last trigger. What an
+    /// operator's `aratta heal run` heals from.
+    pub fn recent(&self, adapter: &str) -> Option<(String, ErrorClass, Vec<ErrorSample>)> {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let newest_window = state
+            .windows
+            .iter()
+            .filter(|((_, class), w)| {
+                class.heals() && w.samples.back().is_some_and(|s| s.adapter == adapter)
+            })
+            .max_by_key(|(_, w)| w.samples.back().map(|s| s.at_unix_ms));
+        if let Some(((provider, class), w)) = newest_window {
+            return Some((
+                provider.clone(),
+                *class,
+                w.samples.iter().cloned().collect(),
+            ));
+        }
+        state
+            .triggers
+            .iter()
+            .rev()
+            .find(|t| t.adapter == adapter)
+            .map(|t| (t.provider.clone(), t.class, t.samples.clone()))
+    }
+
     /// Every provider and class seen so far, with its counts.
     pub fn windows(&self, now: Instant) -> Vec<WindowStatus> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());

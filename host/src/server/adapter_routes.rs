@@ -242,7 +242,8 @@ fn reload_failure(e: &ReloadError) -> Response {
         | ReloadError::Approval(ApprovalError::NotFound(_)) => {
             (StatusCode::NOT_FOUND, "not_found_error", "not_found")
         }
-        ReloadError::NoEarlierVersion(_) | ReloadError::Approval(ApprovalError::Decided { .. }) => {
+        ReloadError::NoEarlierVersion(_)
+        | ReloadError::Approval(ApprovalError::Decided { .. } | ApprovalError::NotBuilt { .. }) => {
             (StatusCode::CONFLICT, "invalid_request_error", "conflict")
         }
         ReloadError::Load(_) => (
