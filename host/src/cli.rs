@@ -39,6 +39,38 @@ pub enum Command {
     /// Run agents: a ReAct loop over the gateway with permission-checked, audited tools.
     #[command(subcommand)]
     Agent(AgentCommand),
+    /// Heal cycles of the running server: list, show one, start one for an adapter.
+    #[command(subcommand)]
+    Heal(HealCommand),
+}
+
+/// `aratta heal ...`: what the heal worker did (each phase, the diff, the decision), and
+/// starting a cycle for an adapter now.
+#[derive(Debug, Subcommand)]
+pub enum HealCommand {
+    /// List the cycles, newest first.
+    List(ServerArgs),
+    /// Show one cycle: each phase, the diagnosis, the sources, the verification, the diff.
+    Show {
+        /// The cycle's id (see `aratta heal list`).
+        #[arg(value_name = "ID")]
+        id: String,
+        /// Where the server is.
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Start a cycle for an adapter now, from the most recent errors the server saw for it.
+    Run {
+        /// The adapter's name.
+        #[arg(value_name = "ADAPTER")]
+        adapter: String,
+        /// Follow the cycle until it ends, printing each phase.
+        #[arg(long)]
+        wait: bool,
+        /// Where the server is.
+        #[command(flatten)]
+        server: ServerArgs,
+    },
 }
 
 /// `aratta agent ...`.

@@ -80,7 +80,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 async_runtime()?.block_on(commands::approvals::run(&command, &home))?
             );
         }
-
+        Command::Heal(command) => {
+            print!(
+                "{}",
+                async_runtime()?.block_on(commands::heal::run(&command, &home))?
+            );
+        }
         Command::Agent(AgentCommand::Run(args)) => {
             async_runtime()?.block_on(commands::agent::run(&args, &home))?;
         }

@@ -54,7 +54,8 @@ pub async fn run_rollback(args: &RollbackArgs, home: &Home) -> Result<String, Ap
     rollback(&client(&args.server, home)?, &args.name, args.to.as_deref()).await
 }
 
-fn client(server: &ServerArgs, home: &Home) -> Result<ServerClient, ApprovalsError> {
+/// A client for the server `server` names (or the config's address).
+pub(crate) fn client(server: &ServerArgs, home: &Home) -> Result<ServerClient, ApprovalsError> {
     let config = match &server.url {
         // The URL says everything; a broken config file must not stand in the way.
         Some(_) => crate::config::Config::default(),
@@ -200,7 +201,8 @@ pub async fn rollback(
     })
 }
 
-fn text(v: &Value) -> String {
+/// A JSON value as a terminal shows it: strings bare, null as `-`.
+pub(crate) fn text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => "-".into(),

@@ -5,6 +5,7 @@ pub mod adapter;
 pub mod agent;
 pub mod approvals;
 pub(crate) mod cargo;
+pub mod heal;
 pub mod init;
 pub mod server_client;
 

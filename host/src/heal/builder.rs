@@ -1,8 +1,9 @@
 //! Building a patched copy of an adapter's source to a wasm component, for the heal worker.
 //!
 //! The edits are applied to a scratch copy, never to the source tree itself. The copy lives at
-//! a stable place per adapter (`<scratch_parent>/<name>-builtin/work`, or
-//! `<name>-<hash of the tree's root>/work` for an installed one) and is
+//! a stable place per adapter (`<build_dir>/<name>-builtin/src`, or
+//! `<name>-<hash of the tree's root>/src` for an installed one, cargo's target directory beside
+//! it in `target/`) and is
 //! re-synced before each build by writing only the files whose bytes differ: cargo fingerprints
 //! path crates by their path and mtimes, so with a persistent target directory a warm heal build
 //! recompiles only the crates whose files an edit touched (the adapter, or the guest SDK and the
@@ -11,7 +12,8 @@
 //! directory overwrite each other's guest-SDK build and every heal build recompiles it
 //! (measured for `local`: 13 s, against 0.6 s for an adapter-only edit with its own
 //! directory, thanks to the release profile's incremental compilation). One build per adapter
-//! at a time: the caller (one cycle per adapter) ensures it.
+//! at a time per place: a lock file beside it, so gateways sharing a build directory (the test
+//! suite's do) take turns.
 //!
 //! Cargo runs offline, in its own process group that is killed at the time limit, with the
 //! host's build variables removed (as `host/build.rs` does for the built-in adapters), and the
@@ -84,19 +86,21 @@ impl From<SourceError> for BuildFailure {
     }
 }
 
-/// Copies `tree` to its scratch place under `scratch_parent`, applies `edits` there and builds
-/// the adapter within `limit`, with cargo's target directory under `target_dir` (persistent,
-/// e.g. under the home, so the next build is incremental).
+/// Copies `tree` to its scratch place under `build_dir`, applies `edits` there and builds the
+/// adapter within `limit`, with cargo's target directory beside it (persistent, e.g. under the
+/// home, so the next build is incremental). The place is locked for the whole build (a lock
+/// file beside it), so gateways sharing a `build_dir` take turns instead of racing.
 pub async fn build(
     tree: &SourceTree,
     edits: &[Edit],
-    scratch_parent: &Path,
-    target_dir: &Path,
+    build_dir: &Path,
     limit: Duration,
 ) -> Result<Built, BuildFailure> {
     edits::check(edits, tree)?;
     let name = scratch_name(tree);
-    let scratch = scratch_parent.join(&name).join("work");
+    let place = build_dir.join(&name);
+    let scratch = place.join("src");
+    let lock = lock(build_dir.join(format!("{name}.lock"))).await?;
     let (from, to) = (tree.root.clone(), scratch.clone());
     tokio::task::spawn_blocking(move || source::sync_tree(&from, &to))
         .await
@@ -107,7 +111,8 @@ pub async fn build(
     };
     let diff = edits::apply(edits, &patched)?;
     let started = Instant::now();
-    let (component, log_tail) = compile(&patched, &target_dir.join(&name), limit).await?;
+    let (component, log_tail) = compile(&patched, &place.join("target"), limit).await?;
+    drop(lock);
     Ok(Built {
         component,
         diff,
@@ -115,6 +120,25 @@ pub async fn build(
         duration: started.elapsed(),
         scratch,
     })
+}
+
+/// An exclusive lock on `path` (created if need be), held until the file is dropped.
+async fn lock(path: PathBuf) -> Result<std::fs::File, BuildFailure> {
+    tokio::task::spawn_blocking(move || {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        file.lock()?;
+        Ok::<_, std::io::Error>(file)
+    })
+    .await
+    .map_err(|e| BuildFailure::Io(e.to_string()))?
+    .map_err(|e| BuildFailure::Io(format!("cannot lock the heal build directory: {e}")))
 }
 
 /// Builds `tree`'s adapter as it is, offline, into `target_dir`: the component's bytes and

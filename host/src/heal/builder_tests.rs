@@ -33,8 +33,7 @@ async fn a_string_edit_builds_a_new_component_that_loads() {
     let tree = local_tree();
     let edits = [edit(DESCRIPTION, "\"Healed local servers\"")];
     let _turn = SCRATCH.lock().await;
-    let scratch = shared().join("scratch");
-    let built = build(&tree, &edits, &scratch, &shared().join("target"), LIMIT)
+    let built = build(&tree, &edits, &shared(), LIMIT)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     eprintln!(
@@ -74,8 +73,7 @@ async fn an_edit_that_does_not_compile_fails_with_the_compiler_error() {
     let tree = local_tree();
     let edits = [edit(&format!("{DESCRIPTION}.to_string()"), "42")];
     let _turn = SCRATCH.lock().await;
-    let scratch = shared().join("scratch");
-    let outcome = build(&tree, &edits, &scratch, &shared().join("target"), LIMIT).await;
+    let outcome = build(&tree, &edits, &shared(), LIMIT).await;
     let Err(BuildFailure::Compile { log_tail }) = outcome else {
         panic!(
             "not a compile error: {:?}",
@@ -95,7 +93,7 @@ async fn refused_edits_build_nothing() {
     let tree = local_tree();
     let scratch = tempfile::tempdir().unwrap();
     let edits = [edit(DESCRIPTION, "env!(\"HOME\")")];
-    let err = build(&tree, &edits, scratch.path(), scratch.path(), LIMIT)
+    let err = build(&tree, &edits, scratch.path(), LIMIT)
         .await
         .unwrap_err();
     assert!(
@@ -109,18 +107,11 @@ async fn refused_edits_build_nothing() {
 async fn a_build_past_its_limit_is_killed() {
     let tree = local_tree();
     let scratch = tempfile::tempdir().unwrap();
-    let target = scratch.path().join("target");
     let edits = [edit(DESCRIPTION, "\"x\"")];
     let started = Instant::now();
-    let err = build(
-        &tree,
-        &edits,
-        scratch.path(),
-        &target,
-        Duration::from_millis(300),
-    )
-    .await
-    .unwrap_err();
+    let err = build(&tree, &edits, scratch.path(), Duration::from_millis(300))
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, BuildFailure::TimedOut { seconds: 0, .. }),
         "{err}"

@@ -163,6 +163,23 @@ pub enum EditError {
     },
 }
 
+impl EditError {
+    /// Whether the edits break a safety rule (a path outside the editable sources, a file
+    /// that is not Rust, a forbidden construct), as opposed to not applying: a broken rule
+    /// ends the heal cycle at once instead of being fed back to the model.
+    pub fn is_forbidden(&self) -> bool {
+        matches!(
+            self,
+            EditError::Absolute { .. }
+                | EditError::ParentDir { .. }
+                | EditError::NotRust { .. }
+                | EditError::NotEditable { .. }
+                | EditError::Escapes { .. }
+                | EditError::Forbidden { .. }
+        )
+    }
+}
+
 /// A file's text before and after the edits.
 struct Patched {
     file: String,

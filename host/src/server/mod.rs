@@ -9,6 +9,7 @@ pub mod bodies;
 mod error;
 mod gemini_routes;
 mod guard;
+mod heal_routes;
 mod health_routes;
 mod ingress;
 mod model_routes;
@@ -116,6 +117,9 @@ pub async fn run(config: Config, home: Home) -> anyhow::Result<()> {
     // Files overriding a built-in get a hot swap's real call before anything is served.
     reload.verify_overrides().await;
     reload.start();
+    // Heal cycles on heal triggers, when [healing] enabled (see crate::heal).
+    let heal = crate::heal::HealWorker::new(gateway.clone(), reload.clone(), &home);
+    heal.start();
     // Agents (`/api/v1/agents/run`) share one executor: tools, sandbox and audit log.
     // An unusable tools file or audit log disables agents, not the server.
     let agents = crate::agent::setup::executor(&home, &|v| std::env::var(v).ok())
@@ -128,7 +132,9 @@ pub async fn run(config: Config, home: Home) -> anyhow::Result<()> {
     gateway
         .tools
         .restore(crate::tools::ToolStore::new(home.tools_path()));
-    let app = router(gateway).merge(adapter_routes::router(reload));
+    let app = router(gateway)
+        .merge(adapter_routes::router(reload))
+        .merge(heal_routes::router(heal));
     let app = match agents {
         Some(agents) => app.layer(axum::Extension(Arc::new(agents))),
         None => app,

@@ -65,5 +65,6 @@ pub async fn document() -> Json<utoipa::openapi::OpenApi> {
     doc.merge(super::tool_routes::ToolApi::openapi());
     doc.merge(super::agent_routes::AgentApi::openapi());
     doc.merge(super::adapter_routes::AdapterApi::openapi());
+    doc.merge(super::heal_routes::HealApi::openapi());
     Json(doc)
 }
