@@ -17,7 +17,7 @@
 mod upstream;
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -40,34 +40,137 @@ const CONTENT_FIELD: &str = "    content: Option<Vec<Box<RawValue>>>,\n";
 /// A cold heal build compiles the guest SDK's dependencies to wasm; allow for a slow machine.
 const CYCLE_TIMEOUT: Duration = Duration::from_secs(900);
 
-/// The Anthropic upstream: answers in the Messages wire format, with `content` renamed to
-/// `output` once `drifted` is set.
-fn anthropic(drifted: Arc<AtomicBool>) -> impl Fn(&Seen) -> Reply + Send + Sync {
-    move |req| {
-        match (req.method.as_str(), req.path.split('?').next().unwrap_or("")) {
-        ("GET", "/v1/models") => (
-            200,
-            "application/json",
-            json!({
-                "data": [{"type": "model", "id": MODEL, "display_name": "Claude Sonnet 4.5", "created_at": "2025-09-29T00:00:00Z"}],
-                "has_more": false, "first_id": MODEL, "last_id": MODEL
-            })
+/// How the Anthropic upstream has changed its API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+enum Drift {
+    /// Not at all.
+    None,
+    /// The response's `content` is now `output`.
+    RenamedField,
+    /// The stream's `message_start` event is now `message_begin`.
+    RenamedStreamEvent,
+    /// `max_tokens` is refused with a 400 naming its replacement, `max_output_tokens`.
+    RefusedParameter,
+    /// `anthropic-version: 2023-06-01` is refused with a 400 naming the new version.
+    NewVersion,
+}
+
+/// The upstream's current drift, switched by the test while the gateway serves.
+#[derive(Clone, Default)]
+struct DriftSwitch(Arc<AtomicU8>);
+
+impl DriftSwitch {
+    fn set(&self, drift: Drift) {
+        self.0.store(drift as u8, Ordering::SeqCst);
+    }
+
+    fn get(&self) -> Drift {
+        [
+            Drift::None,
+            Drift::RenamedField,
+            Drift::RenamedStreamEvent,
+            Drift::RefusedParameter,
+            Drift::NewVersion,
+        ][usize::from(self.0.load(Ordering::SeqCst))]
+    }
+}
+
+/// The API version the drifted upstream requires.
+const NEW_VERSION: &str = "2026-11-01";
+
+fn anthropic_error(status: u16, message: &str) -> Reply {
+    (
+        status,
+        "application/json",
+        json!({"type": "error", "error": {"type": "invalid_request_error", "message": message}})
             .to_string(),
-        ),
-        ("POST", "/v1/messages") => {
-            let blocks = json!([{"type": "text", "text": "ok"}]);
-            let field = if drifted.load(Ordering::SeqCst) { "output" } else { "content" };
-            let mut message = json!({
-                "id": "msg_01", "type": "message", "role": "assistant", "model": MODEL,
-                "stop_reason": "end_turn", "stop_sequence": null,
-                "usage": {"input_tokens": 12, "output_tokens": 1}
-            });
-            message[field] = blocks;
-            (200, "application/json", message.to_string())
+    )
+}
+
+/// The Anthropic upstream: answers in the Messages wire format (JSON or server-sent events),
+/// changed as the switch says.
+fn anthropic(drift: DriftSwitch) -> impl Fn(&Seen) -> Reply + Send + Sync {
+    move |req| {
+        let drift = drift.get();
+        if drift == Drift::NewVersion && req.header("anthropic-version") != Some(NEW_VERSION) {
+            return anthropic_error(
+                400,
+                &format!(
+                    "anthropic-version: {} is no longer supported; send anthropic-version: {NEW_VERSION}",
+                    req.header("anthropic-version").unwrap_or("(none)")
+                ),
+            );
         }
-        _ => (404, "application/json", json!({"type": "error", "error": {"type": "not_found_error", "message": "no route"}}).to_string()),
+        match (req.method.as_str(), req.path.split('?').next().unwrap_or("")) {
+            ("GET", "/v1/models") => (
+                200,
+                "application/json",
+                json!({
+                    "data": [{"type": "model", "id": MODEL, "display_name": "Claude Sonnet 4.5", "created_at": "2025-09-29T00:00:00Z"}],
+                    "has_more": false, "first_id": MODEL, "last_id": MODEL
+                })
+                .to_string(),
+            ),
+            ("POST", "/v1/messages") => {
+                if drift == Drift::RefusedParameter && req.body.get("max_tokens").is_some() {
+                    return anthropic_error(
+                        400,
+                        "max_tokens: Extra inputs are not permitted; this parameter was renamed to max_output_tokens",
+                    );
+                }
+                if req.body["stream"] == true {
+                    return (200, "text/event-stream", stream(drift == Drift::RenamedStreamEvent));
+                }
+                let blocks = json!([{"type": "text", "text": "ok"}]);
+                let field = if drift == Drift::RenamedField { "output" } else { "content" };
+                let mut message = json!({
+                    "id": "msg_01", "type": "message", "role": "assistant", "model": MODEL,
+                    "stop_reason": "end_turn", "stop_sequence": null,
+                    "usage": {"input_tokens": 12, "output_tokens": 1}
+                });
+                message[field] = blocks;
+                (200, "application/json", message.to_string())
+            }
+            _ => anthropic_error(404, "no route"),
+        }
     }
-    }
+}
+
+/// A streamed Messages answer saying "ok"; `renamed` calls its first event `message_begin`.
+fn stream(renamed: bool) -> String {
+    let start = if renamed {
+        "message_begin"
+    } else {
+        "message_start"
+    };
+    let events = [
+        (
+            start,
+            json!({"type": start, "message": {"id": "msg_01", "type": "message", "role": "assistant", "model": MODEL, "content": [], "stop_reason": null, "stop_sequence": null, "usage": {"input_tokens": 12, "output_tokens": 1}}}),
+        ),
+        (
+            "content_block_start",
+            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        ),
+        (
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "ok"}}),
+        ),
+        (
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": 0}),
+        ),
+        (
+            "message_delta",
+            json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null}, "usage": {"output_tokens": 1}}),
+        ),
+        ("message_stop", json!({"type": "message_stop"})),
+    ];
+    events
+        .iter()
+        .map(|(name, data)| format!("event: {name}\ndata: {data}\n\n"))
+        .collect()
 }
 
 /// A scripted heal model behind the `local` adapter (OpenAI Chat Completions, as Ollama
@@ -309,8 +412,8 @@ fn phase_names(cycle: &Value) -> Vec<String> {
 }
 
 /// Make the drift fire a trigger: two failing requests (the threshold).
-async fn drift_and_fail(gateway: &Gateway, drifted: &AtomicBool) {
-    drifted.store(true, Ordering::SeqCst);
+async fn drift_and_fail(gateway: &Gateway, drifted: &DriftSwitch) {
+    drifted.set(Drift::RenamedField);
     for _ in 0..2 {
         let (status, body) = chat_status(gateway).await;
         assert_eq!(status, 502, "the drift makes the adapter fail: {body}");
@@ -320,7 +423,7 @@ async fn drift_and_fail(gateway: &Gateway, drifted: &AtomicBool) {
 
 #[tokio::test]
 async fn a_renamed_response_field_is_healed_end_to_end_and_survives_a_restart() {
-    let drifted = Arc::new(AtomicBool::new(false));
+    let drifted = DriftSwitch::default();
     let anthropic_up = Upstream::start(anthropic(drifted.clone())).await;
     let model = HealModel::start(vec![
         ("aratta_heal_diagnosis", diagnosis()),
@@ -490,7 +593,7 @@ async fn a_renamed_response_field_is_healed_end_to_end_and_survives_a_restart() 
 
 #[tokio::test]
 async fn research_falls_through_and_a_fix_below_the_bar_waits_for_a_human() {
-    let drifted = Arc::new(AtomicBool::new(false));
+    let drifted = DriftSwitch::default();
     let anthropic_up = Upstream::start(anthropic(drifted.clone())).await;
     let model = HealModel::start(vec![
         ("aratta_heal_diagnosis", diagnosis()),
@@ -555,7 +658,7 @@ async fn research_falls_through_and_a_fix_below_the_bar_waits_for_a_human() {
 
 #[tokio::test]
 async fn without_research_the_cycle_goes_on_with_its_confidence_capped() {
-    let drifted = Arc::new(AtomicBool::new(false));
+    let drifted = DriftSwitch::default();
     let anthropic_up = Upstream::start(anthropic(drifted.clone())).await;
     let model = HealModel::start(vec![
         ("aratta_heal_diagnosis", diagnosis()),
@@ -618,7 +721,7 @@ async fn refused(gateway: &Gateway, before: &str, expect: &str) -> Value {
 
 #[tokio::test]
 async fn refused_fixes_leave_the_serving_version_untouched() {
-    let drifted = Arc::new(AtomicBool::new(false));
+    let drifted = DriftSwitch::default();
     let anthropic_up = Upstream::start(anthropic(drifted.clone())).await;
     let d = || ("aratta_heal_diagnosis", diagnosis());
     let f = |edits: Value| ("aratta_heal_fix", fix(0.95, edits));
@@ -739,7 +842,7 @@ async fn refused_fixes_leave_the_serving_version_untouched() {
 
 #[tokio::test]
 async fn operators_are_told_why_a_cycle_cannot_start() {
-    let drifted = Arc::new(AtomicBool::new(false));
+    let drifted = DriftSwitch::default();
     let anthropic_up = Upstream::start(anthropic(drifted.clone())).await;
     let model = HealModel::start(Vec::new()).await;
     let setup = Setup {
@@ -771,4 +874,132 @@ async fn operators_are_told_why_a_cycle_cannot_start() {
     )
     .await;
     assert!(String::from_utf8_lossy(&listed.stdout).contains("no heal cycle yet"));
+}
+
+/// Heal one drift end to end with auto-apply: `drift` is switched on, two client requests
+/// (streamed when `stream`) fail with `failing_status`, the cycle applies `edits` and the
+/// same request then succeeds.
+async fn heals(drift: Drift, stream: bool, failing_status: u16, edits: Value) -> Value {
+    let switch = DriftSwitch::default();
+    let anthropic_up = Upstream::start(anthropic(switch.clone())).await;
+    let model = HealModel::start(vec![
+        ("aratta_heal_diagnosis", diagnosis()),
+        ("aratta_heal_fix", fix(0.95, edits)),
+    ])
+    .await;
+    let (xai, openai) = (researcher(None).await, researcher(None).await);
+    let setup = Setup {
+        auto_apply: true,
+        research: Some((xai.url(), openai.url())),
+        webhook: None,
+        twin: false,
+    };
+    let gateway = start(&anthropic_up, &model, &setup).await;
+    let mut request = client_request();
+    request["stream"] = json!(stream);
+    let send = || async {
+        let response = gateway.post_json("/api/v1/chat", &request).await;
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    };
+    assert_eq!(send().await.0, 200, "before the drift");
+    let before = serving_sha(&gateway).await;
+    switch.set(drift);
+    for _ in 0..2 {
+        let (status, body) = send().await;
+        assert_eq!(status, failing_status, "{drift:?}: {body}");
+    }
+    let cycle = finished_cycle(&gateway, None).await;
+    assert_eq!(
+        cycle["status"],
+        "swapped",
+        "{drift:?}: {cycle:#}\n{}",
+        gateway.logs()
+    );
+    let (status, body) = send().await;
+    assert_eq!(status, 200, "{drift:?}: after healing: {body}");
+    assert!(body.contains("ok"), "{body}");
+    assert_ne!(serving_sha(&gateway).await, before);
+    cycle
+}
+
+#[tokio::test]
+async fn a_renamed_stream_event_is_healed() {
+    let edits = json!([{
+        "file": "adapters/anthropic/src/stream/decoder.rs",
+        "search": "\"message_start\" => self.on_start(wire, out),",
+        "replace": "\"message_start\" | \"message_begin\" => self.on_start(wire, out),"
+    }]);
+    let cycle = heals(Drift::RenamedStreamEvent, true, 502, edits).await;
+    assert_eq!(cycle["class"], "stream_format_change");
+    assert_eq!(cycle["verification"]["operation"], "chat_stream");
+}
+
+#[tokio::test]
+async fn a_parameter_the_provider_now_refuses_is_healed() {
+    let edits = json!([{
+        "file": "adapters/anthropic/src/request.rs",
+        "search": "    model: &'a str,\n    max_tokens: u32,\n",
+        "replace": "    model: &'a str,\n    #[serde(rename = \"max_output_tokens\")]\n    max_tokens: u32,\n"
+    }]);
+    let cycle = heals(Drift::RefusedParameter, false, 400, edits).await;
+    assert_eq!(cycle["class"], "invalid_request");
+    assert_eq!(
+        phase_names(&cycle)[0],
+        "confirm",
+        "a minimal request was refused too"
+    );
+    assert!(
+        cycle["phases"][0]["output"]
+            .as_str()
+            .unwrap()
+            .contains("refused too")
+    );
+}
+
+#[tokio::test]
+async fn a_newly_required_api_version_is_healed() {
+    let edits = json!([{
+        "file": "adapters/anthropic/src/lib.rs",
+        "search": "pub const API_VERSION: &str = \"2023-06-01\";",
+        "replace": format!("pub const API_VERSION: &str = \"{NEW_VERSION}\";")
+    }]);
+    let cycle = heals(Drift::NewVersion, false, 400, edits).await;
+    assert_eq!(cycle["class"], "invalid_request");
+}
+
+#[tokio::test]
+async fn a_caller_repeating_its_own_invalid_request_starts_no_heal() {
+    let anthropic_up = Upstream::start(|req| {
+        if req.body["temperature"].as_f64().is_some_and(|t| t > 1.0) {
+            anthropic_error(400, "temperature: must be at most 1.0")
+        } else {
+            anthropic(DriftSwitch::default())(req)
+        }
+    })
+    .await;
+    let model = HealModel::start(Vec::new()).await;
+    let setup = Setup {
+        auto_apply: true,
+        research: None,
+        webhook: None,
+        twin: false,
+    };
+    let gateway = start(&anthropic_up, &model, &setup).await;
+    let mut request = client_request();
+    request["temperature"] = json!(1.5);
+    for _ in 0..2 {
+        assert_eq!(
+            gateway.post_json("/api/v1/chat", &request).await.status(),
+            400
+        );
+    }
+    let cycle = finished_cycle(&gateway, None).await;
+    assert_eq!(cycle["status"], "skipped", "{cycle:#}");
+    assert!(
+        cycle["summary"].as_str().unwrap().starts_with("not drift"),
+        "{cycle:#}"
+    );
+    assert_eq!(phase_names(&cycle), ["confirm"]);
+    assert!(model.schemas().is_empty(), "no model was asked");
 }

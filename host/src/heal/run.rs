@@ -19,7 +19,7 @@ use super::replay::{self, Operation};
 use super::research;
 use super::source::{self, SourceTree};
 use crate::reload::HealProposal;
-use crate::resilience::samples::ErrorSample;
+use crate::resilience::samples::{ErrorClass, ErrorSample};
 use crate::runtime::{Adapter, AdapterSource};
 
 /// Confidence is capped here when no research could be done.
@@ -88,6 +88,33 @@ impl HealWorker {
             provider: cycle.provider.clone(),
             model: last.request.model.clone(),
         };
+        // A repeated refusal is drift only if the adapter's own minimal request is refused too.
+        if cycle.class == ErrorClass::InvalidRequest.as_str() {
+            let started = (unix_ms(), Instant::now());
+            let timeout = Duration::from_secs(self.gateway.config.reload.verify_timeout_seconds);
+            let probe = replay::call(&self.gateway, &serving, &operation, timeout).await;
+            let (outcome, output) = match &probe {
+                Ok(detail) => ("ok", format!("a minimal request succeeds ({detail})")),
+                Err(e) => ("failed", format!("a minimal request is refused too: {e}")),
+            };
+            self.record(
+                cycle,
+                "confirm",
+                started,
+                Ended {
+                    outcome,
+                    model: None,
+                    input_bytes: None,
+                    output: output.clone(),
+                },
+            );
+            if probe.is_ok() {
+                return Ok((
+                    CycleStatus::Skipped,
+                    format!("not drift: {output}, so the refusals came from what callers sent"),
+                ));
+            }
+        }
         // Where the source is; without it, the cycle still diagnoses and proposes.
         let tree = source::locate(&self.home, &cycle.adapter);
         let files = match &tree {

@@ -167,6 +167,16 @@ impl HealthMonitor {
             return None;
         }
         w.expire(now, s.window);
+        // Invalid requests count only while the provider refuses them identically: a burst of
+        // different refusals is callers' mistakes, one repeated refusal may be drift.
+        if class == ErrorClass::InvalidRequest
+            && w.samples
+                .back()
+                .is_some_and(|last| !same_refusal(last, &sample))
+        {
+            w.errors.clear();
+            w.samples.clear();
+        }
         w.errors.push_back(now);
         if w.samples.len() == MAX_SAMPLES {
             w.samples.pop_front();
@@ -254,6 +264,12 @@ impl HealthMonitor {
             })
             .collect()
     }
+}
+
+/// Whether two invalid-request errors are the provider's same refusal (same status and
+/// message).
+fn same_refusal(a: &ErrorSample, b: &ErrorSample) -> bool {
+    a.status == b.status && a.message == b.message
 }
 
 #[cfg(test)]
@@ -385,6 +401,32 @@ mod tests {
             (ErrorClass::RateLimited, 100, 0)
         );
         assert!(m.triggers().is_empty());
+    }
+
+    fn refusal(message: &str) -> ErrorSample {
+        let e = InvokeError::Adapter(AdapterError::InvalidRequest(ErrorDetail {
+            message: message.into(),
+            status: Some(400),
+            body: None,
+        }));
+        ErrorSample::new("p", ("local", "0.1.0"), &e, None, RequestShape::default())
+    }
+
+    #[test]
+    fn only_the_same_refusal_repeated_triggers() {
+        let m = monitor();
+        let t = Instant::now();
+        // Callers' mistakes: every refusal says something else.
+        for (i, what) in ["a", "b", "c", "d", "e", "f"].iter().enumerate() {
+            assert!(m.record(refusal(what), t + secs(i as u64)).is_none());
+        }
+        // The provider refuses what the adapter sends, every time.
+        let same = "max_tokens: no longer supported; use max_output_tokens";
+        assert!(m.record(refusal(same), t + secs(10)).is_none());
+        assert!(m.record(refusal(same), t + secs(11)).is_none());
+        let trigger = m.record(refusal(same), t + secs(12)).expect("fires");
+        assert_eq!(trigger.class, ErrorClass::InvalidRequest);
+        assert!(trigger.samples.iter().all(|s| s.message == same));
     }
 
     #[test]

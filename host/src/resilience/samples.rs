@@ -122,12 +122,16 @@ impl ErrorClass {
     }
 
     /// Whether a burst of this class can mean the adapter itself is out of date or broken, so
-    /// that healing it may help: wire-format drift and adapter crashes. Outages, credentials and
-    /// callers' mistakes are not the adapter's to fix.
+    /// that healing it may help: wire-format drift and adapter crashes, and a provider refusing
+    /// the same request the same way again and again (it stopped accepting a parameter or a
+    /// header version the adapter sends: the monitor counts only identical refusals, and the
+    /// heal worker first checks that a minimal request fails too, so callers' own mistakes
+    /// start no cycle). Outages and credentials are not the adapter's to fix.
     pub fn heals(self) -> bool {
         matches!(
             self,
-            ErrorClass::UnknownField
+            ErrorClass::InvalidRequest
+                | ErrorClass::UnknownField
                 | ErrorClass::MissingField
                 | ErrorClass::DeprecatedField
                 | ErrorClass::ToolSchemaChange

@@ -24,6 +24,18 @@ pub struct Seen {
     pub path: String,
     /// The body as JSON (`Null` when it was not JSON).
     pub body: Value,
+    /// The headers, names lowercase.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Seen {
+    /// The first value of header `name` (lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// What the handler answers: status, content type, body.
@@ -60,9 +72,21 @@ impl Upstream {
                                 .uri()
                                 .path_and_query()
                                 .map_or("/".into(), |p| p.to_string());
+                            let headers = req
+                                .headers()
+                                .iter()
+                                .map(|(n, v)| {
+                                    (n.as_str().to_owned(), v.to_str().unwrap_or("").to_owned())
+                                })
+                                .collect();
                             let bytes = req.into_body().collect().await.unwrap().to_bytes();
                             let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-                            let request = Seen { method, path, body };
+                            let request = Seen {
+                                method,
+                                path,
+                                body,
+                                headers,
+                            };
                             let (status, content_type, text) = handler(&request);
                             kept.lock().unwrap().push(request);
                             Ok::<_, Infallible>(
