@@ -9,6 +9,8 @@
 //! - [`sse`]: reads streamed answers on the client side.
 //! - [`expect`]: shared assertions on OpenAI-format answers and Aratta's lineage headers.
 //! - [`venv`]: Python virtual environments under `target/` from pinned requirements files.
+//! - [`upstream`]: a programmable HTTP upstream that records what it was sent.
+//! - [`heal`]: a drifting Anthropic upstream, a scripted heal model and researchers.
 //!
 //! The tests themselves are in `tests/e2e/`, one file per area.
 
@@ -17,6 +19,8 @@ pub mod config;
 pub mod conformance;
 pub mod expect;
 pub mod gateway;
+pub mod heal;
 pub mod mock;
 pub mod sse;
+pub mod upstream;
 pub mod venv;
