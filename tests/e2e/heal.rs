@@ -606,3 +606,70 @@ async fn a_caller_repeating_its_own_invalid_request_starts_no_heal() {
     assert_eq!(phase_names(&cycle), ["confirm"]);
     assert!(model.schemas().is_empty(), "no model was asked");
 }
+
+#[tokio::test]
+async fn without_a_toolchain_the_proposal_waits_for_a_human_not_built() {
+    let drifted = DriftSwitch::default();
+    let anthropic_up = Upstream::start(anthropic(drifted.clone())).await;
+    let model = HealModel::start(vec![
+        ("aratta_heal_diagnosis", diagnosis()),
+        ("aratta_heal_fix", fix(0.95, good_edits())),
+    ])
+    .await;
+    let setup = Setup {
+        auto_apply: true,
+        ..Setup::default()
+    };
+    // No cargo on PATH: nothing can be built.
+    let gateway =
+        Gateway::builder_toml(&config(&anthropic_up.url(), &model.upstream.url(), &setup))
+            .env("ANTHROPIC_API_KEY", "sk-ant-test")
+            .env("PATH", "/usr/bin:/bin")
+            .start()
+            .await;
+    let before = serving_sha(&gateway).await;
+    drift_and_fail(&gateway, &drifted).await;
+    let cycle = finished_cycle(&gateway, None).await;
+    assert_eq!(cycle["status"], "queued", "{cycle:#}");
+    let reason = cycle["decision"]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("not built") && reason.contains("is Rust installed"),
+        "{reason}"
+    );
+    assert_eq!(serving_sha(&gateway).await, before);
+
+    // The human gets the diagnosis and the edits; approving says what to do instead.
+    let approvals: Value = gateway.get("/api/v1/approvals").await.json().await.unwrap();
+    let entry = &approvals[0];
+    assert_eq!(
+        entry["heal"]["not_built"].as_str().is_some(),
+        true,
+        "{entry:#}"
+    );
+    assert!(
+        entry["heal"]["diff"]
+            .as_str()
+            .unwrap()
+            .contains("alias = \"output\"")
+    );
+    let id = entry["id"].as_str().unwrap();
+    let approve = gateway
+        .post_json(&format!("/api/v1/approvals/{id}/approve"), &json!({}))
+        .await;
+    assert_eq!(approve.status(), 409);
+    assert!(
+        approve
+            .text()
+            .await
+            .unwrap()
+            .contains("aratta adapter build")
+    );
+    let reject = gateway
+        .post_json(
+            &format!("/api/v1/approvals/{id}/reject"),
+            &json!({"reason": "applied by hand"}),
+        )
+        .await;
+    assert_eq!(reject.status(), 200);
+    assert_eq!(serving_sha(&gateway).await, before);
+}

@@ -31,7 +31,9 @@ use serde_json::{Value, json};
 fn edits(label: &str) -> Value {
     let mut edits = good_edits();
     let replace = edits[0]["replace"].as_str().unwrap().to_owned();
-    edits[0]["replace"] = json!(format!("    #[serde(alias = \"{label}_output\")]\n{replace}"));
+    edits[0]["replace"] = json!(format!(
+        "    #[serde(alias = \"{label}_output\")]\n{replace}"
+    ));
     edits
 }
 
