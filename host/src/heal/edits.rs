@@ -142,6 +142,7 @@ pub enum EditError {
     #[error(
         "edits[{index}]: the replacement adds `{construct}` to `{file}`; edits may not add \
          include_str!, include_bytes!, include!, env!, option_env!, #[path], unsafe, extern, \
+         wit_bindgen::generate!, \
          asm!, global_asm!, inner attributes #![..] or macros that build them"
     )]
     Forbidden {
@@ -390,7 +391,9 @@ fn added(allowed: &[String], now: &[String]) -> Option<String> {
 
 /// Words refused wherever they occur.
 /// (`cfg_attr` because it can carry `path = ..`.)
-const ALWAYS: [&str; 8] = [
+/// (`wit_bindgen` because its `generate!` reads files at build time.)
+const ALWAYS: [&str; 9] = [
+    "wit_bindgen",
     "unsafe",
     "extern",
     "include_str",
@@ -402,7 +405,8 @@ const ALWAYS: [&str; 8] = [
 ];
 /// Macro names that are also common words: refused when invoked (`!`), renamed (`as`) or
 /// named by path (`::`).
-const AS_MACRO: [&str; 3] = ["include", "env", "asm"];
+/// (`generate` is `wit_bindgen::generate!`, which reads the WIT files it is pointed at.)
+const AS_MACRO: [&str; 4] = ["include", "env", "asm", "generate"];
 
 /// Every forbidden construct in `text`, as whitespace-normalized token strings, sorted.
 fn constructs(text: &str) -> Vec<String> {

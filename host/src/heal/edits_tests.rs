@@ -197,6 +197,8 @@ fn forbidden_constructs_cannot_be_added() {
         "{ #[cfg_attr(all(), path = \"/x\")] mod m; 0 }",
         "{ macro_rules! m { ($k:ident) => { $k!(\"/x\") } } m!(include) }",
         "{ use std::include as inc; inc!(\"/x\") }",
+        "{ wit_bindgen::generate!({ path: \"/etc\", world: \"w\" }); 0 }",
+        "{ use wit_bindgen::generate as g; 0 }",
     ];
     for replace in added {
         let err = f.refuse(&[edit(LIB_RS, "\"choices\"", replace)]);
