@@ -669,3 +669,41 @@ async fn without_a_toolchain_the_proposal_waits_for_a_human_not_built() {
     assert_eq!(reject.status(), 200);
     assert_eq!(serving_sha(&gateway).await, before);
 }
+
+#[tokio::test]
+async fn a_heal_model_that_twice_answers_no_json_fails_the_cycle_with_its_answer_kept() {
+    let drifted = DriftSwitch::default();
+    let anthropic_up = Upstream::start(anthropic(drifted.clone())).await;
+    let model = HealModel::start(vec![
+        (
+            "aratta_heal_diagnosis",
+            json!("Sure! The field was renamed."),
+        ),
+        (
+            "aratta_heal_diagnosis",
+            json!("{\"classification\": \"renamed_response_field\"}"),
+        ),
+    ])
+    .await;
+    let gateway = start(&anthropic_up, &model, &Setup::default()).await;
+    let before = serving_sha(&gateway).await;
+    drift_and_fail(&gateway, &drifted).await;
+    let cycle = finished_cycle(&gateway, None).await;
+    assert_eq!(cycle["status"], "failed", "{cycle:#}");
+    assert_eq!(phase_names(&cycle), ["diagnose"]);
+    assert_eq!(
+        model.schemas(),
+        ["aratta_heal_diagnosis", "aratta_heal_diagnosis"]
+    );
+    // The retry told the model why, and the record keeps its last answer.
+    let retry = model.upstream.seen_at("/v1/chat/completions")[1]
+        .body
+        .to_string();
+    assert!(retry.contains("That answer is not valid"), "{retry}");
+    let output = cycle["phases"][0]["output"].as_str().unwrap();
+    assert!(
+        output.contains("missing field `summary`") && output.contains("renamed_response_field"),
+        "{output}"
+    );
+    assert_eq!(serving_sha(&gateway).await, before);
+}
