@@ -369,7 +369,28 @@ async fn refused_fixes_leave_the_serving_version_untouched() {
         "{first:#}"
     );
     assert_eq!(phase_names(&first), ["diagnose", "research", "fix", "fix"]);
-    refused(&gateway, &before, "refused: the fix breaks a safety rule").await;
+    // This one through the CLI, following the cycle to its end.
+    let url = gateway.base_url().to_owned();
+    let cli = run_aratta(
+        gateway.home(),
+        &["heal", "run", "anthropic", "--wait", "--url", &url],
+        &[],
+    )
+    .await;
+    let (out, err) = (
+        String::from_utf8_lossy(&cli.stdout).into_owned(),
+        String::from_utf8_lossy(&cli.stderr).into_owned(),
+    );
+    assert!(cli.status.success(), "{out}{err}");
+    assert!(
+        out.contains("failed: refused: the fix breaks a safety rule") && out.contains("unsafe"),
+        "{out}{err}"
+    );
+    assert!(
+        err.contains("diagnose") && err.contains("fix"),
+        "phases as they end: {err}"
+    );
+    assert_eq!(serving_sha(&gateway).await, before);
     let cargo = refused(&gateway, &before, "refused: the fix breaks a safety rule").await;
     assert!(
         cargo["summary"].as_str().unwrap().contains("Cargo.toml"),
