@@ -131,7 +131,7 @@ impl Agent {
                 }
             };
             add_usage(&mut usage, response.usage.as_ref());
-            let text = texts(&response.content);
+            let text = crate::scri::text_of(&response.content);
             let calls: Vec<scri::ToolCall> = response
                 .content
                 .iter()
@@ -192,17 +192,6 @@ impl Agent {
             context,
         })
     }
-}
-
-fn texts(content: &[ContentBlock]) -> String {
-    content
-        .iter()
-        .filter_map(|b| match b {
-            ContentBlock::Text { text } => Some(text.as_str()),
-            _ => None,
-        })
-        .collect::<Vec<_>>()
-        .join("")
 }
 
 fn add_usage(total: &mut Usage, turn: Option<&Usage>) {

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::gateway::{Gateway, GatewayError, request_id};
-use crate::scri::{ChatRequest, ContentBlock};
+use crate::scri::{ChatRequest, text_of};
 
 /// Why a structured answer was not had.
 #[derive(Debug, thiserror::Error)]
@@ -127,18 +127,6 @@ pub async fn structured<T: DeserializeOwned>(
         reason,
         raw,
     })
-}
-
-/// The answer's text blocks, joined.
-pub fn text_of(content: &[ContentBlock]) -> String {
-    content
-        .iter()
-        .filter_map(|b| match b {
-            ContentBlock::Text { text } => Some(text.as_str()),
-            _ => None,
-        })
-        .collect::<Vec<_>>()
-        .join("")
 }
 
 /// Parse a JSON answer, tolerating a code fence around it (models add them even when asked

@@ -199,6 +199,41 @@ pub struct Cycle {
     pub decision: Option<Decision>,
 }
 
+impl Cycle {
+    /// A cycle starting now for `adapter` at `adapter_version`, on `provider`'s failures of
+    /// `class`: `running`, with no phase yet.
+    pub fn start(
+        adapter: &str,
+        adapter_version: &str,
+        provider: &str,
+        class: &str,
+        trigger_id: Option<String>,
+        started_by: &str,
+    ) -> Cycle {
+        Cycle {
+            id: new_id(),
+            adapter: adapter.to_owned(),
+            adapter_version: adapter_version.to_owned(),
+            provider: provider.to_owned(),
+            class: class.to_owned(),
+            trigger_id,
+            started_by: started_by.to_owned(),
+            started_at_ms: unix_ms(),
+            finished_at_ms: None,
+            status: CycleStatus::Running,
+            summary: "diagnosing".into(),
+            phases: Vec::new(),
+            diagnosis: None,
+            research: None,
+            fix: None,
+            diff: None,
+            build: None,
+            verification: None,
+            decision: None,
+        }
+    }
+}
+
 /// Why the cycle store could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -331,27 +366,17 @@ mod tests {
     use super::*;
 
     fn cycle(id: &str, status: CycleStatus) -> Cycle {
-        Cycle {
-            id: id.into(),
-            adapter: "openai".into(),
-            adapter_version: "0.1.0".into(),
-            provider: "openai".into(),
-            class: "missing_field".into(),
-            trigger_id: None,
-            started_by: "trigger".into(),
-            started_at_ms: 1,
-            finished_at_ms: None,
-            status,
-            summary: String::new(),
-            phases: Vec::new(),
-            diagnosis: None,
-            research: None,
-            fix: None,
-            diff: None,
-            build: None,
-            verification: None,
-            decision: None,
-        }
+        let mut cycle = Cycle::start(
+            "openai",
+            "0.1.0",
+            "openai",
+            "missing_field",
+            None,
+            "trigger",
+        );
+        cycle.id = id.into();
+        cycle.status = status;
+        cycle
     }
 
     #[test]

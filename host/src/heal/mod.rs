@@ -200,27 +200,14 @@ impl HealWorker {
             .adapter(adapter)
             .map(|a| a.info.version.clone())
             .unwrap_or_default();
-        let mut cycle = Cycle {
-            id: cycle::new_id(),
-            adapter: adapter.to_owned(),
-            adapter_version: version,
-            provider: failure.provider.clone(),
-            class: failure.class.clone(),
-            trigger_id: failure.trigger_id.clone(),
-            started_by: failure.started_by.to_owned(),
-            started_at_ms: cycle::unix_ms(),
-            finished_at_ms: None,
-            status: CycleStatus::Running,
-            summary: "diagnosing".into(),
-            phases: Vec::new(),
-            diagnosis: None,
-            research: None,
-            fix: None,
-            diff: None,
-            build: None,
-            verification: None,
-            decision: None,
-        };
+        let mut cycle = Cycle::start(
+            adapter,
+            &version,
+            &failure.provider,
+            &failure.class,
+            failure.trigger_id.clone(),
+            failure.started_by,
+        );
         let skipped = {
             let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
             let cooldown = Duration::from_secs(self.settings.cooldown_seconds);

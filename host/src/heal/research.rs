@@ -11,11 +11,10 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::ask::text_of;
 use super::cycle::{Findings, MAX_KEPT_TEXT, bounded};
 use crate::gateway::{Gateway, request_id};
 use crate::resilience::breaker::BreakerState;
-use crate::scri::ChatRequest;
+use crate::scri::{ChatRequest, text_of};
 
 /// The model asked when `research_order` names only the provider.
 fn default_model(adapter: &str) -> Option<&'static str> {

@@ -557,7 +557,7 @@ impl HealWorker {
                     BuildRecord {
                         ok: true,
                         duration_ms: built.duration.as_millis() as u64,
-                        sha256: Some(sha256(&built.component)),
+                        sha256: Some(crate::reload::sha256(&built.component)),
                         log_tail: bounded(&built.log_tail, MAX_KEPT_TEXT),
                     },
                     "ok",
@@ -688,9 +688,4 @@ fn flat(result: &Result<String, String>) -> String {
         Ok(detail) => format!("ok: {detail}"),
         Err(e) => format!("failed: {e}"),
     }
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(bytes))
 }

@@ -528,7 +528,8 @@ fn record_of(adapter: &Adapter, verified: Option<bool>, verification: String) ->
     }
 }
 
-pub(super) fn sha256(bytes: &[u8]) -> String {
+/// A component's SHA-256, as the history and the API name versions.
+pub(crate) fn sha256(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(Sha256::digest(bytes))
 }

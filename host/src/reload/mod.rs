@@ -19,6 +19,7 @@ pub mod watcher;
 
 pub use approvals::{Approval, ApprovalError, ApprovalStatus, HealProposal};
 pub use history::{History, HistoryError, VersionRecord};
+pub(crate) use manager::sha256;
 pub use manager::{AdapterVersions, ReloadError, ReloadEvent, ReloadManager, Swap};
 pub use probation::{Probation, ProbationRules, Verdict};
 pub use verify::{ProviderCheck, Verification};

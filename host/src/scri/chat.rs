@@ -164,6 +164,19 @@ pub enum ContentBlock {
     Reasoning(Reasoning),
 }
 
+/// The text blocks of `content`, joined: what a model said, without its reasoning or tool
+/// calls.
+pub fn text_of(content: &[ContentBlock]) -> String {
+    content
+        .iter()
+        .filter_map(|b| match b {
+            ContentBlock::Text { text } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("")
+}
+
 /// An image in a message.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
