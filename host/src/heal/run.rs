@@ -33,6 +33,18 @@ struct Ended {
     output: String,
 }
 
+impl Ended {
+    /// A phase that called no model.
+    fn plain(outcome: &'static str, output: String) -> Ended {
+        Ended {
+            outcome,
+            model: None,
+            input_bytes: None,
+            output,
+        }
+    }
+}
+
 impl HealWorker {
     /// Run `cycle` to its end; its status and summary say how it ended.
     pub(super) async fn run(&self, cycle: &mut Cycle, samples: &[ErrorSample]) {
@@ -101,12 +113,7 @@ impl HealWorker {
                 cycle,
                 "confirm",
                 started,
-                Ended {
-                    outcome,
-                    model: None,
-                    input_bytes: None,
-                    output: output.clone(),
-                },
+                Ended::plain(outcome, output.clone()),
             );
             if probe.is_ok() {
                 return Ok((
@@ -279,12 +286,7 @@ impl HealWorker {
             cycle,
             "verify",
             started,
-            Ended {
-                outcome,
-                model: None,
-                input_bytes: None,
-                output: output.clone(),
-            },
+            Ended::plain(outcome, output.clone()),
         );
         cycle.verification = replayed.clone();
         let (candidate, replayed) = match (candidate, replayed) {
@@ -321,7 +323,7 @@ impl HealWorker {
             let started = (unix_ms(), Instant::now());
             let swap = self
                 .reload
-                .install_built(Bytes::from(candidate.bytes.to_vec()), &path)
+                .install_built(candidate.bytes.clone(), &path)
                 .await;
             let (outcome, detail) = match &swap {
                 Ok(s) => (
@@ -337,12 +339,7 @@ impl HealWorker {
                 cycle,
                 "decide",
                 started,
-                Ended {
-                    outcome,
-                    model: None,
-                    input_bytes: None,
-                    output: detail.clone(),
-                },
+                Ended::plain(outcome, detail.clone()),
             );
             return match swap {
                 Ok(_) => {
@@ -374,7 +371,7 @@ impl HealWorker {
         let queued = self
             .reload
             .propose_with(
-                Bytes::from(candidate.bytes.to_vec()),
+                candidate.bytes.clone(),
                 &format!("heal cycle {}: {}", cycle.id, fix.summary),
                 "heal",
                 Some(proposal),
@@ -384,17 +381,7 @@ impl HealWorker {
             Ok(a) => ("ok", format!("queued as approval {} ({why})", a.id)),
             Err(e) => ("failed", e.to_string()),
         };
-        self.record(
-            cycle,
-            "decide",
-            started,
-            Ended {
-                outcome,
-                model: None,
-                input_bytes: None,
-                output: detail,
-            },
-        );
+        self.record(cycle, "decide", started, Ended::plain(outcome, detail));
         match queued {
             Ok(approval) => {
                 self.decided(cycle, "queued", &why, Some(approval.id.clone()));
@@ -576,17 +563,7 @@ impl HealWorker {
             ),
         };
         cycle.build = Some(record);
-        self.record(
-            cycle,
-            "build",
-            started,
-            Ended {
-                outcome,
-                model: None,
-                input_bytes: None,
-                output,
-            },
-        );
+        self.record(cycle, "build", started, Ended::plain(outcome, output));
         result
     }
 

@@ -268,7 +268,13 @@ fn reload_failure(e: &ReloadError) -> Response {
     status_error(status, kind, code, e.to_string())
 }
 
-fn status_error(status: StatusCode, kind: &str, code: &str, message: String) -> Response {
+/// An error answer in the API's shape, with its status, type and code.
+pub(super) fn status_error(
+    status: StatusCode,
+    kind: &str,
+    code: &str,
+    message: String,
+) -> Response {
     error_response(
         status,
         ApiErrorBody {

@@ -16,9 +16,10 @@ use utoipa::{OpenApi, ToSchema};
 use crate::heal::cycle::{BuildRecord, Decision, Diagnosis, Findings, Fix, Phase, Replay};
 use crate::heal::edits::Edit;
 use crate::heal::{Cycle, CycleStatus, HealError, HealWorker, StoreError};
-use crate::scri::{ApiError, ApiErrorBody};
+use crate::scri::ApiError;
 
-use super::error::{Failure, error_response, parse_json};
+use super::adapter_routes::status_error;
+use super::error::{Failure, parse_json};
 
 /// The heal routes in the OpenAPI document (merged into `/api/v1/openapi.json`).
 #[derive(OpenApi)]
@@ -124,15 +125,5 @@ fn failure(e: &HealError) -> Response {
         ),
         HealError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "api_error", "storage"),
     };
-    error_response(
-        status,
-        ApiErrorBody {
-            message: e.to_string(),
-            kind: kind.to_owned(),
-            param: None,
-            code: Some(code.to_owned()),
-            provider: None,
-            upstream_status: None,
-        },
-    )
+    status_error(status, kind, code, e.to_string())
 }
