@@ -218,6 +218,9 @@ impl StreamDecoder {
 
 fn reasoning_delta(text: String, signature: Option<String>) -> StreamEvent {
     StreamEvent::ReasoningDelta(ReasoningDelta {
+        format: signature
+            .as_ref()
+            .map(|_| crate::response::FORMAT.to_string()),
         text,
         signature,
         redacted: None,

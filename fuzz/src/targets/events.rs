@@ -46,6 +46,7 @@ fn event(u: &mut Unstructured) -> Result<StreamEvent> {
             text: text(u)?,
             signature: opt_text(u)?,
             redacted: opt_text(u)?,
+            format: opt_text(u)?,
         },
         4 => StreamEvent::ToolCallStart {
             index: small_index(u)?,

@@ -229,6 +229,7 @@ impl StreamDecoder {
                     text,
                     signature: None,
                     redacted: None,
+                    format: None,
                 }));
             }
             if let Some(text) = delta
@@ -364,6 +365,7 @@ pub fn response_events(response: ChatResponse) -> Vec<StreamEvent> {
                     text: r.text,
                     signature: r.signature,
                     redacted: r.redacted,
+                    format: r.format,
                 }))
             }
             ContentBlock::ToolUse(call) => {

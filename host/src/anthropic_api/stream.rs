@@ -94,6 +94,7 @@ impl EventEncoder {
                 text,
                 signature,
                 redacted,
+                ..
             } => {
                 if let Some(data) = redacted {
                     // A block that opens and closes at once: it carries all its data.

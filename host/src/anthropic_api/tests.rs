@@ -246,11 +246,13 @@ fn a_stream_follows_anthropics_event_order() {
             text: "think".into(),
             signature: None,
             redacted: None,
+            format: None,
         },
         StreamEvent::ReasoningDelta {
             text: String::new(),
             signature: Some("sig".into()),
             redacted: None,
+            format: None,
         },
         StreamEvent::TextDelta { text: "Hi".into() },
         StreamEvent::ToolCallStart {

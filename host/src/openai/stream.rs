@@ -87,6 +87,7 @@ impl ChunkEncoder {
                 text,
                 signature,
                 redacted,
+                format,
             } => {
                 if text.is_empty() && signature.is_none() && redacted.is_none() {
                     return Vec::new();
@@ -103,7 +104,7 @@ impl ChunkEncoder {
                     text: text.clone(),
                     signature: signature.clone(),
                     redacted: redacted.clone(),
-                    format: None,
+                    format: format.clone(),
                 };
                 delta.insert("reasoning_content".into(), json!(text));
                 delta.insert(

@@ -12,7 +12,7 @@ use super::bindings::{AdapterPre, provider};
 use super::sandbox::HostState;
 
 /// The export every adapter must have, at the exact version this host speaks.
-pub const PROVIDER_EXPORT: &str = "aratta:scri/provider@0.1.0";
+pub const PROVIDER_EXPORT: &str = "aratta:scri/provider@0.2.0";
 
 /// Why an adapter could not be loaded.
 #[derive(Debug, thiserror::Error)]

@@ -32,6 +32,9 @@ pub enum StreamEvent {
         /// Redacted reasoning data, when this event carries it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         redacted: Option<String>,
+        /// The provider format of the signature or redacted data (as `Reasoning::format`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        format: Option<String>,
     },
     /// A tool call begins.
     ToolCallStart {

@@ -102,6 +102,7 @@ fn to_scri(event: wit::StreamEvent, lineage: &scri::Lineage) -> StreamEvent {
             text: r.text,
             signature: r.signature,
             redacted: r.redacted,
+            format: r.format,
         },
         wit::StreamEvent::ToolCallStart(t) => StreamEvent::ToolCallStart {
             index: t.index,

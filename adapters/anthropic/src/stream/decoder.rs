@@ -408,6 +408,8 @@ impl Decoder {
 
 fn reasoning(text: String, signature: Option<String>, redacted: Option<String>) -> StreamEvent {
     StreamEvent::ReasoningDelta(ReasoningDelta {
+        format: (signature.is_some() || redacted.is_some())
+            .then(|| crate::messages::FORMAT.to_string()),
         text,
         signature,
         redacted,

@@ -41,6 +41,7 @@ fn thinking(t: &str) -> StreamEvent {
         text: t.into(),
         signature: None,
         redacted: None,
+        format: None,
     })
 }
 
@@ -49,6 +50,7 @@ fn signature(s: &str) -> StreamEvent {
         text: String::new(),
         signature: Some(s.into()),
         redacted: None,
+        format: Some("anthropic".into()),
     })
 }
 
@@ -216,6 +218,7 @@ fn redacted_thinking_and_cache_usage() {
                 text: String::new(),
                 signature: None,
                 redacted: Some("EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpPkNRj2YfWXGmKDxH4mPnZ5sQ7vB5URj2pabDHGkVUhOHG6aXjOTrifFRwrPj4Gvb3CR9lsnHzbBtPx6tJ+Vq9+0eXLP".into()),
+                format: Some("anthropic".into()),
             }),
             text("Based on my analysis..."),
             StreamEvent::Usage(Usage {

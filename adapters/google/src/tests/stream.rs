@@ -22,6 +22,7 @@ fn text(t: &str) -> StreamEvent {
 fn thought(t: &str, signature: Option<&str>) -> StreamEvent {
     StreamEvent::ReasoningDelta(ReasoningDelta {
         text: t.into(),
+        format: signature.map(|_| "google".into()),
         signature: signature.map(Into::into),
         redacted: None,
     })

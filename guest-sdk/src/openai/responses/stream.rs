@@ -196,6 +196,7 @@ impl ResponsesDecoder {
                         text: piece,
                         signature: None,
                         redacted: None,
+                        format: None,
                     }));
                 }
             }
@@ -341,6 +342,7 @@ impl ResponsesDecoder {
                         out.push_back(StreamEvent::ReasoningDelta(ReasoningDelta {
                             text,
                             signature: block.signature.filter(|_| block.redacted.is_some()),
+                            format: block.format.filter(|_| block.redacted.is_some()),
                             redacted: block.redacted,
                         }));
                     }

@@ -423,6 +423,7 @@ fn thought(t: &str) -> StreamEvent {
         text: t.into(),
         signature: None,
         redacted: None,
+        format: None,
     })
 }
 
@@ -443,6 +444,7 @@ fn openai_stream_with_reasoning_text_sources_and_a_call() {
                 text: String::new(),
                 signature: Some("rs_68a1c0aa5b5c8195a8c1d2e3f4a5b6c7".into()),
                 redacted: Some("gAAAAABooMCq3Xb1uX9m0k1Qn7aW2w==".into()),
+                format: Some(OPENAI.reasoning_format.into()),
             }),
             StreamEvent::TextDelta("Checking".into()),
             StreamEvent::TextDelta(" now.".into()),
@@ -483,6 +485,7 @@ fn xai_stream_with_encrypted_reasoning() {
             text: String::new(),
             signature: Some("rs_0b824fe9-3250-2588-0bbf-0810402fc822".into()),
             redacted: Some("WjtnRFdCMihgUoZ7mSMscKCe3dmgPFa5".into()),
+            format: Some(XAI.reasoning_format.into()),
         })
     );
     assert_eq!(

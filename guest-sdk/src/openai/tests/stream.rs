@@ -37,6 +37,7 @@ fn reasoning(t: &str) -> StreamEvent {
         text: t.into(),
         signature: None,
         redacted: None,
+        format: None,
     })
 }
 

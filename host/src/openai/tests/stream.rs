@@ -123,6 +123,7 @@ fn reasoning_streams_as_content_and_indexed_details() {
         text: t.into(),
         signature: sig.map(str::to_owned),
         redacted: None,
+        format: None,
     };
     let chunks = run(
         &mut enc,
@@ -134,6 +135,7 @@ fn reasoning_streams_as_content_and_indexed_details() {
                 text: String::new(),
                 signature: None,
                 redacted: Some("opaque".into()),
+                format: None,
             },
             text("Answer"),
             reasoning("more", None),
@@ -226,21 +228,25 @@ fn a_streamed_answer_accumulated_by_the_sdk_comes_back_as_the_same_blocks() {
             text: "Let me ".into(),
             signature: None,
             redacted: None,
+            format: None,
         },
         StreamEvent::ReasoningDelta {
             text: "think.".into(),
             signature: None,
             redacted: None,
+            format: None,
         },
         StreamEvent::ReasoningDelta {
             text: String::new(),
             signature: Some("EqQB+/=".into()),
             redacted: None,
+            format: None,
         },
         StreamEvent::ReasoningDelta {
             text: String::new(),
             signature: None,
             redacted: Some("opaque".into()),
+            format: None,
         },
         text("Checking"),
         text(" now."),
