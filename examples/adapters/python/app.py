@@ -28,7 +28,7 @@ DIALECT = openai.LOCAL
 class Provider(exports.Provider):
     def describe(self) -> AdapterInfo:
         return AdapterInfo(
-            name="local-py",
+            name="local",
             version="0.1.0",
             description="Local OpenAI-compatible servers (Ollama, vLLM, llama.cpp), in Python",
             default_base_url=DEFAULT_BASE_URL,
