@@ -121,25 +121,32 @@ impl ComponentSource {
 
     /// The configured componentize-py, else the one on `PATH`; an error saying what to install.
     fn componentize_py(&self) -> Result<PathBuf, SandboxError> {
-        if let Some(path) = &self.componentize_py {
-            return if path.is_file() {
-                Ok(path.clone())
-            } else {
-                Err(SandboxError::Unavailable {
-                    reason: format!("{COMPONENTIZE_PY_VAR}={} is not a file", path.display()),
-                })
-            };
-        }
-        let on_path = std::env::var_os("PATH")
-            .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-            .unwrap_or_default()
-            .into_iter()
-            .map(|dir| dir.join("componentize-py"))
-            .find(|p| p.is_file());
-        on_path.ok_or_else(|| SandboxError::Unavailable {
-            reason: "componentize-py is not on PATH".into(),
-        })
+        find_componentize_py(self.componentize_py.as_deref())
+            .map_err(|reason| SandboxError::Unavailable { reason })
     }
+}
+
+/// The componentize-py to run: `configured` (the value of [`COMPONENTIZE_PY_VAR`]) when given,
+/// else `componentize-py` on `PATH`. The error says what was looked for and not found; the
+/// caller adds what to install ([`COMPONENTIZE_PY_PIN`]).
+pub fn find_componentize_py(configured: Option<&Path>) -> Result<PathBuf, String> {
+    if let Some(path) = configured {
+        return if path.is_file() {
+            Ok(path.to_path_buf())
+        } else {
+            Err(format!(
+                "{COMPONENTIZE_PY_VAR}={} is not a file",
+                path.display()
+            ))
+        };
+    }
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|dir| dir.join("componentize-py"))
+        .find(|p| p.is_file())
+        .ok_or_else(|| "componentize-py is not on PATH".to_string())
 }
 
 /// Compile `wasm` off the async runtime (seconds of Cranelift the first time), through the

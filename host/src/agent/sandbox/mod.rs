@@ -21,7 +21,9 @@ use serde::{Deserialize, Serialize};
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
-pub use component::{COMPONENTIZE_PY_PIN, COMPONENTIZE_PY_VAR, ComponentSource};
+pub use component::{
+    COMPONENTIZE_PY_PIN, COMPONENTIZE_PY_VAR, ComponentSource, find_componentize_py,
+};
 
 /// The limits one run is held to.
 #[derive(Debug, Clone, Copy)]
