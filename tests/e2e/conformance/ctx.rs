@@ -2,6 +2,7 @@
 //! its fixtures say the answers hold, and the helpers the cases share.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Duration;
 
 use aratta_tests::config::{Config, Provider};
@@ -10,6 +11,7 @@ use aratta_tests::expect::Answer;
 use aratta_tests::gateway::Gateway;
 use aratta_tests::sse::{self, SseRead};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 /// How long a streamed answer may take.
 pub const STREAM_DEADLINE: Duration = Duration::from_secs(20);
@@ -73,8 +75,10 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// Starts the mock for `adapter` and a gateway whose only provider is that mock.
-    pub async fn start(adapter: &str) -> Ctx {
+    /// Starts the mock for `adapter` and a gateway whose only provider is that mock. With
+    /// `installed`, that component is installed in the gateway's adapters directory to serve
+    /// under `adapter`'s name, and this checks it does (not the built-in it overrides).
+    pub async fn start(adapter: &str, installed: Option<&Path>) -> Ctx {
         let spec = conformance::spec(adapter);
         let mock = ConformanceMock::start(spec).await;
         let mut provider = Provider::new(adapter, &mock.base_url());
@@ -96,11 +100,18 @@ impl Ctx {
         if let (Some(var), Some(key)) = (spec.key_env, spec.key()) {
             builder = builder.env(var, &key);
         }
+        if let Some(path) = installed {
+            builder = builder.adapter_file(path);
+        }
+        let gateway = builder.start().await;
+        if let Some(path) = installed {
+            assert_serves(&gateway, adapter, path).await;
+        }
         Ctx {
             spec,
             expect: expect_for(adapter),
             mock,
-            gateway: builder.start().await,
+            gateway,
         }
     }
 
@@ -156,6 +167,30 @@ impl Ctx {
         }
         last
     }
+}
+
+/// `GET /api/v1/adapters` shows `adapter` served by the component at `path` (its SHA-256).
+async fn assert_serves(gateway: &Gateway, adapter: &str, path: &Path) {
+    let bytes = std::fs::read(path).expect("the installed component");
+    let sha256: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let listed = Answer::read(gateway.get("/api/v1/adapters").await)
+        .await
+        .assert_status(200)
+        .json();
+    let serving = listed["adapters"]
+        .as_array()
+        .and_then(|all| all.iter().find(|a| a["name"] == adapter))
+        .unwrap_or_else(|| panic!("{adapter} is not loaded: {listed}"));
+    assert_eq!(
+        serving["sha256"],
+        sha256,
+        "{} does not serve {adapter}: {listed}\n{}",
+        path.display(),
+        gateway.logs()
+    );
 }
 
 /// A user message.

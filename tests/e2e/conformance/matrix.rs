@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::panic::AssertUnwindSafe;
+use std::path::Path;
 use std::sync::Mutex;
 
 use aratta_tests::conformance;
@@ -122,8 +123,15 @@ fn panic_text(panic: Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "panic".to_string())
 }
 
-pub async fn run(adapter: &'static str) {
-    let ctx = Ctx::start(adapter).await;
+/// Runs every case against `adapter` (its spec names the mock and the fixtures) and records its
+/// column. `installed` is a component serving under the adapter's name in place of the
+/// built-in one (the Python example for `local`); the column is labelled with its file name.
+pub async fn run(adapter: &'static str, installed: Option<&Path>) {
+    let ctx = Ctx::start(adapter, installed).await;
+    let label = match installed.and_then(Path::file_name) {
+        Some(file) => format!("{adapter} ({})", file.to_string_lossy()),
+        None => adapter.to_string(),
+    };
     let mut outcomes = Vec::new();
     for (name, case) in CASES {
         let declared = declared(adapter, name);
@@ -151,7 +159,7 @@ pub async fn run(adapter: &'static str) {
         })
         .collect();
     for ((name, _), outcome) in CASES.iter().zip(&outcomes) {
-        println!("{adapter:>10} {name:<28} {}", outcome.label());
+        println!("{label:>10} {name:<28} {}", outcome.label());
         if let Outcome::KnownFail(why) = outcome {
             println!("           known failure: {why}");
         }
@@ -171,7 +179,7 @@ pub async fn run(adapter: &'static str) {
     }
     assert!(
         failures.is_empty(),
-        "{adapter} failed {} case(s):\n{}\n--- gateway logs ---\n{}",
+        "{label} failed {} case(s):\n{}\n--- gateway logs ---\n{}",
         failures.len(),
         failures.join("\n"),
         ctx.gateway.logs()
