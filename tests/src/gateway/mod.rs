@@ -372,6 +372,16 @@ pub async fn local_gateway(script: crate::mock::Script) -> (crate::mock::MockUps
 
 /// Runs `aratta <args>` to completion (e.g. `init`) with the same environment rules as the server.
 pub async fn run_aratta(home: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    run_aratta_within(home, args, env, STARTUP_TIMEOUT).await
+}
+
+/// [`run_aratta`] for a command that may take up to `timeout` (e.g. `adapter build`).
+pub async fn run_aratta_within(
+    home: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    timeout: Duration,
+) -> std::process::Output {
     let env: Vec<(String, String)> = env
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -379,14 +389,9 @@ pub async fn run_aratta(home: &Path, args: &[&str], env: &[(&str, &str)]) -> std
     let binary = bins::aratta_bin();
     let mut command = aratta_command(&binary, home, &env);
     command.args(args).stdin(Stdio::null()).kill_on_drop(true);
-    tokio::time::timeout(STARTUP_TIMEOUT, command.output())
+    tokio::time::timeout(timeout, command.output())
         .await
-        .unwrap_or_else(|_| {
-            panic!(
-                "`aratta {}` did not finish in {STARTUP_TIMEOUT:?}",
-                args.join(" ")
-            )
-        })
+        .unwrap_or_else(|_| panic!("`aratta {}` did not finish in {timeout:?}", args.join(" ")))
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", binary.display()))
 }
 
