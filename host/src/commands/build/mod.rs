@@ -5,10 +5,12 @@
 //! | project holds | language | toolchain |
 //! |---|---|---|
 //! | `Cargo.toml` | Rust | `cargo build --target wasm32-wasip2` ([`rust`]) |
+//! | `pyproject.toml` | Python | componentize-py ([`python`]) |
 //!
 //! The markers are checked in that order, so a Rust crate that also carries a `package.json`
 //! (for its own tooling) is still built as Rust.
 
+pub(crate) mod python;
 pub(crate) mod rust;
 
 use std::fmt;
@@ -21,16 +23,19 @@ use crate::runtime::contract;
 pub enum Language {
     /// A cargo crate built for `wasm32-wasip2`.
     Rust,
+    /// A Python project built with componentize-py.
+    Python,
 }
 
 impl Language {
     /// Every language, in the order projects are recognised.
-    pub const ALL: &'static [Language] = &[Language::Rust];
+    pub const ALL: &'static [Language] = &[Language::Rust, Language::Python];
 
     /// The file whose presence makes a directory a project of this language.
     pub fn marker(self) -> &'static str {
         match self {
             Language::Rust => "Cargo.toml",
+            Language::Python => "pyproject.toml",
         }
     }
 
@@ -50,6 +55,7 @@ impl fmt::Display for Language {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Language::Rust => "Rust",
+            Language::Python => "Python",
         })
     }
 }
@@ -100,6 +106,14 @@ pub enum BuildError {
         dir: PathBuf,
         /// How it exited.
         status: std::process::ExitStatus,
+    },
+    /// A project file is not what its language's build expects.
+    #[error("{}: {reason}", path.display())]
+    Invalid {
+        /// The file or directory.
+        path: PathBuf,
+        /// What is wrong and what the build expects.
+        reason: String,
     },
     /// The build's scratch space or the WIT could not be written.
     #[error("cannot prepare the build in {}", path.display())]
@@ -179,6 +193,7 @@ pub fn build(dir: &Path) -> Result<Built, BuildError> {
     };
     let component = match language {
         Language::Rust => rust::build_project(&project)?,
+        Language::Python => python::build_project(&project)?,
     };
     Ok(Built {
         language,
