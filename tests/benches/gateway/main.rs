@@ -32,7 +32,9 @@
 //! seconds per phase, default 2), `ARATTA_BENCH_MAX_REQUESTS` (per phase, default 200000),
 //! `ARATTA_BENCH_STARTS` (cold starts to time, each followed by two warm ones; default 3, 0 skips
 //! them), `ARATTA_BIN` (the gateway binary to run), `ARATTA_BENCH_SWAP_MS` (the hot-swap
-//! interval), `ARATTA_BENCH_ADAPTER` (the component dropped in; default the built `local`).
+//! interval), `ARATTA_BENCH_ADAPTER` (the component dropped in; default the built `local`),
+//! `ARATTA_BENCH_LOCAL_ADAPTER` (a component installed as `local` for the load and start
+//! phases, e.g. the Python example; default the built-in one).
 
 mod load;
 mod mock;
@@ -98,6 +100,16 @@ fn main() {
         ),
     )
     .expect("write config.toml");
+    if let Some(path) = std::env::var_os("ARATTA_BENCH_LOCAL_ADAPTER") {
+        // Serve `local` with another component (e.g. the Python example) for the whole run.
+        let adapters = home.join("adapters");
+        std::fs::create_dir_all(&adapters).expect("create the adapters directory");
+        std::fs::copy(&path, adapters.join("local.wasm")).expect("copy ARATTA_BENCH_LOCAL_ADAPTER");
+        println!(
+            "serving `local` with {}",
+            std::path::Path::new(&path).display()
+        );
+    }
     let starts = measure_starts(&bin, &home, work.path(), settings.starts);
 
     // The gateway under load: started on a warm cache.
