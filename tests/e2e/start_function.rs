@@ -126,7 +126,7 @@ async fn a_request_at_instantiation_follows_the_calls_grant_and_reaches_nothing_
         "{report}"
     );
     let to_first = (String::from("/v1/echo"), Some(first_key.to_owned()));
-    assert_eq!(credentials_seen(&first), [to_first.clone()]);
+    assert_eq!(credentials_seen(&first), std::slice::from_ref(&to_first));
     assert!(
         second.requests().is_empty(),
         "{:?}",
