@@ -5,8 +5,10 @@
 //! given. Per-request CPU through the whole gateway is the `gateway` bench's figure; run it
 //! with `ARATTA_BENCH_LOCAL_ADAPTER` to serve `local` with another component.
 //!
-//! `ARATTA_BENCH_COMPONENTS=a.wasm,b.wasm cargo bench -p aratta-tests --bench adapter_cost`
-//! (`ARATTA_BENCH_CALLS`, default 200: pure calls timed per adapter).
+//! `ARATTA_BENCH_COMPONENTS=a.wasm,b.wasm cargo bench --profile release --bench adapter_cost`
+//! (`ARATTA_BENCH_CALLS`, default 200: pure calls timed per adapter). The release profile and
+//! the whole workspace reuse the host's build; `-p aratta-tests` or the bench profile compile
+//! wasmtime again.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -82,7 +84,7 @@ async fn measure(name: &str, bytes: Bytes, calls: u32) {
 
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
-        println!("adapter cost: run it with `cargo bench -p aratta-tests --bench adapter_cost`");
+        println!("adapter cost: run it with `cargo bench --profile release --bench adapter_cost`");
         return;
     }
     let calls: u32 = std::env::var("ARATTA_BENCH_CALLS")

@@ -90,9 +90,12 @@ pub struct CallEnv {
     pub(super) grant: Arc<Grant>,
 }
 
-/// An instance made ahead of time for the next call into `adapter` on this thread.
+/// An instance made ahead of time for the next call into `adapter` on this thread, under
+/// `grant`: its start functions (guest code, which may make requests and keep what they got)
+/// ran with that grant, so it serves only a call with the same grant.
 struct Spare {
     adapter: Arc<Adapter>,
+    grant: Arc<Grant>,
     store: Store<HostState>,
     instance: AdapterBindings,
 }
@@ -101,19 +104,23 @@ thread_local! {
     /// At most one spare instance per adapter and thread. When a call has answered and no
     /// other call is in progress on the thread, the instance for the next call into the same
     /// adapter is made (see [`CallEnv::retire`]), so a request does not wait for
-    /// instantiation. Each instance still serves one call only.
+    /// instantiation. Each instance still serves one call only, with the grant it was made
+    /// under (see [`take_spare`]).
     static SPARES: std::cell::RefCell<Vec<Spare>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// This thread's spare instance of `adapter`, if there is one. Spares of adapters that have
-/// been replaced (held by nothing else) are dropped on the way.
-fn take_spare(adapter: &Arc<Adapter>) -> Option<Spare> {
+/// This thread's spare instance of `adapter`, if there is one and it was made under the same
+/// grant as `grant` (the same provider, origins, credential and timeout). A spare made for
+/// another provider is dropped, not reused: what its start functions fetched under that
+/// provider's grant must not reach a call with another. Spares of adapters that have been
+/// replaced (held by nothing else) are dropped on the way.
+fn take_spare(adapter: &Arc<Adapter>, grant: &Grant) -> Option<Spare> {
     SPARES.with_borrow_mut(|spares| {
         spares.retain(|s| Arc::strong_count(&s.adapter) > 1);
         let i = spares
             .iter()
             .position(|s| Arc::ptr_eq(&s.adapter, adapter))?;
-        Some(spares.swap_remove(i))
+        Some(spares.swap_remove(i)).filter(|s| *s.grant == *grant)
     })
 }
 
@@ -180,9 +187,8 @@ impl CallEnv {
     }
 
     async fn instantiate_now(&self) -> Result<(Store<HostState>, AdapterBindings), InvokeError> {
-        if let Some(mut spare) = take_spare(&self.adapter) {
-            // Made for another call into this adapter, perhaps for another provider: this
-            // call's grant and credential replace its hooks before any guest code runs.
+        if let Some(mut spare) = take_spare(&self.adapter, &self.grant) {
+            // Made under an equal grant after an earlier call; from here on, this call's.
             spare.store.data_mut().set_hooks(self.hooks());
             return Ok((spare.store, spare.instance));
         }
@@ -275,6 +281,7 @@ impl CallEnv {
             {
                 let spare = Spare {
                     adapter: env.adapter.clone(),
+                    grant: env.grant.clone(),
                     store,
                     instance,
                 };

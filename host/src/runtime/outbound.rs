@@ -99,7 +99,7 @@ impl std::fmt::Display for Origin {
 }
 
 /// What one provider's adapter may do on the network.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct Grant {
     /// The provider this grant belongs to (for logs).
     pub provider: String,
@@ -113,7 +113,7 @@ pub struct Grant {
 
 /// The credential header the host adds, and the origins it is added for: the base URL's, and
 /// the operator's `credential_hosts`; never the rest of the grant.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct Credential {
     /// The header carrying it (`authorization`, or the provider's own like `x-api-key`).
     pub header: HeaderName,

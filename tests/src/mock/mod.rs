@@ -107,6 +107,19 @@ impl MockUpstream {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a loopback port for the mock upstream");
+        Self::serve(listener, script)
+    }
+
+    /// Starts a mock on `127.0.0.1:port`, for a test adapter that has the address built in;
+    /// panics when the port is taken.
+    pub async fn start_on(port: u16, script: Script) -> MockUpstream {
+        let listener = TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap_or_else(|e| panic!("this test needs 127.0.0.1:{port} free: {e}"));
+        Self::serve(listener, script)
+    }
+
+    fn serve(listener: TcpListener, script: Script) -> MockUpstream {
         let addr = listener.local_addr().expect("mock listener address");
         let shared = Arc::new(Shared {
             script: Mutex::new(script),

@@ -16,6 +16,7 @@
 //! | `sleep-stream`   | (`chat-stream` only) opens the stream, sends `start`, then sleeps in the next event |
 //! | `deep-args`      | (`chat` only) answers a tool call whose arguments nest 10,000 deep |
 //! | `huge-text`      | (`chat` only) answers 40 MB of text                                      |
+//! | `start`          | (`request-at-start` only) answers what its start function's requests got |
 //! | anything else    | answers `ok`                                                            |
 //!
 //! `chat-stream` does the same, then replays the answer as stream events.
@@ -24,7 +25,8 @@
 //! it sleeps for an hour.
 //!
 //! Features build variants that declare something else in `describe`, or (`sleep-in-describe`)
-//! sleep there for an hour (see `Cargo.toml`).
+//! sleep there for an hour, or (`request-at-start`) make requests when instantiated, reported
+//! in `describe`'s description and by the `start` model (see `Cargo.toml` and `at_start.rs`).
 
 use aratta_guest::http::Request;
 use aratta_guest::{
@@ -32,6 +34,9 @@ use aratta_guest::{
     ChatResponse, ContentBlock, ToolCall, EventStream, FinishReason, ModelCapabilities, ModelInfo,
     StreamEvent, StreamStart, VecEventStream,
 };
+
+#[cfg(feature = "request-at-start")]
+mod at_start;
 
 struct Misbehaving;
 
@@ -54,7 +59,7 @@ impl Adapter for Misbehaving {
         AdapterInfo {
             name: name.into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            description: "Test adapter that attacks the sandbox".into(),
+            description: description(),
             default_base_url: default_base_url.into(),
             extra_hosts: vec![],
             auth,
@@ -125,6 +130,15 @@ impl Adapter for Misbehaving {
 }
 
 aratta_guest::export_adapter!(Misbehaving);
+
+/// What `describe` says about the adapter: with `request-at-start`, what the start function's
+/// requests got when this instance was made.
+fn description() -> String {
+    let description = "Test adapter that attacks the sandbox";
+    #[cfg(feature = "request-at-start")]
+    let description = format!("{description}; at start: {}", at_start::outcome());
+    description.into()
+}
 
 /// A stream that starts, then sleeps in its next event.
 struct SleepyStream {
@@ -199,6 +213,8 @@ fn misbehave(ctx: &CallContext, request: &ChatRequest) -> Result<String, Adapter
         }
         "flood-resources" => flood_resources(),
         "flood-headers" => Ok(flood_headers()),
+        #[cfg(feature = "request-at-start")]
+        "start" => Ok(at_start::outcome().to_owned()),
         _ => Ok("ok".into()),
     }
 }
