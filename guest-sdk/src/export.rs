@@ -4,8 +4,8 @@
 use std::cell::RefCell;
 use std::marker::PhantomData;
 
-use crate::adapter::{Adapter, BoxEventStream};
 use crate::bindings::exports::aratta::scri::provider::{ChatEvents, Guest, GuestChatEvents};
+use crate::{Adapter, BoxEventStream};
 use crate::{
     AdapterError, AdapterInfo, CallContext, ChatRequest, ChatResponse, EmbeddingRequest,
     EmbeddingResponse, HealthReport, Json, Message, ModelInfo, StreamEvent, Tool,

@@ -37,15 +37,18 @@ mod adapter;
 #[doc(hidden)]
 pub mod bindings;
 pub mod error;
+mod events;
 mod export;
+mod fallbacks;
 pub mod http;
+pub mod json;
 pub mod openai;
 pub mod sse;
 pub mod status;
 
-pub use adapter::{
-    Adapter, BoxEventStream, EventStream, VecEventStream, map_stream_errors, peek_stream,
-};
+pub use adapter::Adapter;
+pub use events::{BoxEventStream, EventStream, VecEventStream, map_stream_errors, peek_stream};
+pub use fallbacks::Fallbacks;
 
 pub use bindings::aratta::scri::chat::{
     Base64Image, ChatRequest, ChatResponse, ContentBlock, FinishReason, Image, ImageSource, Json,

@@ -12,7 +12,8 @@
 //! | `embeddings` | never: xAI offers no embedding model |
 
 use aratta_guest::http::Request;
-use aratta_guest::openai::response::{self, parse};
+use aratta_guest::json::parse;
+use aratta_guest::openai::response;
 use aratta_guest::{AdapterError, CallContext, ModelCapabilities, ModelInfo};
 use serde_json::Value;
 

@@ -29,7 +29,7 @@ pub mod wire;
 #[cfg(test)]
 mod tests;
 
-use crate::CallContext;
+use crate::{CallContext, Fallbacks};
 
 /// What differs between OpenAI-compatible servers on the request side.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,45 +63,8 @@ impl Default for Dialect {
     }
 }
 
-/// Values used when the server omits them: a response id, the model name, and a scope that
-/// makes generated tool-call ids unique across the turns of a conversation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fallbacks {
-    /// The response id when the server sends none.
-    pub id: String,
-    /// The model name when the server sends none (the requested model).
-    pub model: String,
-    /// Mixed into generated tool-call ids.
-    pub scope: String,
-}
-
-impl Fallbacks {
-    /// Fallbacks for a call: ids derive from the host's request id.
-    pub fn new(ctx: &CallContext, model: &str) -> Self {
-        let scope: String = ctx
-            .request_id
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .collect();
-        let scope = scope[scope.len().saturating_sub(12)..].to_string();
-        Fallbacks {
-            id: if ctx.request_id.is_empty() {
-                "chatcmpl-aratta".to_string()
-            } else {
-                format!("chatcmpl-{}", ctx.request_id)
-            },
-            model: model.to_string(),
-            scope,
-        }
-    }
-
-    /// The id for the `n`th tool call of an answer whose server sent none: `call_<n>`, with
-    /// the request scope when there is one (`call_<scope>_<n>`).
-    pub fn call_id(&self, n: usize) -> String {
-        if self.scope.is_empty() {
-            format!("call_{n}")
-        } else {
-            format!("call_{}_{n}", self.scope)
-        }
-    }
+/// The fallbacks of an OpenAI-format answer: made-up response ids read `chatcmpl-<request id>`,
+/// like OpenAI's own.
+pub fn fallbacks(ctx: &CallContext, model: &str) -> Fallbacks {
+    Fallbacks::new(ctx, model, "chatcmpl")
 }

@@ -19,10 +19,13 @@ pub mod stream;
 #[cfg(test)]
 mod tests;
 
-use super::Fallbacks;
-use crate::adapter::{BoxEventStream, VecEventStream, peek_stream};
+use super::fallbacks;
 use crate::http::Request;
-use crate::{AdapterError, CallContext, ChatRequest, ChatResponse, ContentBlock, MessageContent};
+use crate::sse::SseStream;
+use crate::{
+    AdapterError, BoxEventStream, CallContext, ChatRequest, ChatResponse, ContentBlock,
+    MessageContent, VecEventStream, peek_stream,
+};
 
 /// What differs between servers of the Responses API.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,7 +123,7 @@ pub fn chat(
         .send()?
         .error_for_status()?
         .bytes()?;
-    response::chat_response(&bytes, &Fallbacks::new(ctx, &req.model), dialect)
+    response::chat_response(&bytes, &fallbacks(ctx, &req.model), dialect)
 }
 
 /// `POST {base}/responses` with `stream: true`, read event by event. As in Chat Completions,
@@ -137,20 +140,14 @@ pub fn chat_stream(
         .body("application/json", body.into_bytes())
         .send()?
         .error_for_status()?;
-    let fallbacks = Fallbacks::new(ctx, &req.model);
-    let is_json = response
-        .header("content-type")
-        .is_some_and(|t| t.trim_start().starts_with("application/json"));
-    if is_json {
+    let fallbacks = fallbacks(ctx, &req.model);
+    if response.is_json() {
         let bytes = response.bytes()?;
         let answer = response::chat_response(&bytes, &fallbacks, dialect)?;
-        return Ok(Box::new(VecEventStream::new(
-            super::stream::response_events(answer),
-        )));
+        return Ok(Box::new(VecEventStream::from_response(answer)));
     }
-    peek_stream(Box::new(stream::ResponsesStream::new(
+    peek_stream(Box::new(SseStream::new(
         response.into_body(),
-        fallbacks,
-        dialect.clone(),
+        stream::ResponsesDecoder::new(fallbacks, dialect.clone()),
     )))
 }

@@ -11,8 +11,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::ResponsesDialect;
-use crate::openai::Fallbacks;
-use crate::openai::response::{arguments_text, parse};
+use crate::Fallbacks;
+use crate::json::parse;
+use crate::openai::response::arguments_text;
 use crate::openai::sources::Sources;
 use crate::{AdapterError, ChatResponse, ContentBlock, FinishReason, Reasoning, ToolCall, Usage};
 
