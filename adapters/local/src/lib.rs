@@ -3,12 +3,12 @@
 //! [`Dialect`] these servers understand. Their quirks (see README.md) are handled by the SDK's
 //! lenient parsing, so the OpenAI and xAI adapters benefit too.
 
-use aratta_guest::openai::{Dialect, client, request, tools};
 use aratta_guest::{
     Adapter, AdapterError, AdapterInfo, AuthScheme, BoxEventStream, CallContext, ChatRequest,
     ChatResponse, EmbeddingRequest, EmbeddingResponse, HealthReport, Json, Message, ModelInfo,
     Tool,
 };
+use aratta_openai_compatible::{Dialect, client, request, tools};
 
 /// Ollama's OpenAI-compatible endpoint, the most common local server.
 pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:11434/v1";

@@ -1,10 +1,6 @@
 //! The adapter against OpenAI's wire format: request bodies built exactly as OpenAI expects,
 //! and recorded answers, streams and error bodies from `tests/fixtures/openai/`.
 
-use aratta_guest::openai::responses::stream::ResponsesDecoder;
-use aratta_guest::openai::responses::{self, request as responses_request};
-use aratta_guest::openai::stream::StreamDecoder;
-use aratta_guest::openai::{fallbacks as openai_fallbacks, request, response};
 use aratta_guest::sse::SseStream;
 use aratta_guest::status::error_for_status;
 use aratta_guest::{
@@ -13,6 +9,10 @@ use aratta_guest::{
     Message, MessageContent, MismatchKind, ReasoningOptions, ResponseFormat, Role, Sampling,
     StreamEvent, Tool, ToolCall, ToolChoice, ToolResult, ToolResultPart, Usage,
 };
+use aratta_openai_compatible::responses::stream::ResponsesDecoder;
+use aratta_openai_compatible::responses::{self, request as responses_request};
+use aratta_openai_compatible::stream::StreamDecoder;
+use aratta_openai_compatible::{fallbacks as openai_fallbacks, request, response};
 use serde_json::json;
 
 use super::{CHAT, OpenAi, RESPONSES, errors, models};

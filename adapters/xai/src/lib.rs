@@ -21,13 +21,13 @@ pub mod models;
 #[cfg(test)]
 mod tests;
 
-use aratta_guest::openai::responses::{self, ResponsesDialect};
-use aratta_guest::openai::{Dialect, client, request, tools};
 use aratta_guest::{
     Adapter, AdapterError, AdapterInfo, AuthScheme, BoxEventStream, CallContext, ChatRequest,
     ChatResponse, EmbeddingRequest, EmbeddingResponse, ErrorDetail, HealthReport, Json, Message,
     ModelInfo, Tool, map_stream_errors,
 };
+use aratta_openai_compatible::responses::{self, ResponsesDialect};
+use aratta_openai_compatible::{Dialect, client, request, tools};
 
 /// The base URL of xAI's API, as xAI's docs and the OpenAI SDKs pointed at it use it.
 pub const DEFAULT_BASE_URL: &str = "https://api.x.ai/v1";

@@ -1,10 +1,6 @@
 //! The adapter against xAI's wire format: request bodies with xAI's differences, and recorded
 //! answers, streams and error bodies from `tests/fixtures/xai/`.
 
-use aratta_guest::openai::responses::stream::ResponsesDecoder;
-use aratta_guest::openai::responses::{self, request as responses_request};
-use aratta_guest::openai::stream::StreamDecoder;
-use aratta_guest::openai::{fallbacks as openai_fallbacks, request, response};
 use aratta_guest::sse::SseStream;
 use aratta_guest::status::error_for_status;
 use aratta_guest::{
@@ -12,6 +8,10 @@ use aratta_guest::{
     EventStream, Fallbacks, FinishReason, MessageContent, MismatchKind, Reasoning,
     ReasoningOptions, Role, Sampling, StreamEvent, Tool, ToolChoice, Usage,
 };
+use aratta_openai_compatible::responses::stream::ResponsesDecoder;
+use aratta_openai_compatible::responses::{self, request as responses_request};
+use aratta_openai_compatible::stream::StreamDecoder;
+use aratta_openai_compatible::{fallbacks as openai_fallbacks, request, response};
 use serde_json::json;
 
 use super::{CHAT, RESPONSES, Xai, errors, models};

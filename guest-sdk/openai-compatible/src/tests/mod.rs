@@ -4,9 +4,9 @@ mod request;
 mod response;
 mod stream;
 
-use crate::http::ChunkSource;
-use crate::{AdapterError, StreamEvent};
-use crate::{CallContext, Fallbacks};
+use aratta_guest::http::ChunkSource;
+use aratta_guest::{AdapterError, StreamEvent};
+use aratta_guest::{CallContext, Fallbacks};
 
 /// The text of a fixture file.
 macro_rules! fixture {
@@ -80,7 +80,7 @@ fn generated_call_ids_are_scoped_by_request() {
 }
 
 /// Every event of a stream, checking that the stream ends with exactly one terminal event.
-pub(crate) fn drain(mut stream: impl crate::EventStream) -> Vec<StreamEvent> {
+pub(crate) fn drain(mut stream: impl aratta_guest::EventStream) -> Vec<StreamEvent> {
     let mut events = Vec::new();
     while let Some(event) = stream.next() {
         events.push(event);

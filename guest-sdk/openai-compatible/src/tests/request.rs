@@ -1,8 +1,8 @@
 use serde_json::json;
 
-use crate::openai::Dialect;
-use crate::openai::request::{chat_body, embeddings_body, messages_json};
-use crate::{
+use crate::Dialect;
+use crate::request::{chat_body, embeddings_body, messages_json};
+use aratta_guest::{
     AdapterError, Base64Image, ChatRequest, ContentBlock, EmbeddingRequest, Image, ImageSource,
     JsonSchemaFormat, Message, MessageContent, Reasoning, ReasoningOptions, ResponseFormat, Role,
     Sampling, Tool, ToolCall, ToolChoice, ToolResult, ToolResultPart,
@@ -401,7 +401,7 @@ fn schemas_keep_their_key_order_on_the_wire() {
         strict: Some(true),
     }));
     req.extra = Some(r#"{"metadata":{"z":"1","a":"2"}}"#.into());
-    let text = crate::openai::request::chat_body_json(&req, &LOCAL, false).unwrap();
+    let text = crate::request::chat_body_json(&req, &LOCAL, false).unwrap();
     assert!(
         text.contains(r#""properties":{"zeta":{"type":"string"},"alpha":{"type":"string"}}"#),
         "{text}"

@@ -1,15 +1,15 @@
-//! The OpenAI-compatible operations over [`http`](crate::http): what an adapter's `chat`,
+//! The OpenAI-compatible operations over [`http`](aratta_guest::http): what an adapter's `chat`,
 //! `chat-stream`, `embed`, `get-models` and `health-check` call, given a [`Dialect`].
 
 use super::stream::StreamDecoder;
 use super::{Dialect, fallbacks, request, response};
-use crate::http::Request;
-use crate::sse::SseStream;
-use crate::{
+use aratta_guest::http::Request;
+use aratta_guest::sse::SseStream;
+use aratta_guest::{
     AdapterError, CallContext, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse,
     HealthReport, ModelInfo,
 };
-use crate::{BoxEventStream, VecEventStream, peek_stream};
+use aratta_guest::{BoxEventStream, VecEventStream, peek_stream};
 
 /// `POST {base}/chat/completions` and the answer as SCRI.
 pub fn chat(

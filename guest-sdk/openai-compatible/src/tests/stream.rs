@@ -1,7 +1,7 @@
 use super::{Chunks, drain, fallbacks, fixture};
-use crate::openai::stream::StreamDecoder;
-use crate::sse::SseStream;
-use crate::{
+use crate::stream::StreamDecoder;
+use aratta_guest::sse::SseStream;
+use aratta_guest::{
     AdapterError, FinishReason, MismatchKind, ReasoningDelta, StreamEvent, StreamStart,
     ToolCallDelta, ToolCallStart, Usage,
 };
@@ -403,12 +403,12 @@ fn a_read_failure_ends_the_stream_with_its_error() {
 
 #[test]
 fn a_complete_answer_replays_as_events() {
-    let answer = crate::openai::response::chat_response(
+    let answer = crate::response::chat_response(
         fixture!("vllm_chat_reasoning.json").as_bytes(),
         &fallbacks(),
     )
     .unwrap();
-    let evs = drain(crate::VecEventStream::from_response(answer));
+    let evs = drain(aratta_guest::VecEventStream::from_response(answer));
     assert_eq!(evs[0], start("chatcmpl-9f8e7d", "Qwen/Qwen3-8B"));
     assert_eq!(evs[1], reasoning("Need the weather; call the tool."));
     assert_eq!(evs[2], call(0, "chatcmpl-tool-6ac0a2b1f2", "get_weather"));
@@ -425,13 +425,13 @@ fn an_error_before_content_is_returned_by_chat_stream_itself() {
         Chunks::new(body.as_bytes(), 9),
         StreamDecoder::new(fallbacks()),
     );
-    let Err(AdapterError::InvalidRequest(d)) = crate::peek_stream(Box::new(stream)) else {
+    let Err(AdapterError::InvalidRequest(d)) = aratta_guest::peek_stream(Box::new(stream)) else {
         panic!("expected the error up front")
     };
     assert!(d.message.contains("context size"));
     // A healthy stream loses nothing by being peeked.
     let body = fixture!("openai_stream.sse");
-    let peeked = crate::peek_stream(Box::new(SseStream::new(
+    let peeked = aratta_guest::peek_stream(Box::new(SseStream::new(
         Chunks::new(body.as_bytes(), 5),
         StreamDecoder::new(fallbacks()),
     )))

@@ -2,7 +2,7 @@
 //!
 //! [`StreamDecoder`] turns `chat.completion.chunk` events into `start`, `text-delta`,
 //! `reasoning-delta`, `tool-call-start`, `tool-call-delta`, `usage` and `stop`; the SDK's
-//! [`SseStream`](crate::sse::SseStream) drives it from a response body.
+//! [`SseStream`](aratta_guest::sse::SseStream) drives it from a response body.
 //!
 //! Cited sources (`citations`, `annotations`) go out as a last `text-delta` before `usage`.
 //!
@@ -17,9 +17,9 @@ use serde::de::IgnoredAny;
 use super::response::{arguments_text, embedded_error, finish_reason, reasoning_text, usage};
 use super::sources::Sources;
 use super::wire::{ChatCompletion, ToolCallIn};
-use crate::json::parse;
-use crate::sse::{Decoder, SseEvent};
-use crate::{
+use aratta_guest::json::parse;
+use aratta_guest::sse::{Decoder, SseEvent};
+use aratta_guest::{
     AdapterError, Fallbacks, ReasoningDelta, StreamEvent, StreamStart, ToolCallDelta,
     ToolCallStart, Usage,
 };
@@ -99,7 +99,7 @@ impl Decoder for StreamDecoder {
         match parse::<ChatCompletion>(data.as_bytes()) {
             Ok(chunk) => self.on_chunk(chunk, data.as_bytes(), out),
             Err(AdapterError::SchemaMismatch(mut m)) => {
-                m.kind = crate::MismatchKind::StreamFormatChange;
+                m.kind = aratta_guest::MismatchKind::StreamFormatChange;
                 self.fail(AdapterError::SchemaMismatch(m), out)
             }
             Err(other) => self.fail(other, out),
@@ -114,14 +114,14 @@ impl Decoder for StreamDecoder {
             return self.complete(out);
         }
         let error = if !saw_events {
-            let message = match crate::status::provider_message(head) {
+            let message = match aratta_guest::status::provider_message(head) {
                 Some(m) => format!("the response is not an event stream; the provider said: {m}"),
                 None => "the response ended without a single server-sent event".to_string(),
             };
             AdapterError::stream_format("", message, head)
         } else {
             AdapterError::Connection(
-                crate::ErrorDetail::new(
+                aratta_guest::ErrorDetail::new(
                     "the stream was truncated: it ended without `[DONE]` or a finish reason",
                 )
                 .with_body(head),
@@ -339,7 +339,7 @@ fn error_payload(payload: &str) -> AdapterError {
     };
     as_error.unwrap_or_else(|| {
         AdapterError::Upstream(
-            crate::ErrorDetail::new("the provider reported an error in the stream")
+            aratta_guest::ErrorDetail::new("the provider reported an error in the stream")
                 .with_body(payload.as_bytes()),
         )
     })

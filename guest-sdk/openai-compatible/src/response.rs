@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use super::sources::Sources;
 use super::wire::{ChatCompletion, EmbeddingsResponse, ModelEntry, ModelList, Timings, WireUsage};
-use crate::json::parse;
-use crate::{
+use aratta_guest::json::parse;
+use aratta_guest::{
     AdapterError, ChatResponse, ContentBlock, EmbeddingResponse, Fallbacks, FinishReason,
     MismatchKind, ModelCapabilities, ModelInfo, Reasoning, ToolCall, Usage,
 };
@@ -142,11 +142,11 @@ pub fn embedded_error(completion: &ChatCompletion, raw: &[u8]) -> Option<Adapter
         .filter(|c| (400..600).contains(c))
         .and_then(|c| u16::try_from(c).ok());
     Some(match code {
-        Some(status) => crate::status::error_for_status(status, None, raw),
+        Some(status) => aratta_guest::status::error_for_status(status, None, raw),
         None => AdapterError::Upstream(
-            crate::ErrorDetail::new(format!(
+            aratta_guest::ErrorDetail::new(format!(
                 "the provider reported an error: {}",
-                crate::status::provider_message(raw).unwrap_or_else(|| err.to_string())
+                aratta_guest::status::provider_message(raw).unwrap_or_else(|| err.to_string())
             ))
             .with_body(raw),
         ),

@@ -6,9 +6,9 @@ use super::request::body;
 use super::response::chat_response;
 use super::stream::ResponsesDecoder;
 use super::{ResponsesDialect, route};
-use crate::openai::tests::{Chunks, drain, fallbacks};
-use crate::sse::SseStream;
-use crate::{
+use crate::tests::{Chunks, drain, fallbacks};
+use aratta_guest::sse::SseStream;
+use aratta_guest::{
     AdapterError, Base64Image, ChatRequest, ContentBlock, FinishReason, Image, ImageSource,
     JsonSchemaFormat, Message, MessageContent, MismatchKind, Reasoning, ReasoningDelta,
     ReasoningOptions, ResponseFormat, Role, Sampling, StreamEvent, StreamStart, Tool, ToolCall,

@@ -20,9 +20,9 @@ pub mod stream;
 mod tests;
 
 use super::fallbacks;
-use crate::http::Request;
-use crate::sse::SseStream;
-use crate::{
+use aratta_guest::http::Request;
+use aratta_guest::sse::SseStream;
+use aratta_guest::{
     AdapterError, BoxEventStream, CallContext, ChatRequest, ChatResponse, ContentBlock,
     MessageContent, VecEventStream, peek_stream,
 };
@@ -92,7 +92,7 @@ pub fn route(request: &ChatRequest, dialect: &ResponsesDialect) -> Option<&'stat
 /// Whether `reasoning` is a Responses `reasoning` item of this provider that can be sent back:
 /// its format is the dialect's, or (streamed answers lose the format on the way through SCRI)
 /// it has no format but an item id (`rs_…`) and encrypted content.
-pub fn carries_reasoning(reasoning: &crate::Reasoning, dialect: &ResponsesDialect) -> bool {
+pub fn carries_reasoning(reasoning: &aratta_guest::Reasoning, dialect: &ResponsesDialect) -> bool {
     let has_id = reasoning
         .signature
         .as_deref()

@@ -21,9 +21,9 @@ use serde_json::Value;
 
 use super::ResponsesDialect;
 use super::response::{Item, ResponseObject, failure, finish_reason, reasoning_block, usage};
-use crate::openai::sources::Sources;
-use crate::sse::{Decoder, SseEvent};
-use crate::{
+use crate::sources::Sources;
+use aratta_guest::sse::{Decoder, SseEvent};
+use aratta_guest::{
     AdapterError, Fallbacks, ReasoningDelta, StreamEvent, StreamStart, ToolCallDelta, ToolCallStart,
 };
 
@@ -411,7 +411,7 @@ impl Decoder for ResponsesDecoder {
         let error = if saw_events {
             truncated(head)
         } else {
-            let message = match crate::status::provider_message(head) {
+            let message = match aratta_guest::status::provider_message(head) {
                 Some(m) => format!("the response is not an event stream; the provider said: {m}"),
                 None => "the response ended without a single server-sent event".to_string(),
             };
@@ -435,7 +435,7 @@ fn item_key(id: Option<&str>, p: &Value) -> String {
 
 fn truncated(body: &[u8]) -> AdapterError {
     AdapterError::Connection(
-        crate::ErrorDetail::new(
+        aratta_guest::ErrorDetail::new(
             "the stream was truncated: it ended without `response.completed` or \
              `response.incomplete`",
         )

@@ -1,11 +1,11 @@
-//! The OpenAI Chat Completions wire format, shared by every OpenAI-compatible adapter
-//! (OpenAI, xAI, and local servers: Ollama, vLLM, llama.cpp).
+//! The OpenAI Chat Completions and Responses wire formats for Aratta adapters, shared by every
+//! OpenAI-compatible adapter (OpenAI, xAI, and local servers: Ollama, vLLM, llama.cpp).
 //!
 //! - [`wire`]: the serde types;
 //! - [`request`] and [`tools`]: SCRI → OpenAI (and tools back again);
 //! - [`response`]: OpenAI → SCRI for complete answers, embeddings and model lists;
 //! - [`stream`]: streamed chunks → SCRI stream events;
-//! - [`client`]: the operations themselves over [`http`](crate::http), parameterized by a
+//! - [`client`]: the operations themselves over [`http`](aratta_guest::http), parameterized by a
 //!   [`Dialect`] for what differs between servers;
 //! - [`responses`]: the Responses API (`/responses`), for what Chat Completions cannot carry
 //!   (server-side tools, reasoning text, reasoning kept across turns);
@@ -29,7 +29,7 @@ pub mod wire;
 #[cfg(test)]
 mod tests;
 
-use crate::{CallContext, Fallbacks};
+use aratta_guest::{CallContext, Fallbacks};
 
 /// What differs between OpenAI-compatible servers on the request side.
 #[derive(Debug, Clone, PartialEq, Eq)]
