@@ -62,4 +62,13 @@ pub trait Adapter: 'static {
     fn health_check(_ctx: CallContext) -> Result<HealthReport, AdapterError> {
         Err(AdapterError::unsupported("health-check"))
     }
+
+    /// Refine an error before the host sees it: the export glue passes every operation's `Err`
+    /// and every stream `error` event through here. The SDK classifies failures by HTTP status;
+    /// a provider whose error bodies say more (a quota error sent as 429, a bad key sent as
+    /// 400) overrides this once, and its errors read the same from every operation, streamed
+    /// or not. The default keeps the error as it is.
+    fn classify(error: AdapterError) -> AdapterError {
+        error
+    }
 }

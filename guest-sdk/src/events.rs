@@ -1,6 +1,5 @@
-//! The [`EventStream`] a streamed answer is read from, and what every adapter does with one:
-//! peek at its start so an early error can still fall back, replay a complete answer as
-//! events, reclassify its errors.
+//! The [`EventStream`] a streamed answer is read from, and what adapters do with one: peek at
+//! its start so an early error can still fall back, or replay a complete answer as events.
 
 use std::collections::VecDeque;
 
@@ -50,30 +49,6 @@ pub fn peek_stream(mut stream: BoxEventStream) -> Result<BoxEventStream, Adapter
         seen: seen.into(),
         rest: stream,
     }))
-}
-
-/// `stream` with every `error` event passed through `classify`: for adapters that refine the
-/// SDK's generic classification with what their provider's error bodies say (a quota error
-/// sent as 429, a bad key sent as 400), so errors read the same streamed or not.
-pub fn map_stream_errors(
-    stream: BoxEventStream,
-    classify: fn(AdapterError) -> AdapterError,
-) -> BoxEventStream {
-    Box::new(MapErrors { stream, classify })
-}
-
-struct MapErrors {
-    stream: BoxEventStream,
-    classify: fn(AdapterError) -> AdapterError,
-}
-
-impl EventStream for MapErrors {
-    fn next(&mut self) -> Option<StreamEvent> {
-        match self.stream.next()? {
-            StreamEvent::Error(error) => Some(StreamEvent::Error((self.classify)(error))),
-            other => Some(other),
-        }
-    }
 }
 
 /// Events already read, then the rest of the stream.
@@ -163,19 +138,6 @@ mod tests {
             id: "i".into(),
             model: "m".into(),
         })
-    }
-
-    #[test]
-    fn mapped_errors_are_reclassified_and_the_rest_untouched() {
-        let stream =
-            VecEventStream::new(vec![start(), StreamEvent::Error(AdapterError::other("x"))]);
-        let mut mapped = map_stream_errors(Box::new(stream), |_| AdapterError::timeout("t"));
-        assert_eq!(mapped.next(), Some(start()));
-        assert!(matches!(
-            mapped.next(),
-            Some(StreamEvent::Error(AdapterError::Timeout(_)))
-        ));
-        assert_eq!(mapped.next(), None);
     }
 
     #[test]

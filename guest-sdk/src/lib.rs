@@ -51,7 +51,7 @@ pub mod sse;
 pub mod status;
 
 pub use adapter::Adapter;
-pub use events::{BoxEventStream, EventStream, VecEventStream, map_stream_errors, peek_stream};
+pub use events::{BoxEventStream, EventStream, VecEventStream, peek_stream};
 pub use fallbacks::Fallbacks;
 
 pub use bindings::aratta::scri::chat::{

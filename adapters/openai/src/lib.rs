@@ -17,7 +17,7 @@ mod tests;
 use aratta_guest::{
     Adapter, AdapterError, AdapterInfo, AuthScheme, BoxEventStream, CallContext, ChatRequest,
     ChatResponse, EmbeddingRequest, EmbeddingResponse, HealthReport, Json, Message, ModelInfo,
-    Tool, map_stream_errors,
+    Tool,
 };
 use aratta_openai_compatible::responses::{self, ResponsesDialect};
 use aratta_openai_compatible::{Dialect, client, request, tools};
@@ -54,7 +54,6 @@ impl Adapter for OpenAi {
             Some(why) => responses::chat(&ctx, &request, &RESPONSES, why),
             None => client::chat(&ctx, &request, &CHAT),
         }
-        .map_err(errors::classify)
     }
 
     fn chat_stream(ctx: CallContext, request: ChatRequest) -> Result<BoxEventStream, AdapterError> {
@@ -62,15 +61,13 @@ impl Adapter for OpenAi {
             Some(why) => responses::chat_stream(&ctx, &request, &RESPONSES, why),
             None => client::chat_stream(&ctx, &request, &CHAT),
         }
-        .map(|stream| map_stream_errors(stream, errors::classify))
-        .map_err(errors::classify)
     }
 
     fn embed(
         ctx: CallContext,
         request: EmbeddingRequest,
     ) -> Result<EmbeddingResponse, AdapterError> {
-        client::embed(&ctx, &request).map_err(errors::classify)
+        client::embed(&ctx, &request)
     }
 
     fn convert_messages(messages: Vec<Message>) -> Result<Json, AdapterError> {
@@ -86,17 +83,21 @@ impl Adapter for OpenAi {
     }
 
     fn get_models(ctx: CallContext) -> Result<Vec<ModelInfo>, AdapterError> {
-        models::list(&ctx).map_err(errors::classify)
+        models::list(&ctx)
     }
 
     fn health_check(ctx: CallContext) -> Result<HealthReport, AdapterError> {
-        let models = models::list(&ctx).map_err(errors::classify)?;
+        let models = models::list(&ctx)?;
         Ok(HealthReport {
             model_count: Some(u32::try_from(models.len()).unwrap_or(u32::MAX)),
             detail: models
                 .is_empty()
                 .then(|| "the key lists no models".to_string()),
         })
+    }
+
+    fn classify(error: AdapterError) -> AdapterError {
+        errors::classify(error)
     }
 }
 

@@ -400,14 +400,16 @@ fn drain(mut stream: impl EventStream) -> Vec<StreamEvent> {
     events
 }
 
-/// The events of a Chat Completions stream, the same whatever the chunk size.
+/// The events of a Chat Completions stream as the host sees them (errors classified, as the
+/// export glue does), the same whatever the chunk size.
 fn chat_events(body: &str) -> Vec<StreamEvent> {
     let run = |size| {
         let stream = SseStream::new(recorded(body, size), StreamDecoder::new(fallbacks()));
-        drain(aratta_guest::map_stream_errors(
-            Box::new(stream),
-            errors::classify,
-        ))
+        let classify = |event| match event {
+            StreamEvent::Error(error) => StreamEvent::Error(errors::classify(error)),
+            other => other,
+        };
+        drain(stream).into_iter().map(classify).collect::<Vec<_>>()
     };
     let whole = run(body.len());
     for size in [1, 5, 64] {

@@ -24,7 +24,7 @@ mod tests;
 use aratta_guest::{
     Adapter, AdapterError, AdapterInfo, AuthScheme, BoxEventStream, CallContext, ChatRequest,
     ChatResponse, EmbeddingRequest, EmbeddingResponse, ErrorDetail, HealthReport, Json, Message,
-    ModelInfo, Tool, map_stream_errors,
+    ModelInfo, Tool,
 };
 use aratta_openai_compatible::responses::{self, ResponsesDialect};
 use aratta_openai_compatible::{Dialect, client, request, tools};
@@ -67,7 +67,6 @@ impl Adapter for Xai {
             Some(why) => responses::chat(&ctx, &request, &RESPONSES, why),
             None => client::chat(&ctx, &request, &CHAT),
         }
-        .map_err(errors::classify)
     }
 
     fn chat_stream(ctx: CallContext, request: ChatRequest) -> Result<BoxEventStream, AdapterError> {
@@ -75,8 +74,6 @@ impl Adapter for Xai {
             Some(why) => responses::chat_stream(&ctx, &request, &RESPONSES, why),
             None => client::chat_stream(&ctx, &request, &CHAT),
         }
-        .map(|stream| map_stream_errors(stream, errors::classify))
-        .map_err(errors::classify)
     }
 
     fn embed(
@@ -102,17 +99,21 @@ impl Adapter for Xai {
     }
 
     fn get_models(ctx: CallContext) -> Result<Vec<ModelInfo>, AdapterError> {
-        models::list(&ctx).map_err(errors::classify)
+        models::list(&ctx)
     }
 
     fn health_check(ctx: CallContext) -> Result<HealthReport, AdapterError> {
-        let models = models::list(&ctx).map_err(errors::classify)?;
+        let models = models::list(&ctx)?;
         Ok(HealthReport {
             model_count: Some(u32::try_from(models.len()).unwrap_or(u32::MAX)),
             detail: models
                 .is_empty()
                 .then(|| "the key lists no models".to_string()),
         })
+    }
+
+    fn classify(error: AdapterError) -> AdapterError {
+        errors::classify(error)
     }
 }
 
