@@ -4,7 +4,7 @@
 use aratta_guest::sse::SseStream;
 use aratta_guest::status::error_for_status;
 use aratta_guest::{
-    Adapter, AdapterError, AuthScheme, Base64Image, CallContext, ChatRequest, ContentBlock,
+    AdapterError, AuthScheme, Base64Image, CallContext, ChatRequest, ContentBlock,
     EmbeddingRequest, EventStream, Fallbacks, FinishReason, Image, ImageSource, JsonSchemaFormat,
     Message, MessageContent, MismatchKind, ReasoningOptions, ResponseFormat, Role, Sampling,
     StreamEvent, Tool, ToolCall, ToolChoice, ToolResult, ToolResultPart, Usage,
@@ -12,7 +12,9 @@ use aratta_guest::{
 use aratta_openai_compatible::responses::stream::ResponsesDecoder;
 use aratta_openai_compatible::responses::{self, request as responses_request};
 use aratta_openai_compatible::stream::StreamDecoder;
-use aratta_openai_compatible::{fallbacks as openai_fallbacks, request, response};
+use aratta_openai_compatible::{
+    OpenAiCompatible, fallbacks as openai_fallbacks, request, response,
+};
 use serde_json::json;
 
 use super::{CHAT, OpenAi, RESPONSES, errors, models};

@@ -4,14 +4,16 @@
 use aratta_guest::sse::SseStream;
 use aratta_guest::status::error_for_status;
 use aratta_guest::{
-    Adapter, AdapterError, AuthScheme, CallContext, ChatRequest, ContentBlock, EmbeddingRequest,
+    AdapterError, AuthScheme, CallContext, ChatRequest, ContentBlock, EmbeddingRequest,
     EventStream, Fallbacks, FinishReason, MessageContent, MismatchKind, Reasoning,
     ReasoningOptions, Role, Sampling, StreamEvent, Tool, ToolChoice, Usage,
 };
 use aratta_openai_compatible::responses::stream::ResponsesDecoder;
 use aratta_openai_compatible::responses::{self, request as responses_request};
 use aratta_openai_compatible::stream::StreamDecoder;
-use aratta_openai_compatible::{fallbacks as openai_fallbacks, request, response};
+use aratta_openai_compatible::{
+    OpenAiCompatible, fallbacks as openai_fallbacks, request, response,
+};
 use serde_json::json;
 
 use super::{CHAT, RESPONSES, Xai, errors, models};

@@ -17,7 +17,11 @@
 //! `choices`, a stream that ends without finishing): those are `schema-mismatch` or `error`
 //! events with a JSON path and the raw body.
 
+#![deny(missing_docs)]
+
+mod adapter;
 pub mod client;
+mod macros;
 pub mod request;
 pub mod response;
 pub mod responses;
@@ -29,7 +33,15 @@ pub mod wire;
 #[cfg(test)]
 mod tests;
 
+pub use adapter::{Compatible, OpenAiCompatible};
+
 use aratta_guest::{CallContext, Fallbacks};
+
+/// What [`openai_compatible_adapter!`] expands to needs; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use aratta_guest;
+}
 
 /// What differs between OpenAI-compatible servers on the request side.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +66,18 @@ impl Dialect {
         max_completion_tokens: true,
         top_k: false,
         named_tool_choice_as_required: false,
+    };
+
+    /// Servers run locally: Ollama, vLLM, llama.cpp's `llama-server`.
+    pub const LOCAL: Dialect = Dialect {
+        // Chat templates of local models know `system`, rarely `developer`.
+        developer_role: false,
+        // Ollama reads only `max_tokens`; vLLM and llama.cpp read both.
+        max_completion_tokens: false,
+        // vLLM and llama.cpp sample with it; Ollama's OpenAI layer ignores it.
+        top_k: true,
+        // llama.cpp silently turns the object form into `auto`; Ollama ignores `tool_choice`.
+        named_tool_choice_as_required: true,
     };
 }
 

@@ -8,13 +8,7 @@ use aratta_guest::{
     Sampling, Tool, ToolCall, ToolChoice, ToolResult, ToolResultPart,
 };
 
-/// The dialect the local adapter uses.
-const LOCAL: Dialect = Dialect {
-    developer_role: false,
-    max_completion_tokens: false,
-    top_k: true,
-    named_tool_choice_as_required: true,
-};
+const LOCAL: Dialect = Dialect::LOCAL;
 
 fn msg(role: Role, content: MessageContent) -> Message {
     Message {
