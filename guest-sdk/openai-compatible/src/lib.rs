@@ -1,6 +1,10 @@
 //! The OpenAI Chat Completions and Responses wire formats for Aratta adapters, shared by every
-//! OpenAI-compatible adapter (OpenAI, xAI, and local servers: Ollama, vLLM, llama.cpp).
+//! OpenAI-compatible adapter (OpenAI, xAI, and local servers: Ollama, vLLM, llama.cpp), and a
+//! way to write such an adapter without writing its operations:
 //!
+//! - [`openai_compatible_adapter!`]: a whole adapter, exported, from a few fields;
+//! - [`OpenAiCompatible`] and [`Compatible`]: the same as a trait with OpenAI-format defaults,
+//!   for an adapter that overrides some operations;
 //! - [`wire`]: the serde types;
 //! - [`request`] and [`tools`]: SCRI → OpenAI (and tools back again);
 //! - [`response`]: OpenAI → SCRI for complete answers, embeddings and model lists;
