@@ -26,7 +26,7 @@ impl<T: EventStream + ?Sized> EventStream for Box<T> {
     }
 }
 
-/// A boxed [`EventStream`], what [`Adapter::chat_stream`] returns.
+/// A boxed [`EventStream`], what [`Adapter::chat_stream`](crate::Adapter::chat_stream) returns.
 pub type BoxEventStream = Box<dyn EventStream>;
 
 /// Read `stream` up to its first event after `start`. When that is an `error`, nothing of the

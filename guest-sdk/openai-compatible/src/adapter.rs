@@ -5,8 +5,9 @@
 //! and export [`Compatible<T>`], which is the [`Adapter`] the host calls. Every operation
 //! defaults to this crate's Chat Completions client; override the ones the provider does
 //! differently (a richer model list, no embeddings, error bodies of its own in
-//! [`classify`](OpenAiCompatible::classify)). [`openai_compatible_adapter!`](crate::openai_compatible_adapter)
-//! writes the struct, the implementation and the export from a few fields.
+//! [`classify`](OpenAiCompatible::classify)).
+//! [`openai_compatible_adapter!`](crate::openai_compatible_adapter) writes the struct, the
+//! implementation and the export from a few fields.
 
 use std::marker::PhantomData;
 
