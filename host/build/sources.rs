@@ -37,12 +37,11 @@ pub fn pack(root: &Path, crates: &[(String, String)], archive: &Path) {
     for dir in ["guest-sdk", "wit"] {
         for path in files_under(&root.join(dir)) {
             let relative = relative(root, &path);
-            let prefix = if is_helper(&relative) {
-                "crates"
-            } else {
-                "shared"
+            let name = match relative.strip_prefix("guest-sdk/") {
+                Some(inner) if is_helper(&relative) => format!("crates/{inner}"),
+                _ => format!("shared/{relative}"),
             };
-            entries.push((format!("{prefix}/{relative}"), read(&path)));
+            entries.push((name, read(&path)));
         }
     }
     let workspace = std::fs::read_to_string(root.join("Cargo.toml")).expect("read Cargo.toml");
