@@ -6,10 +6,10 @@
 //! `ARATTA_BUILTIN_ADAPTERS=none` to embed none (the server then loads only the adapters
 //! directory).
 //!
-//! It also packs each built-in adapter's source (the crate, the guest SDK, the WIT, the lock file
-//! and a generated standalone workspace manifest) into one deterministic `.tar.gz`, so the heal
-//! worker and `aratta adapter source` can rebuild an adapter on a machine without this repository
-//! (see `host/src/heal/source.rs` for the layout).
+//! It also packs each built-in adapter's source (the crate, the guest SDK and the helper crates it
+//! depends on, the WIT, the lock file and a generated standalone workspace manifest) into one
+//! deterministic `.tar.gz`, so the heal worker and `aratta adapter source` can rebuild an adapter
+//! on a machine without this repository (see `host/src/heal/source.rs` for the layout).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

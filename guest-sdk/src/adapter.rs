@@ -1,32 +1,12 @@
-//! The [`Adapter`] trait every provider adapter implements, and the [`EventStream`] a streamed
-//! answer is read from. Only [`Adapter::describe`] is required: every other operation defaults
-//! to the `unsupported` error naming it, so an adapter grows one operation at a time.
+//! The [`Adapter`] trait every provider adapter implements. Only [`Adapter::describe`] is
+//! required: every other operation defaults to the `unsupported` error naming it, so an adapter
+//! grows one operation at a time.
 
+use crate::events::BoxEventStream;
 use crate::{
     AdapterError, AdapterInfo, CallContext, ChatRequest, ChatResponse, EmbeddingRequest,
-    EmbeddingResponse, HealthReport, Json, Message, ModelInfo, StreamEvent, Tool,
+    EmbeddingResponse, HealthReport, Json, Message, ModelInfo, Tool,
 };
-
-/// The events of one streamed answer, pulled by the host one at a time.
-///
-/// A well-formed stream yields `start`, any deltas and `usage`, then exactly one `stop`; or an
-/// `error` at any point. The SDK's glue returns `None` after the first `stop` or `error`, so an
-/// implementation need not guard against being called again.
-pub trait EventStream {
-    /// The next event, or `None` once the stream has ended. Read only as much of the provider's
-    /// body as the next event needs, so the first token reaches the client early.
-    fn next(&mut self) -> Option<StreamEvent>;
-}
-
-/// A boxed stream is a stream, so wrappers and helpers take either.
-impl<T: EventStream + ?Sized> EventStream for Box<T> {
-    fn next(&mut self) -> Option<StreamEvent> {
-        (**self).next()
-    }
-}
-
-/// A boxed [`EventStream`], what [`Adapter::chat_stream`] returns.
-pub type BoxEventStream = Box<dyn EventStream>;
 
 /// One provider's translation between SCRI and its API. The functions take no `self`: an
 /// adapter instance may be created per request, so state lives in the arguments, not the type.
@@ -82,142 +62,13 @@ pub trait Adapter: 'static {
     fn health_check(_ctx: CallContext) -> Result<HealthReport, AdapterError> {
         Err(AdapterError::unsupported("health-check"))
     }
-}
 
-/// Read `stream` up to its first event after `start`. When that is an `error`, nothing of the
-/// answer exists yet, so it is returned as `Err` and the host can still fall back to another
-/// provider; otherwise the stream is returned whole, the events read so far included.
-pub fn peek_stream(mut stream: BoxEventStream) -> Result<BoxEventStream, AdapterError> {
-    let mut seen = Vec::new();
-    loop {
-        match stream.next() {
-            Some(StreamEvent::Error(error)) => return Err(error),
-            Some(event @ StreamEvent::Start(_)) => seen.push(event),
-            Some(event) => {
-                seen.push(event);
-                break;
-            }
-            None => break,
-        }
-    }
-    Ok(Box::new(Chain {
-        seen: seen.into(),
-        rest: stream,
-    }))
-}
-
-/// `stream` with every `error` event passed through `classify`: for adapters that refine the
-/// SDK's generic classification with what their provider's error bodies say (a quota error
-/// sent as 429, a bad key sent as 400), so errors read the same streamed or not.
-pub fn map_stream_errors(
-    stream: BoxEventStream,
-    classify: fn(AdapterError) -> AdapterError,
-) -> BoxEventStream {
-    Box::new(MapErrors { stream, classify })
-}
-
-struct MapErrors {
-    stream: BoxEventStream,
-    classify: fn(AdapterError) -> AdapterError,
-}
-
-impl EventStream for MapErrors {
-    fn next(&mut self) -> Option<StreamEvent> {
-        match self.stream.next()? {
-            StreamEvent::Error(error) => Some(StreamEvent::Error((self.classify)(error))),
-            other => Some(other),
-        }
-    }
-}
-
-/// Events already read, then the rest of the stream.
-struct Chain {
-    seen: std::collections::VecDeque<StreamEvent>,
-    rest: BoxEventStream,
-}
-
-impl EventStream for Chain {
-    fn next(&mut self) -> Option<StreamEvent> {
-        self.seen.pop_front().or_else(|| self.rest.next())
-    }
-}
-
-/// An [`EventStream`] over events already in memory, for adapters whose provider cannot stream
-/// (answer with `chat`, then replay the result) and for tests.
-#[derive(Debug, Default)]
-pub struct VecEventStream {
-    events: std::collections::VecDeque<StreamEvent>,
-}
-
-impl VecEventStream {
-    /// A stream that yields `events` in order.
-    pub fn new(events: Vec<StreamEvent>) -> Self {
-        VecEventStream {
-            events: events.into(),
-        }
-    }
-}
-
-impl EventStream for VecEventStream {
-    fn next(&mut self) -> Option<StreamEvent> {
-        self.events.pop_front()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::{FinishReason, StreamStart};
-
-    fn start() -> StreamEvent {
-        StreamEvent::Start(StreamStart {
-            id: "i".into(),
-            model: "m".into(),
-        })
-    }
-
-    #[test]
-    fn mapped_errors_are_reclassified_and_the_rest_untouched() {
-        let stream =
-            VecEventStream::new(vec![start(), StreamEvent::Error(AdapterError::other("x"))]);
-        let mut mapped = map_stream_errors(Box::new(stream), |_| AdapterError::timeout("t"));
-        assert_eq!(mapped.next(), Some(start()));
-        assert!(matches!(
-            mapped.next(),
-            Some(StreamEvent::Error(AdapterError::Timeout(_)))
-        ));
-        assert_eq!(mapped.next(), None);
-    }
-
-    #[test]
-    fn an_error_before_any_content_is_returned_as_err() {
-        let stream = VecEventStream::new(vec![
-            start(),
-            StreamEvent::Error(AdapterError::timeout("t")),
-        ]);
-        assert!(matches!(
-            peek_stream(Box::new(stream)),
-            Err(AdapterError::Timeout(_))
-        ));
-    }
-
-    #[test]
-    fn otherwise_every_event_is_kept_in_order() {
-        let events = vec![
-            start(),
-            StreamEvent::TextDelta("a".into()),
-            StreamEvent::Error(AdapterError::timeout("later")),
-        ];
-        let mut stream = peek_stream(Box::new(VecEventStream::new(events.clone()))).unwrap();
-        let mut out = Vec::new();
-        while let Some(e) = stream.next() {
-            out.push(e);
-        }
-        assert_eq!(out, events);
-        let mut empty = peek_stream(Box::new(VecEventStream::new(vec![]))).unwrap();
-        assert_eq!(empty.next(), None);
-        let stop = vec![start(), StreamEvent::Stop(FinishReason::Stop)];
-        let mut s = peek_stream(Box::new(VecEventStream::new(stop))).unwrap();
-        assert_eq!(s.next(), Some(start()));
+    /// Refine an error before the host sees it: the export glue passes every operation's `Err`
+    /// and every stream `error` event through here. The SDK classifies failures by HTTP status;
+    /// a provider whose error bodies say more (a quota error sent as 429, a bad key sent as
+    /// 400) overrides this once, and its errors read the same from every operation, streamed
+    /// or not. The default keeps the error as it is.
+    fn classify(error: AdapterError) -> AdapterError {
+        error
     }
 }

@@ -7,8 +7,13 @@
 //! - the [`Adapter`] trait (only `describe` is required) and the [`export_adapter!`] macro;
 //! - [`http`]: blocking outbound HTTP over `wasi:http`, the adapter's only way out;
 //! - [`status`] and [`error`]: typed errors that keep the provider's raw status and body;
-//! - [`sse`]: an incremental Server-Sent Events parser;
-//! - [`openai`]: the OpenAI Chat Completions wire format, shared by OpenAI-compatible adapters.
+//! - [`sse`]: Server-Sent Events framing, and [`sse::SseStream`], which reads a streamed answer
+//!   through a provider's [`sse::Decoder`];
+//! - [`json`] and [`Fallbacks`]: parsing provider bodies with JSON paths in errors, and the ids
+//!   an adapter makes up when a provider leaves them out.
+//!
+//! The OpenAI Chat Completions and Responses formats, and a declarative OpenAI-compatible
+//! adapter, are in the `aratta-openai-compatible` crate.
 //!
 //! ```ignore
 //! use aratta_guest::{Adapter, AdapterInfo, AuthScheme};
@@ -37,15 +42,17 @@ mod adapter;
 #[doc(hidden)]
 pub mod bindings;
 pub mod error;
+mod events;
 mod export;
+mod fallbacks;
 pub mod http;
-pub mod openai;
+pub mod json;
 pub mod sse;
 pub mod status;
 
-pub use adapter::{
-    Adapter, BoxEventStream, EventStream, VecEventStream, map_stream_errors, peek_stream,
-};
+pub use adapter::Adapter;
+pub use events::{BoxEventStream, EventStream, VecEventStream, peek_stream};
+pub use fallbacks::Fallbacks;
 
 pub use bindings::aratta::scri::chat::{
     Base64Image, ChatRequest, ChatResponse, ContentBlock, FinishReason, Image, ImageSource, Json,

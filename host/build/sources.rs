@@ -4,14 +4,24 @@
 //!
 //! | entry                       | becomes, for adapter `<dir>`        |
 //! | --------------------------- | ----------------------------------- |
-//! | `shared/<path>`             | `<path>` (guest SDK, WIT, lock, toolchain) |
+//! | `shared/<path>`             | `<path>` (guest SDK core, WIT, lock, toolchain) |
 //! | `adapters/<dir>/<path>`     | `adapters/<dir>/<path>`             |
+//! | `crates/<name>/<path>`      | `guest-sdk/<name>/<path>`, if a member (see below) |
 //! | `manifests/<dir>/Cargo.toml`| `Cargo.toml` (a standalone workspace) |
+//!
+//! `crates/` holds the guest SDK's helper crates ([`HELPERS`]); an adapter's workspace lists one
+//! (`guest-sdk/<name>`) as a member only when the adapter depends on it, and only members are
+//! unpacked, so an Anthropic tree carries no OpenAI code.
 //!
 //! Entries are sorted, with mtime 0, mode 0644 and no owner, and the gzip header carries no
 //! time, so the same source packs to the same bytes and a rebuild does not churn the binary.
 
 use std::path::{Path, PathBuf};
+
+/// The guest SDK's helper crates, `(directory, package name)`, each in `guest-sdk/<name>/`:
+/// packed once under `crates/<name>/`, and a member of an adapter's workspace only when the
+/// adapter depends on the package.
+const HELPERS: &[(&str, &str)] = &[("guest-sdk/openai-compatible", "aratta-openai-compatible")];
 
 /// Writes the archive of every adapter in `crates` (`(dir name, package name)`) to `archive`.
 pub fn pack(root: &Path, crates: &[(String, String)], archive: &Path) {
@@ -19,10 +29,19 @@ pub fn pack(root: &Path, crates: &[(String, String)], archive: &Path) {
     for file in ["Cargo.lock", "rust-toolchain.toml"] {
         entries.push((format!("shared/{file}"), read(&root.join(file))));
     }
+    let is_helper = |relative: &str| {
+        HELPERS
+            .iter()
+            .any(|(dir, _)| relative.starts_with(&format!("{dir}/")))
+    };
     for dir in ["guest-sdk", "wit"] {
         for path in files_under(&root.join(dir)) {
             let relative = relative(root, &path);
-            entries.push((format!("shared/{relative}"), read(&path)));
+            let name = match relative.strip_prefix("guest-sdk/") {
+                Some(inner) if is_helper(&relative) => format!("crates/{inner}"),
+                _ => format!("shared/{relative}"),
+            };
+            entries.push((name, read(&path)));
         }
     }
     let workspace = std::fs::read_to_string(root.join("Cargo.toml")).expect("read Cargo.toml");
@@ -34,7 +53,14 @@ pub fn pack(root: &Path, crates: &[(String, String)], archive: &Path) {
                 read(&path),
             ));
         }
-        let manifest = standalone_manifest(&workspace, dir, package);
+        let own = std::fs::read_to_string(crate_dir.join("Cargo.toml"))
+            .unwrap_or_else(|e| panic!("adapters/{dir}/Cargo.toml: {e}"));
+        let helpers: Vec<(&str, &str)> = HELPERS
+            .iter()
+            .copied()
+            .filter(|(_, helper)| depends_on(&own, helper))
+            .collect();
+        let manifest = standalone_manifest(&workspace, dir, package, &helpers);
         entries.push((format!("manifests/{dir}/Cargo.toml"), manifest.into_bytes()));
     }
     entries.sort();
@@ -59,20 +85,42 @@ pub fn pack(root: &Path, crates: &[(String, String)], archive: &Path) {
         .expect("finish the source archive");
 }
 
-/// The root `Cargo.toml` of one adapter's tree: a workspace of the adapter and the guest SDK,
-/// with the real root's shared package fields, dependencies and release profiles.
-fn standalone_manifest(workspace: &str, dir: &str, package: &str) -> String {
+/// Whether the manifest `text` names `package` as a dependency (a `package = …` line).
+fn depends_on(text: &str, package: &str) -> bool {
+    text.lines().any(|line| {
+        line.trim_start()
+            .strip_prefix(package)
+            .is_some_and(|rest| rest.trim_start().starts_with('='))
+    })
+}
+
+/// The root `Cargo.toml` of one adapter's tree: a workspace of the adapter, the guest SDK and
+/// the `helpers` it depends on, with the real root's shared package fields, dependencies and
+/// release profiles.
+fn standalone_manifest(
+    workspace: &str,
+    dir: &str,
+    package: &str,
+    helpers: &[(&str, &str)],
+) -> String {
+    let mut members = format!("\"adapters/{dir}\", \"guest-sdk\"");
+    for (helper_dir, _) in helpers {
+        members.push_str(&format!(", \"{helper_dir}\""));
+    }
     let mut out = format!(
         "# Generated from Aratta's workspace: the `{package}` adapter and the guest SDK it builds on.\n\
-         [workspace]\nresolver = \"3\"\nmembers = [\"adapters/{dir}\", \"guest-sdk\"]\n"
+         [workspace]\nresolver = \"3\"\nmembers = [{members}]\n"
     );
-    let wanted = [
+    let mut wanted = vec![
         "[workspace.package]".to_string(),
         "[workspace.dependencies]".to_string(),
         "[profile.release]".to_string(),
         format!("[profile.release.package.{package}]"),
         "[profile.release.package.aratta-guest]".to_string(),
     ];
+    for (_, helper) in helpers {
+        wanted.push(format!("[profile.release.package.{helper}]"));
+    }
     for header in &wanted {
         let section = section(workspace, header)
             .unwrap_or_else(|| panic!("the root Cargo.toml has no {header} section"));

@@ -24,7 +24,7 @@ pub mod tools;
 mod tests;
 
 use aratta_guest::http::{Request, Response};
-use aratta_guest::openai::stream::response_events;
+use aratta_guest::sse::SseStream;
 use aratta_guest::{
     Adapter, AdapterError, AdapterInfo, AuthScheme, BoxEventStream, CallContext, ChatRequest,
     ChatResponse, EmbeddingRequest, EmbeddingResponse, ErrorDetail, HealthReport, Json, Message,
@@ -71,21 +71,15 @@ impl Adapter for Anthropic {
         let response = checked(post(&ctx, body, "text/event-stream")?)?;
         let fallback_id = response::fallback_id(&ctx.request_id);
         // A proxy that answers a streaming request with one JSON body is replayed as events.
-        let is_json = response
-            .header("content-type")
-            .is_some_and(|t| t.trim_start().starts_with("application/json"));
-        if is_json {
+        if response.is_json() {
             let bytes = response.bytes()?;
             let answer = response::chat_response(&bytes, &request.model, &fallback_id)?;
-            return Ok(Box::new(VecEventStream::new(response_events(answer))));
+            return Ok(Box::new(VecEventStream::from_response(answer)));
         }
-        let decoder = stream::Decoder::new(fallback_id, request.model.clone());
+        let decoder = stream::StreamDecoder::new(fallback_id, request.model.clone());
         // An `error` event before any content (overload right after `message_start`) comes
         // back as `Err` here, where the host can still fall back.
-        peek_stream(Box::new(stream::SseStream::new(
-            response.into_body(),
-            decoder,
-        )))
+        peek_stream(Box::new(SseStream::new(response.into_body(), decoder)))
     }
 
     fn embed(

@@ -6,7 +6,7 @@
 //! API reports capabilities, otherwise from its id: Claude 3.7 Sonnet and every Claude 4 or
 //! later model think.
 
-use aratta_guest::openai::response::parse;
+use aratta_guest::json::parse;
 use aratta_guest::{AdapterError, ModelCapabilities, ModelInfo};
 use serde::Deserialize;
 use serde_json::Value;

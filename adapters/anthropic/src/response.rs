@@ -6,7 +6,7 @@
 //! wrong: a body without `content`, a `text` block without `text`, a `tool_use` without its
 //! `id` or `name` are `schema-mismatch` errors with the JSON path and the raw body.
 
-use aratta_guest::openai::response::parse;
+use aratta_guest::json::parse;
 use aratta_guest::{
     AdapterError, ChatResponse, ContentBlock, FinishReason, Reasoning, ToolCall, Usage,
 };

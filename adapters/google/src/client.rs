@@ -3,13 +3,14 @@
 //! modules, where the tests reach it without a network.
 
 use aratta_guest::http::Request;
+use aratta_guest::sse::SseStream;
 use aratta_guest::{
     AdapterError, BoxEventStream, CallContext, ChatRequest, ChatResponse, EmbeddingRequest,
     EmbeddingResponse, HealthReport, ModelInfo, VecEventStream, peek_stream,
 };
 
 use crate::errors::check;
-use crate::stream::{GeminiStream, json_events};
+use crate::stream::{StreamDecoder, json_events};
 use crate::{embed, models, request, response};
 
 /// `POST {base}/models/{model}:generateContent`.
@@ -39,16 +40,14 @@ pub fn chat_stream(ctx: &CallContext, req: &ChatRequest) -> Result<BoxEventStrea
         .send()?;
     let response = check(response)?;
     let fallbacks = response::fallbacks(ctx, &req.model);
-    let is_json = response
-        .header("content-type")
-        .is_some_and(|t| t.trim_start().starts_with("application/json"));
-    if is_json {
+    if response.is_json() {
         let bytes = response.bytes()?;
         return peek_stream(Box::new(VecEventStream::new(json_events(
             &bytes, fallbacks,
         ))));
     }
-    peek_stream(Box::new(GeminiStream::new(response.into_body(), fallbacks)))
+    let decoder = StreamDecoder::new(fallbacks);
+    peek_stream(Box::new(SseStream::new(response.into_body(), decoder)))
 }
 
 /// `POST {base}/models/{model}:batchEmbedContents`.

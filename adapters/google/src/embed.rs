@@ -43,7 +43,7 @@ pub fn response(
     body: &[u8],
     request: &EmbeddingRequest,
 ) -> Result<EmbeddingResponse, AdapterError> {
-    let parsed: BatchEmbedResponse = aratta_guest::openai::response::parse(body)?;
+    let parsed: BatchEmbedResponse = aratta_guest::json::parse(body)?;
     if parsed.embeddings.len() != request.inputs.len() {
         return Err(AdapterError::schema_mismatch(
             aratta_guest::MismatchKind::MissingField,

@@ -30,7 +30,7 @@ pub fn page_path(token: Option<&str>) -> String {
 
 /// One page: its models and the next page's token.
 pub fn page(body: &[u8]) -> Result<(Vec<ModelInfo>, Option<String>), AdapterError> {
-    let list: ModelList = aratta_guest::openai::response::parse(body)?;
+    let list: ModelList = aratta_guest::json::parse(body)?;
     let models = list
         .models
         .unwrap_or_default()

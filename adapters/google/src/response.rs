@@ -7,10 +7,9 @@
 //! part with no recognizable field, a call without a name. Those are `schema-mismatch` errors
 //! with the JSON path and the raw body.
 
-use aratta_guest::openai::Fallbacks;
 use aratta_guest::{
-    AdapterError, Base64Image, CallContext, ChatResponse, ContentBlock, FinishReason, Image,
-    ImageSource, MismatchKind, Reasoning, ToolCall, Usage,
+    AdapterError, Base64Image, CallContext, ChatResponse, ContentBlock, Fallbacks, FinishReason,
+    Image, ImageSource, MismatchKind, Reasoning, ToolCall, Usage,
 };
 
 use crate::wire::{GenerateContentResponse, Part, UsageMetadata};
@@ -34,13 +33,7 @@ const SKIPPED_KINDS: &[&str] = &[
 /// present), the model, and the request scope that makes generated call ids unique across a
 /// conversation (`call_<scope>_<n>`).
 pub fn fallbacks(ctx: &CallContext, model: &str) -> Fallbacks {
-    let mut fallbacks = Fallbacks::new(ctx, model);
-    fallbacks.id = if ctx.request_id.is_empty() {
-        "gemini-aratta".to_string()
-    } else {
-        format!("gemini-{}", ctx.request_id)
-    };
-    fallbacks
+    Fallbacks::new(ctx, model, "gemini")
 }
 
 /// Whether `id` is one [`Fallbacks::call_id`] made (`call_<n>` or `call_<scope>_<n>`), i.e.
@@ -270,7 +263,7 @@ pub fn reasoning(text: String, signature: Option<String>) -> ContentBlock {
 /// A complete `generateContent` answer as SCRI. A prompt Gemini blocked (`promptFeedback`
 /// with a `blockReason` and no candidates) is an empty answer finished by `content-filter`.
 pub fn chat_response(body: &[u8], fallbacks: &Fallbacks) -> Result<ChatResponse, AdapterError> {
-    let response: GenerateContentResponse = aratta_guest::openai::response::parse(body)?;
+    let response: GenerateContentResponse = aratta_guest::json::parse(body)?;
     if let Some(error) = &response.error {
         return Err(crate::errors::embedded(error, body));
     }

@@ -13,13 +13,10 @@
 
 use std::collections::VecDeque;
 
-use aratta_guest::error::MAX_ERROR_BODY;
-use aratta_guest::http::ChunkSource;
-use aratta_guest::openai::Fallbacks;
-use aratta_guest::sse::{SseEvent, SseParser};
+use aratta_guest::sse::{Decoder, SseEvent};
 use aratta_guest::{
-    AdapterError, ErrorDetail, EventStream, FinishReason, MismatchKind, ReasoningDelta,
-    StreamEvent, StreamStart, ToolCallDelta, ToolCallStart, Usage,
+    AdapterError, ErrorDetail, Fallbacks, FinishReason, MismatchKind, ReasoningDelta, StreamEvent,
+    StreamStart, ToolCallDelta, ToolCallStart, Usage,
 };
 
 use crate::response::{PartOut, classify_part, finish_reason, usage};
@@ -48,20 +45,6 @@ impl StreamDecoder {
         }
     }
 
-    /// Whether a terminal event (`stop` or `error`) was emitted.
-    pub fn is_done(&self) -> bool {
-        self.done
-    }
-
-    /// Handle one SSE event.
-    pub fn on_event(&mut self, event: &SseEvent, out: &mut VecDeque<StreamEvent>) {
-        let data = event.data.trim();
-        if self.done || (data.is_empty() && event.fields.is_empty()) {
-            return;
-        }
-        self.on_chunk(data.as_bytes(), out);
-    }
-
     /// Handle one chunk's JSON text (an SSE `data:` payload, or an element of the JSON array
     /// the non-SSE endpoint answers with).
     pub fn on_chunk(&mut self, raw: &[u8], out: &mut VecDeque<StreamEvent>) {
@@ -70,7 +53,7 @@ impl StreamDecoder {
         }
         let n = self.chunks;
         self.chunks += 1;
-        let chunk: GenerateContentResponse = match aratta_guest::openai::response::parse(raw) {
+        let chunk: GenerateContentResponse = match aratta_guest::json::parse(raw) {
             Ok(chunk) => chunk,
             Err(AdapterError::SchemaMismatch(mut m)) => {
                 m.kind = MismatchKind::StreamFormatChange;
@@ -181,9 +164,24 @@ impl StreamDecoder {
             PartOut::Image(_) | PartOut::Skipped => {}
         }
     }
+}
 
-    /// The body ended; `head` is its start, kept for the error detail.
-    pub fn on_eof(&mut self, head: &[u8], out: &mut VecDeque<StreamEvent>) {
+impl Decoder for StreamDecoder {
+    fn is_done(&self) -> bool {
+        self.done
+    }
+
+    fn on_event(&mut self, event: &SseEvent, out: &mut VecDeque<StreamEvent>) {
+        let data = event.data.trim();
+        if self.done || (data.is_empty() && event.fields.is_empty()) {
+            return;
+        }
+        self.on_chunk(data.as_bytes(), out);
+    }
+
+    /// Whether the body held events does not matter here: what counts is whether any chunk
+    /// arrived, which the decoder knows itself.
+    fn on_eof(&mut self, _saw_events: bool, head: &[u8], out: &mut VecDeque<StreamEvent>) {
         if self.done {
             return;
         }
@@ -201,7 +199,9 @@ impl StreamDecoder {
         };
         self.fail(error, out);
     }
+}
 
+impl StreamDecoder {
     fn finish(&mut self, reason: FinishReason, out: &mut VecDeque<StreamEvent>) {
         if let Some(usage) = self.usage.take() {
             out.push_back(StreamEvent::Usage(usage));
@@ -227,72 +227,6 @@ fn reasoning_delta(text: String, signature: Option<String>) -> StreamEvent {
     })
 }
 
-/// A streamed answer read from `source` on demand: each `next` reads just enough of the body
-/// for the next event.
-pub struct GeminiStream<S: ChunkSource> {
-    source: S,
-    parser: SseParser,
-    decoder: StreamDecoder,
-    queue: VecDeque<StreamEvent>,
-    parsed: Vec<SseEvent>,
-    head: Vec<u8>,
-    ended: bool,
-}
-
-impl<S: ChunkSource> GeminiStream<S> {
-    /// A stream over `source`, a `text/event-stream` body.
-    pub fn new(source: S, fallbacks: Fallbacks) -> Self {
-        GeminiStream {
-            source,
-            parser: SseParser::new(),
-            decoder: StreamDecoder::new(fallbacks),
-            queue: VecDeque::new(),
-            parsed: Vec::new(),
-            head: Vec::new(),
-            ended: false,
-        }
-    }
-
-    fn pump(&mut self) {
-        match self.source.read_chunk() {
-            Ok(Some(bytes)) => {
-                if self.head.len() < MAX_ERROR_BODY {
-                    let room = MAX_ERROR_BODY - self.head.len();
-                    self.head.extend_from_slice(&bytes[..bytes.len().min(room)]);
-                }
-                self.parser.push(&bytes, &mut self.parsed);
-                for event in self.parsed.drain(..) {
-                    self.decoder.on_event(&event, &mut self.queue);
-                }
-            }
-            Ok(None) => {
-                self.decoder.on_eof(&self.head, &mut self.queue);
-                self.ended = true;
-            }
-            Err(error) => {
-                if !self.decoder.is_done() {
-                    self.queue.push_back(StreamEvent::Error(error));
-                }
-                self.ended = true;
-            }
-        }
-    }
-}
-
-impl<S: ChunkSource> EventStream for GeminiStream<S> {
-    fn next(&mut self) -> Option<StreamEvent> {
-        loop {
-            if let Some(event) = self.queue.pop_front() {
-                return Some(event);
-            }
-            if self.ended || self.decoder.is_done() {
-                return None;
-            }
-            self.pump();
-        }
-    }
-}
-
 /// The events of a non-SSE answer to a streaming request (a JSON array of chunks, or one
 /// chunk), for a proxy that dropped `alt=sse`.
 pub fn json_events(body: &[u8], fallbacks: Fallbacks) -> Vec<StreamEvent> {
@@ -306,6 +240,6 @@ pub fn json_events(body: &[u8], fallbacks: Fallbacks) -> Vec<StreamEvent> {
         }
         Err(_) => decoder.on_chunk(body, &mut out),
     }
-    decoder.on_eof(body, &mut out);
+    decoder.on_eof(true, body, &mut out);
     out.into()
 }

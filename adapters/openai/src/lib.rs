@@ -1,11 +1,11 @@
 //! Aratta adapter for OpenAI's API (`https://api.openai.com/v1`).
 //!
-//! Chat goes to Chat Completions (`/chat/completions`) through the SDK's OpenAI module with
+//! Chat goes to Chat Completions (`/chat/completions`) through `aratta-openai-compatible` with
 //! OpenAI's own [`Dialect`] (`developer` role, `max_completion_tokens`), except where only the
-//! Responses API (`/responses`) can do what was asked ([`responses::route`]): server-side tools
-//! in `extra.tools`, reasoning summaries (`include-reasoning`), or encrypted reasoning carried
-//! from an earlier Responses answer. Embeddings, models and the health check use `/embeddings`
-//! and `/models`. Every error passes through [`errors::classify`], which reads OpenAI's error
+//! Responses API (`/responses`) can do what was asked ([`RESPONSES`]): server-side tools in
+//! `extra.tools`, reasoning summaries (`include-reasoning`), or encrypted reasoning carried from
+//! an earlier Responses answer. Embeddings, models and the health check use `/embeddings` and
+//! `/models`. Every error passes through [`errors::classify`], which reads OpenAI's error
 //! codes. The field-by-field mapping is in `docs/providers/openai.md`.
 
 pub mod errors;
@@ -14,13 +14,9 @@ pub mod models;
 #[cfg(test)]
 mod tests;
 
-use aratta_guest::openai::responses::{self, ResponsesDialect};
-use aratta_guest::openai::{Dialect, client, request, tools};
-use aratta_guest::{
-    Adapter, AdapterError, AdapterInfo, AuthScheme, BoxEventStream, CallContext, ChatRequest,
-    ChatResponse, EmbeddingRequest, EmbeddingResponse, HealthReport, Json, Message, ModelInfo,
-    Tool, map_stream_errors,
-};
+use aratta_guest::{AdapterError, AdapterInfo, AuthScheme, CallContext, ModelInfo};
+use aratta_openai_compatible::responses::ResponsesDialect;
+use aratta_openai_compatible::{Dialect, OpenAiCompatible};
 
 /// The base URL of OpenAI's API, as the official SDKs default it.
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
@@ -32,10 +28,13 @@ pub const CHAT: Dialect = Dialect::OPENAI;
 /// OpenAI's Responses API: function tools sent `strict: false`, reasoning summaries on request.
 pub const RESPONSES: ResponsesDialect = ResponsesDialect::OPENAI;
 
-/// The adapter.
+/// The adapter: OpenAI-compatible defaults, except for model capabilities and errors.
 pub struct OpenAi;
 
-impl Adapter for OpenAi {
+impl OpenAiCompatible for OpenAi {
+    const DIALECT: Dialect = CHAT;
+    const RESPONSES: Option<ResponsesDialect> = Some(RESPONSES);
+
     fn describe() -> AdapterInfo {
         AdapterInfo {
             name: "openai".to_string(),
@@ -49,55 +48,13 @@ impl Adapter for OpenAi {
         }
     }
 
-    fn chat(ctx: CallContext, request: ChatRequest) -> Result<ChatResponse, AdapterError> {
-        match responses::route(&request, &RESPONSES) {
-            Some(why) => responses::chat(&ctx, &request, &RESPONSES, why),
-            None => client::chat(&ctx, &request, &CHAT),
-        }
-        .map_err(errors::classify)
-    }
-
-    fn chat_stream(ctx: CallContext, request: ChatRequest) -> Result<BoxEventStream, AdapterError> {
-        match responses::route(&request, &RESPONSES) {
-            Some(why) => responses::chat_stream(&ctx, &request, &RESPONSES, why),
-            None => client::chat_stream(&ctx, &request, &CHAT),
-        }
-        .map(|stream| map_stream_errors(stream, errors::classify))
-        .map_err(errors::classify)
-    }
-
-    fn embed(
-        ctx: CallContext,
-        request: EmbeddingRequest,
-    ) -> Result<EmbeddingResponse, AdapterError> {
-        client::embed(&ctx, &request).map_err(errors::classify)
-    }
-
-    fn convert_messages(messages: Vec<Message>) -> Result<Json, AdapterError> {
-        request::messages_json(&messages, &CHAT)
-    }
-
-    fn convert_tools(tools: Vec<Tool>) -> Result<Json, AdapterError> {
-        tools::to_openai_json(&tools)
-    }
-
-    fn parse_tools(native: Json) -> Result<Vec<Tool>, AdapterError> {
-        tools::from_openai_json(&native)
-    }
-
     fn get_models(ctx: CallContext) -> Result<Vec<ModelInfo>, AdapterError> {
-        models::list(&ctx).map_err(errors::classify)
+        models::list(&ctx)
     }
 
-    fn health_check(ctx: CallContext) -> Result<HealthReport, AdapterError> {
-        let models = models::list(&ctx).map_err(errors::classify)?;
-        Ok(HealthReport {
-            model_count: Some(u32::try_from(models.len()).unwrap_or(u32::MAX)),
-            detail: models
-                .is_empty()
-                .then(|| "the key lists no models".to_string()),
-        })
+    fn classify(error: AdapterError) -> AdapterError {
+        errors::classify(error)
     }
 }
 
-aratta_guest::export_adapter!(OpenAi);
+aratta_guest::export_adapter!(aratta_openai_compatible::Compatible<OpenAi>);

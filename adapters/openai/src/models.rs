@@ -8,8 +8,8 @@
 //! the whole family.
 
 use aratta_guest::http::Request;
-use aratta_guest::openai::response;
 use aratta_guest::{AdapterError, CallContext, ModelCapabilities, ModelInfo};
+use aratta_openai_compatible::response;
 
 /// `GET {base}/models`, with capabilities from [`capabilities`].
 pub fn list(ctx: &CallContext) -> Result<Vec<ModelInfo>, AdapterError> {

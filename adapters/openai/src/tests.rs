@@ -1,15 +1,19 @@
 //! The adapter against OpenAI's wire format: request bodies built exactly as OpenAI expects,
 //! and recorded answers, streams and error bodies from `tests/fixtures/openai/`.
 
-use aratta_guest::openai::responses::{self, request as responses_request};
-use aratta_guest::openai::stream::SseChatStream;
-use aratta_guest::openai::{Fallbacks, request, response};
+use aratta_guest::sse::SseStream;
 use aratta_guest::status::error_for_status;
 use aratta_guest::{
-    Adapter, AdapterError, AuthScheme, Base64Image, CallContext, ChatRequest, ContentBlock,
-    EmbeddingRequest, EventStream, FinishReason, Image, ImageSource, JsonSchemaFormat, Message,
-    MessageContent, MismatchKind, ReasoningOptions, ResponseFormat, Role, Sampling, StreamEvent,
-    Tool, ToolCall, ToolChoice, ToolResult, ToolResultPart, Usage,
+    AdapterError, AuthScheme, Base64Image, CallContext, ChatRequest, ContentBlock,
+    EmbeddingRequest, EventStream, Fallbacks, FinishReason, Image, ImageSource, JsonSchemaFormat,
+    Message, MessageContent, MismatchKind, ReasoningOptions, ResponseFormat, Role, Sampling,
+    StreamEvent, Tool, ToolCall, ToolChoice, ToolResult, ToolResultPart, Usage,
+};
+use aratta_openai_compatible::responses::stream::ResponsesDecoder;
+use aratta_openai_compatible::responses::{self, request as responses_request};
+use aratta_openai_compatible::stream::StreamDecoder;
+use aratta_openai_compatible::{
+    OpenAiCompatible, fallbacks as openai_fallbacks, request, response,
 };
 use serde_json::json;
 
@@ -26,7 +30,7 @@ macro_rules! fixture {
 }
 
 fn fallbacks() -> Fallbacks {
-    Fallbacks::new(
+    openai_fallbacks(
         &CallContext {
             base_url: super::DEFAULT_BASE_URL.into(),
             request_id: "req-42".into(),
@@ -398,14 +402,16 @@ fn drain(mut stream: impl EventStream) -> Vec<StreamEvent> {
     events
 }
 
-/// The events of a Chat Completions stream, the same whatever the chunk size.
+/// The events of a Chat Completions stream as the host sees them (errors classified, as the
+/// export glue does), the same whatever the chunk size.
 fn chat_events(body: &str) -> Vec<StreamEvent> {
     let run = |size| {
-        let stream = SseChatStream::new(recorded(body, size), fallbacks());
-        drain(aratta_guest::map_stream_errors(
-            Box::new(stream),
-            errors::classify,
-        ))
+        let stream = SseStream::new(recorded(body, size), StreamDecoder::new(fallbacks()));
+        let classify = |event| match event {
+            StreamEvent::Error(error) => StreamEvent::Error(errors::classify(error)),
+            other => other,
+        };
+        drain(stream).into_iter().map(classify).collect::<Vec<_>>()
     };
     let whole = run(body.len());
     for size in [1, 5, 64] {
@@ -501,10 +507,9 @@ fn responses_api_answers() {
     .unwrap();
     assert!(matches!(&r.content[0], ContentBlock::Reasoning(x)
         if x.format.as_deref() == Some("openai-responses-v1") && x.redacted.is_some()));
-    let stream = responses::stream::ResponsesStream::new(
+    let stream = SseStream::new(
         recorded(fixture!("responses_reasoning.stream.sse"), 17),
-        fallbacks(),
-        RESPONSES,
+        ResponsesDecoder::new(fallbacks(), RESPONSES),
     );
     let events = drain(stream);
     assert_eq!(

@@ -8,7 +8,7 @@
 //!
 //! Search: xAI retired Live Search (`search_parameters` now answers 410). Its replacement, the
 //! server-side `web_search` and `x_search` tools, exists only on the Responses API, so a request
-//! whose `extra.tools` holds them goes to `/responses` ([`responses::route`]); the sources the
+//! whose `extra.tools` holds them goes to `/responses` ([`RESPONSES`]); the sources the
 //! agent consulted come back as a final `Sources:` text block. Reasoning summaries and xAI's
 //! encrypted reasoning (carried to the next turn) take the same route.
 //!
@@ -21,13 +21,12 @@ pub mod models;
 #[cfg(test)]
 mod tests;
 
-use aratta_guest::openai::responses::{self, ResponsesDialect};
-use aratta_guest::openai::{Dialect, client, request, tools};
 use aratta_guest::{
-    Adapter, AdapterError, AdapterInfo, AuthScheme, BoxEventStream, CallContext, ChatRequest,
-    ChatResponse, EmbeddingRequest, EmbeddingResponse, ErrorDetail, HealthReport, Json, Message,
-    ModelInfo, Tool, map_stream_errors,
+    AdapterError, AdapterInfo, AuthScheme, CallContext, EmbeddingRequest, EmbeddingResponse,
+    ErrorDetail, ModelInfo,
 };
+use aratta_openai_compatible::responses::ResponsesDialect;
+use aratta_openai_compatible::{Dialect, OpenAiCompatible};
 
 /// The base URL of xAI's API, as xAI's docs and the OpenAI SDKs pointed at it use it.
 pub const DEFAULT_BASE_URL: &str = "https://api.x.ai/v1";
@@ -46,10 +45,13 @@ pub const CHAT: Dialect = Dialect {
 /// tools, no `reasoning.summary` parameter (summaries come without asking).
 pub const RESPONSES: ResponsesDialect = ResponsesDialect::XAI;
 
-/// The adapter.
+/// The adapter: OpenAI-compatible defaults, except for models, embeddings and errors.
 pub struct Xai;
 
-impl Adapter for Xai {
+impl OpenAiCompatible for Xai {
+    const DIALECT: Dialect = CHAT;
+    const RESPONSES: Option<ResponsesDialect> = Some(RESPONSES);
+
     fn describe() -> AdapterInfo {
         AdapterInfo {
             name: "xai".to_string(),
@@ -62,23 +64,6 @@ impl Adapter for Xai {
         }
     }
 
-    fn chat(ctx: CallContext, request: ChatRequest) -> Result<ChatResponse, AdapterError> {
-        match responses::route(&request, &RESPONSES) {
-            Some(why) => responses::chat(&ctx, &request, &RESPONSES, why),
-            None => client::chat(&ctx, &request, &CHAT),
-        }
-        .map_err(errors::classify)
-    }
-
-    fn chat_stream(ctx: CallContext, request: ChatRequest) -> Result<BoxEventStream, AdapterError> {
-        match responses::route(&request, &RESPONSES) {
-            Some(why) => responses::chat_stream(&ctx, &request, &RESPONSES, why),
-            None => client::chat_stream(&ctx, &request, &CHAT),
-        }
-        .map(|stream| map_stream_errors(stream, errors::classify))
-        .map_err(errors::classify)
-    }
-
     fn embed(
         _ctx: CallContext,
         _request: EmbeddingRequest,
@@ -89,31 +74,13 @@ impl Adapter for Xai {
         )))
     }
 
-    fn convert_messages(messages: Vec<Message>) -> Result<Json, AdapterError> {
-        request::messages_json(&messages, &CHAT)
-    }
-
-    fn convert_tools(tools: Vec<Tool>) -> Result<Json, AdapterError> {
-        tools::to_openai_json(&tools)
-    }
-
-    fn parse_tools(native: Json) -> Result<Vec<Tool>, AdapterError> {
-        tools::from_openai_json(&native)
-    }
-
     fn get_models(ctx: CallContext) -> Result<Vec<ModelInfo>, AdapterError> {
-        models::list(&ctx).map_err(errors::classify)
+        models::list(&ctx)
     }
 
-    fn health_check(ctx: CallContext) -> Result<HealthReport, AdapterError> {
-        let models = models::list(&ctx).map_err(errors::classify)?;
-        Ok(HealthReport {
-            model_count: Some(u32::try_from(models.len()).unwrap_or(u32::MAX)),
-            detail: models
-                .is_empty()
-                .then(|| "the key lists no models".to_string()),
-        })
+    fn classify(error: AdapterError) -> AdapterError {
+        errors::classify(error)
     }
 }
 
-aratta_guest::export_adapter!(Xai);
+aratta_guest::export_adapter!(aratta_openai_compatible::Compatible<Xai>);

@@ -12,8 +12,9 @@
 //! | `embeddings` | never: xAI offers no embedding model |
 
 use aratta_guest::http::Request;
-use aratta_guest::openai::response::{self, parse};
+use aratta_guest::json::parse;
 use aratta_guest::{AdapterError, CallContext, ModelCapabilities, ModelInfo};
+use aratta_openai_compatible::response;
 use serde_json::Value;
 
 /// `GET {base}/models`, with capabilities read off each entry.

@@ -1,14 +1,18 @@
 //! The adapter against xAI's wire format: request bodies with xAI's differences, and recorded
 //! answers, streams and error bodies from `tests/fixtures/xai/`.
 
-use aratta_guest::openai::responses::{self, request as responses_request};
-use aratta_guest::openai::stream::SseChatStream;
-use aratta_guest::openai::{Fallbacks, request, response};
+use aratta_guest::sse::SseStream;
 use aratta_guest::status::error_for_status;
 use aratta_guest::{
-    Adapter, AdapterError, AuthScheme, CallContext, ChatRequest, ContentBlock, EmbeddingRequest,
-    EventStream, FinishReason, MessageContent, MismatchKind, Reasoning, ReasoningOptions, Role,
-    Sampling, StreamEvent, Tool, ToolChoice, Usage,
+    AdapterError, AuthScheme, CallContext, ChatRequest, ContentBlock, EmbeddingRequest,
+    EventStream, Fallbacks, FinishReason, MessageContent, MismatchKind, Reasoning,
+    ReasoningOptions, Role, Sampling, StreamEvent, Tool, ToolChoice, Usage,
+};
+use aratta_openai_compatible::responses::stream::ResponsesDecoder;
+use aratta_openai_compatible::responses::{self, request as responses_request};
+use aratta_openai_compatible::stream::StreamDecoder;
+use aratta_openai_compatible::{
+    OpenAiCompatible, fallbacks as openai_fallbacks, request, response,
 };
 use serde_json::json;
 
@@ -25,7 +29,7 @@ macro_rules! fixture {
 }
 
 fn fallbacks() -> Fallbacks {
-    Fallbacks::new(
+    openai_fallbacks(
         &CallContext {
             base_url: super::DEFAULT_BASE_URL.into(),
             request_id: "req-7".into(),
@@ -228,7 +232,12 @@ fn drain(mut stream: impl EventStream) -> Vec<StreamEvent> {
 }
 
 fn chat_events(body: &str) -> Vec<StreamEvent> {
-    let run = |size| drain(SseChatStream::new(recorded(body, size), fallbacks()));
+    let run = |size| {
+        drain(SseStream::new(
+            recorded(body, size),
+            StreamDecoder::new(fallbacks()),
+        ))
+    };
     let whole = run(body.len());
     for size in [1, 9, 100] {
         assert_eq!(run(size), whole, "chunks of {size}");
@@ -308,10 +317,9 @@ fn web_search_answers_keep_their_sources() {
     // Responses API usage already counts reasoning inside output_tokens.
     assert_eq!(r.usage.unwrap().output_tokens, Some(583));
 
-    let events = drain(responses::stream::ResponsesStream::new(
+    let events = drain(SseStream::new(
         recorded(fixture!("responses_reasoning.stream.sse"), 33),
-        fallbacks(),
-        RESPONSES,
+        ResponsesDecoder::new(fallbacks(), RESPONSES),
     ));
     let carried = events.iter().find_map(|e| match e {
         StreamEvent::ReasoningDelta(d) if d.redacted.is_some() => Some(d.clone()),

@@ -46,6 +46,13 @@ impl Response {
             .and_then(|(_, v)| std::str::from_utf8(v).ok())
     }
 
+    /// Whether the body is JSON by its `content-type`: a streaming request answered with one
+    /// JSON body (a proxy, a server that cannot stream) is replayed as events instead.
+    pub fn is_json(&self) -> bool {
+        self.header("content-type")
+            .is_some_and(|t| t.trim_start().starts_with("application/json"))
+    }
+
     /// The URL the request went to, for error messages.
     pub fn url(&self) -> &str {
         &self.url

@@ -1,9 +1,9 @@
-//! The event-to-event state machine behind [`SseStream`](super::SseStream): one Anthropic
-//! stream event in, zero or more SCRI stream events out (the table is in the parent module).
+//! The event-to-event state machine behind a streamed answer: one Anthropic stream event in,
+//! zero or more SCRI stream events out (the table is in the parent module).
 
 use std::collections::{HashMap, VecDeque};
 
-use aratta_guest::sse::SseEvent;
+use aratta_guest::sse::{Decoder, SseEvent};
 use aratta_guest::{
     AdapterError, ContentBlock, ErrorDetail, ReasoningDelta, StreamEvent, StreamStart,
     ToolCallDelta, ToolCallStart,
@@ -61,7 +61,7 @@ enum Block {
 
 /// The event-to-event state machine. Feed it SSE events; it appends SCRI events to a queue.
 #[derive(Debug)]
-pub struct Decoder {
+pub struct StreamDecoder {
     fallback_id: String,
     fallback_model: String,
     started: bool,
@@ -73,10 +73,10 @@ pub struct Decoder {
     done: bool,
 }
 
-impl Decoder {
+impl StreamDecoder {
     /// A decoder for one answer; the fallbacks stand in for an id or model the stream omits.
     pub fn new(fallback_id: String, fallback_model: String) -> Self {
-        Decoder {
+        StreamDecoder {
             fallback_id,
             fallback_model,
             started: false,
@@ -88,14 +88,21 @@ impl Decoder {
             done: false,
         }
     }
+}
 
-    /// Whether a terminal event (`stop` or `error`) was emitted.
-    pub fn is_done(&self) -> bool {
+impl Decoder for StreamDecoder {
+    fn is_done(&self) -> bool {
         self.done
     }
 
-    /// Handle one SSE event.
-    pub fn on_event(&mut self, event: &SseEvent, out: &mut VecDeque<StreamEvent>) {
+    /// A last event whose blank line never came (the SDK's own recorded streams end so)
+    /// counts when its data is whole JSON; a cut one is left to `on_eof`, which reports the
+    /// truncation.
+    fn accepts_unterminated(&self, event: &SseEvent) -> bool {
+        serde_json::from_str::<serde::de::IgnoredAny>(&event.data).is_ok()
+    }
+
+    fn on_event(&mut self, event: &SseEvent, out: &mut VecDeque<StreamEvent>) {
         if self.done {
             return;
         }
@@ -142,8 +149,7 @@ impl Decoder {
         }
     }
 
-    /// The body ended. `head` is the start of the raw body, kept for the error detail.
-    pub fn on_eof(&mut self, saw_events: bool, head: &[u8], out: &mut VecDeque<StreamEvent>) {
+    fn on_eof(&mut self, saw_events: bool, head: &[u8], out: &mut VecDeque<StreamEvent>) {
         if self.done {
             return;
         }
@@ -161,7 +167,9 @@ impl Decoder {
         };
         self.fail(error, out);
     }
+}
 
+impl StreamDecoder {
     fn fail(&mut self, error: AdapterError, out: &mut VecDeque<StreamEvent>) {
         out.push_back(StreamEvent::Error(error));
         self.done = true;

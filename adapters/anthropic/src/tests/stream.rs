@@ -6,12 +6,14 @@ use aratta_guest::{
 };
 
 use super::{Chunks, drain, fixture};
-use crate::stream::{Decoder, SseStream};
+use aratta_guest::sse::SseStream;
+
+use crate::stream::StreamDecoder;
 
 fn run(body: &str, size: usize) -> Vec<StreamEvent> {
     drain(SseStream::new(
         Chunks::new(body.as_bytes(), size),
-        Decoder::new("msg_fallback".into(), "requested-model".into()),
+        StreamDecoder::new("msg_fallback".into(), "requested-model".into()),
     ))
 }
 
@@ -305,7 +307,7 @@ fn an_error_event_before_content_is_returned_for_fallback() {
     );
     let stream = SseStream::new(
         Chunks::new(fixture("overloaded.stream.sse").as_bytes(), 64),
-        Decoder::new("f".into(), "m".into()),
+        StreamDecoder::new("f".into(), "m".into()),
     );
     assert!(matches!(
         peek_stream(Box::new(stream)),
@@ -343,7 +345,7 @@ fn a_truncated_stream_is_an_error_not_a_success() {
     // The connection failing mid-body is reported as it is.
     let failing = SseStream::new(
         Chunks::failing(cut.as_bytes(), AdapterError::connection("reset")),
-        Decoder::new("f".into(), "m".into()),
+        StreamDecoder::new("f".into(), "m".into()),
     );
     assert!(matches!(
         drain(failing).last(),

@@ -12,11 +12,13 @@ mod tools;
 use std::collections::VecDeque;
 
 use aratta_guest::http::ChunkSource;
-use aratta_guest::openai::Fallbacks;
+use aratta_guest::sse::SseStream;
 use aratta_guest::{
-    AdapterError, CallContext, ChatRequest, ContentBlock, EventStream, Message, MessageContent,
-    Reasoning, Role, Sampling, StreamEvent, ToolCall,
+    AdapterError, CallContext, ChatRequest, ContentBlock, EventStream, Fallbacks, Message,
+    MessageContent, Reasoning, Role, Sampling, StreamEvent, ToolCall,
 };
+
+use crate::stream::StreamDecoder;
 
 /// The text of a fixture file.
 macro_rules! fixture {
@@ -153,14 +155,14 @@ pub(crate) fn drain(mut stream: impl EventStream) -> Vec<StreamEvent> {
 
 /// The events of `body` read in pieces of 1 byte, 7 bytes and whole; all three must agree.
 pub(crate) fn events_in_all_chunkings(body: &str) -> Vec<StreamEvent> {
-    let whole = drain(crate::stream::GeminiStream::new(
+    let whole = drain(SseStream::new(
         Chunks::new(body.as_bytes(), body.len()),
-        fallbacks(),
+        StreamDecoder::new(fallbacks()),
     ));
     for size in [1, 7] {
-        let events = drain(crate::stream::GeminiStream::new(
+        let events = drain(SseStream::new(
             Chunks::new(body.as_bytes(), size),
-            fallbacks(),
+            StreamDecoder::new(fallbacks()),
         ));
         assert_eq!(events, whole, "{size}-byte chunks give other events");
     }

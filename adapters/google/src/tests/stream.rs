@@ -2,7 +2,8 @@
 //! and whole chunks, which must give the same events.
 
 use super::{Chunks, drain, events_in_all_chunkings, fallbacks, fixture};
-use crate::stream::{GeminiStream, json_events};
+use crate::stream::{StreamDecoder, json_events};
+use aratta_guest::sse::SseStream;
 use aratta_guest::{
     AdapterError, EventStream, FinishReason, ReasoningDelta, StreamEvent, StreamStart,
     ToolCallDelta, ToolCallStart, Usage,
@@ -151,7 +152,7 @@ fn the_body_is_read_only_as_far_as_the_next_event_needs() {
     let source = Chunks::new(body.as_bytes(), 7);
     let read = source.read.clone();
     let total = body.len().div_ceil(7);
-    let mut stream = GeminiStream::new(source, fallbacks());
+    let mut stream = SseStream::new(source, StreamDecoder::new(fallbacks()));
     assert!(matches!(stream.next(), Some(StreamEvent::Start(_))));
     assert!(
         read.get() < total / 3,
@@ -163,9 +164,9 @@ fn the_body_is_read_only_as_far_as_the_next_event_needs() {
     with_tail.push_str(
         "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"late\"}]}}]}\r\n\r\n",
     );
-    let events = drain(GeminiStream::new(
+    let events = drain(SseStream::new(
         Chunks::new(with_tail.as_bytes(), 7),
-        fallbacks(),
+        StreamDecoder::new(fallbacks()),
     ));
     assert!(!events.contains(&text("late")));
     assert!(matches!(
@@ -176,14 +177,20 @@ fn the_body_is_read_only_as_far_as_the_next_event_needs() {
 
 #[test]
 fn bodies_that_are_not_event_streams() {
-    let events = drain(GeminiStream::new(Chunks::new(b"", 1), fallbacks()));
+    let events = drain(SseStream::new(
+        Chunks::new(b"", 1),
+        StreamDecoder::new(fallbacks()),
+    ));
     assert!(matches!(
         events[..],
         [StreamEvent::Error(AdapterError::SchemaMismatch(_))]
     ));
     // A proxy that answers with a JSON error and a 200.
     let body = br#"{"error":{"code":500,"message":"upstream failed","status":"INTERNAL"}}"#;
-    let events = drain(GeminiStream::new(Chunks::new(body, 16), fallbacks()));
+    let events = drain(SseStream::new(
+        Chunks::new(body, 16),
+        StreamDecoder::new(fallbacks()),
+    ));
     let [StreamEvent::Error(AdapterError::SchemaMismatch(m))] = &events[..] else {
         panic!("{events:#?}")
     };
@@ -193,9 +200,9 @@ fn bodies_that_are_not_event_streams() {
         m.detail.message
     );
     // Garbage in an event.
-    let events = drain(GeminiStream::new(
+    let events = drain(SseStream::new(
         Chunks::new(b"data: {not json\r\n\r\n", 4),
-        fallbacks(),
+        StreamDecoder::new(fallbacks()),
     ));
     assert!(matches!(
         &events[..],

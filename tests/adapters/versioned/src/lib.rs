@@ -12,7 +12,7 @@
 //!
 //! A client tells versions apart by `lineage.adapter_version`.
 
-use aratta_guest::openai::{Dialect, client};
+use aratta_openai_compatible::{Dialect, client};
 use aratta_guest::{
     Adapter, AdapterError, AdapterInfo, AuthScheme, BoxEventStream, CallContext, ChatRequest,
     ChatResponse, HealthReport, ModelInfo,

@@ -4,10 +4,9 @@ mod request;
 mod response;
 mod stream;
 
-use super::Fallbacks;
-use crate::CallContext;
-use crate::http::ChunkSource;
-use crate::{AdapterError, StreamEvent};
+use aratta_guest::http::ChunkSource;
+use aratta_guest::{AdapterError, StreamEvent};
+use aratta_guest::{CallContext, Fallbacks};
 
 /// The text of a fixture file.
 macro_rules! fixture {
@@ -22,7 +21,7 @@ macro_rules! fixture {
 pub(crate) use fixture;
 
 pub(crate) fn fallbacks() -> Fallbacks {
-    Fallbacks::new(
+    super::fallbacks(
         &CallContext {
             base_url: "http://127.0.0.1:11434/v1".into(),
             request_id: "req-0001-abcd".into(),
@@ -69,7 +68,7 @@ impl ChunkSource for Chunks {
 fn generated_call_ids_are_scoped_by_request() {
     assert_eq!(fallbacks().call_id(2), "call_req0001abcd_2");
     assert_eq!(fallbacks().id, "chatcmpl-req-0001-abcd");
-    let bare = Fallbacks::new(
+    let bare = super::fallbacks(
         &CallContext {
             base_url: String::new(),
             request_id: String::new(),
@@ -81,7 +80,7 @@ fn generated_call_ids_are_scoped_by_request() {
 }
 
 /// Every event of a stream, checking that the stream ends with exactly one terminal event.
-pub(crate) fn drain(mut stream: impl crate::EventStream) -> Vec<StreamEvent> {
+pub(crate) fn drain(mut stream: impl aratta_guest::EventStream) -> Vec<StreamEvent> {
     let mut events = Vec::new();
     while let Some(event) = stream.next() {
         events.push(event);

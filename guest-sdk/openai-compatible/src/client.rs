@@ -1,14 +1,15 @@
-//! The OpenAI-compatible operations over [`http`](crate::http): what an adapter's `chat`,
+//! The OpenAI-compatible operations over [`http`](aratta_guest::http): what an adapter's `chat`,
 //! `chat-stream`, `embed`, `get-models` and `health-check` call, given a [`Dialect`].
 
-use super::stream::{SseChatStream, response_events};
-use super::{Dialect, Fallbacks, request, response};
-use crate::adapter::{BoxEventStream, VecEventStream, peek_stream};
-use crate::http::Request;
-use crate::{
+use super::stream::StreamDecoder;
+use super::{Dialect, fallbacks, request, response};
+use aratta_guest::http::Request;
+use aratta_guest::sse::SseStream;
+use aratta_guest::{
     AdapterError, CallContext, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse,
     HealthReport, ModelInfo,
 };
+use aratta_guest::{BoxEventStream, VecEventStream, peek_stream};
 
 /// `POST {base}/chat/completions` and the answer as SCRI.
 pub fn chat(
@@ -23,7 +24,7 @@ pub fn chat(
         .send()?
         .error_for_status()?
         .bytes()?;
-    response::chat_response(&bytes, &Fallbacks::new(ctx, &req.model))
+    response::chat_response(&bytes, &fallbacks(ctx, &req.model))
 }
 
 /// `POST {base}/chat/completions` with `stream: true` and usage in the final chunk. Errors
@@ -41,20 +42,17 @@ pub fn chat_stream(
         .body("application/json", body.into_bytes())
         .send()?
         .error_for_status()?;
-    let fallbacks = Fallbacks::new(ctx, &req.model);
-    let is_json = response
-        .header("content-type")
-        .is_some_and(|t| t.trim_start().starts_with("application/json"));
-    if is_json {
+    let fallbacks = fallbacks(ctx, &req.model);
+    if response.is_json() {
         let bytes = response.bytes()?;
         let answer = response::chat_response(&bytes, &fallbacks)?;
-        return Ok(Box::new(VecEventStream::new(response_events(answer))));
+        return Ok(Box::new(VecEventStream::from_response(answer)));
     }
     // An error before any content (llama.cpp's context overflow comes right after the role
     // chunk) is still returned here, where the host can fall back.
-    peek_stream(Box::new(SseChatStream::new(
+    peek_stream(Box::new(SseStream::new(
         response.into_body(),
-        fallbacks,
+        StreamDecoder::new(fallbacks),
     )))
 }
 

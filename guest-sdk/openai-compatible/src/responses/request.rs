@@ -6,9 +6,9 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::{ResponsesDialect, carries_reasoning};
-use crate::openai::request::{JsonSchemaOut, RawFields, schema_raw};
-use crate::openai::wire::decimal_f64;
-use crate::{
+use crate::request::{JsonSchemaOut, RawFields, schema_raw};
+use crate::wire::decimal_f64;
+use aratta_guest::{
     AdapterError, ChatRequest, ContentBlock, Image, ImageSource, Message, MessageContent,
     ResponseFormat, Role, ToolChoice, ToolResult, ToolResultPart,
 };

@@ -1,14 +1,15 @@
 use super::{Chunks, drain, fallbacks, fixture};
-use crate::openai::stream::{SseChatStream, response_events};
-use crate::{
+use crate::stream::StreamDecoder;
+use aratta_guest::sse::SseStream;
+use aratta_guest::{
     AdapterError, FinishReason, MismatchKind, ReasoningDelta, StreamEvent, StreamStart,
     ToolCallDelta, ToolCallStart, Usage,
 };
 
 fn run(body: &str, size: usize) -> Vec<StreamEvent> {
-    drain(SseChatStream::new(
+    drain(SseStream::new(
         Chunks::new(body.as_bytes(), size),
-        fallbacks(),
+        StreamDecoder::new(fallbacks()),
     ))
 }
 
@@ -396,18 +397,18 @@ fn a_call_that_never_names_its_tool_is_an_error() {
 fn a_read_failure_ends_the_stream_with_its_error() {
     let body = fixture!("truncated.sse");
     let source = Chunks::failing(body.as_bytes(), AdapterError::timeout("stalled"));
-    let evs = drain(SseChatStream::new(source, fallbacks()));
+    let evs = drain(SseStream::new(source, StreamDecoder::new(fallbacks())));
     assert!(matches!(error(&evs), AdapterError::Timeout(_)));
 }
 
 #[test]
 fn a_complete_answer_replays_as_events() {
-    let answer = crate::openai::response::chat_response(
+    let answer = crate::response::chat_response(
         fixture!("vllm_chat_reasoning.json").as_bytes(),
         &fallbacks(),
     )
     .unwrap();
-    let evs = response_events(answer);
+    let evs = drain(aratta_guest::VecEventStream::from_response(answer));
     assert_eq!(evs[0], start("chatcmpl-9f8e7d", "Qwen/Qwen3-8B"));
     assert_eq!(evs[1], reasoning("Need the weather; call the tool."));
     assert_eq!(evs[2], call(0, "chatcmpl-tool-6ac0a2b1f2", "get_weather"));
@@ -420,16 +421,19 @@ fn a_complete_answer_replays_as_events() {
 #[test]
 fn an_error_before_content_is_returned_by_chat_stream_itself() {
     let body = fixture!("llamacpp_stream_error.sse");
-    let stream = SseChatStream::new(Chunks::new(body.as_bytes(), 9), fallbacks());
-    let Err(AdapterError::InvalidRequest(d)) = crate::peek_stream(Box::new(stream)) else {
+    let stream = SseStream::new(
+        Chunks::new(body.as_bytes(), 9),
+        StreamDecoder::new(fallbacks()),
+    );
+    let Err(AdapterError::InvalidRequest(d)) = aratta_guest::peek_stream(Box::new(stream)) else {
         panic!("expected the error up front")
     };
     assert!(d.message.contains("context size"));
     // A healthy stream loses nothing by being peeked.
     let body = fixture!("openai_stream.sse");
-    let peeked = crate::peek_stream(Box::new(SseChatStream::new(
+    let peeked = aratta_guest::peek_stream(Box::new(SseStream::new(
         Chunks::new(body.as_bytes(), 5),
-        fallbacks(),
+        StreamDecoder::new(fallbacks()),
     )))
     .unwrap();
     assert_eq!(drain(peeked), events(body));

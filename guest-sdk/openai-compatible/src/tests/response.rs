@@ -1,8 +1,8 @@
 use super::{fallbacks, fixture};
-use crate::openai::response::{chat_response, embedding_response, finish_reason, models};
-use crate::{AdapterError, ContentBlock, FinishReason, MismatchKind, ToolCall, Usage};
+use crate::response::{chat_response, embedding_response, finish_reason, models};
+use aratta_guest::{AdapterError, ContentBlock, FinishReason, MismatchKind, ToolCall, Usage};
 
-fn mismatch(err: AdapterError) -> crate::SchemaMismatch {
+fn mismatch(err: AdapterError) -> aratta_guest::SchemaMismatch {
     match err {
         AdapterError::SchemaMismatch(m) => m,
         other => panic!("expected schema-mismatch, got {other:?}"),
@@ -322,8 +322,8 @@ fn model_lists_from_each_server() {
 }
 
 fn usage_of(json: &str) -> Usage {
-    let wire: crate::openai::wire::WireUsage = serde_json::from_str(json).unwrap();
-    crate::openai::response::usage(Some(&wire), None).unwrap()
+    let wire: crate::wire::WireUsage = serde_json::from_str(json).unwrap();
+    crate::response::usage(Some(&wire), None).unwrap()
 }
 
 #[test]

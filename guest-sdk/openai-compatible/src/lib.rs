@@ -1,11 +1,15 @@
-//! The OpenAI Chat Completions wire format, shared by every OpenAI-compatible adapter
-//! (OpenAI, xAI, and local servers: Ollama, vLLM, llama.cpp).
+//! The OpenAI Chat Completions and Responses wire formats for Aratta adapters, shared by every
+//! OpenAI-compatible adapter (OpenAI, xAI, and local servers: Ollama, vLLM, llama.cpp), and a
+//! way to write such an adapter without writing its operations:
 //!
+//! - [`openai_compatible_adapter!`]: a whole adapter, exported, from a few fields;
+//! - [`OpenAiCompatible`] and [`Compatible`]: the same as a trait with OpenAI-format defaults,
+//!   for an adapter that overrides some operations;
 //! - [`wire`]: the serde types;
 //! - [`request`] and [`tools`]: SCRI → OpenAI (and tools back again);
 //! - [`response`]: OpenAI → SCRI for complete answers, embeddings and model lists;
 //! - [`stream`]: streamed chunks → SCRI stream events;
-//! - [`client`]: the operations themselves over [`http`](crate::http), parameterized by a
+//! - [`client`]: the operations themselves over [`http`](aratta_guest::http), parameterized by a
 //!   [`Dialect`] for what differs between servers;
 //! - [`responses`]: the Responses API (`/responses`), for what Chat Completions cannot carry
 //!   (server-side tools, reasoning text, reasoning kept across turns);
@@ -17,7 +21,11 @@
 //! `choices`, a stream that ends without finishing): those are `schema-mismatch` or `error`
 //! events with a JSON path and the raw body.
 
+#![deny(missing_docs)]
+
+mod adapter;
 pub mod client;
+mod macros;
 pub mod request;
 pub mod response;
 pub mod responses;
@@ -29,7 +37,15 @@ pub mod wire;
 #[cfg(test)]
 mod tests;
 
-use crate::CallContext;
+pub use adapter::{Compatible, OpenAiCompatible};
+
+use aratta_guest::{CallContext, Fallbacks};
+
+/// What [`openai_compatible_adapter!`] expands to needs; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use aratta_guest;
+}
 
 /// What differs between OpenAI-compatible servers on the request side.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +71,18 @@ impl Dialect {
         top_k: false,
         named_tool_choice_as_required: false,
     };
+
+    /// Servers run locally: Ollama, vLLM, llama.cpp's `llama-server`.
+    pub const LOCAL: Dialect = Dialect {
+        // Chat templates of local models know `system`, rarely `developer`.
+        developer_role: false,
+        // Ollama reads only `max_tokens`; vLLM and llama.cpp read both.
+        max_completion_tokens: false,
+        // vLLM and llama.cpp sample with it; Ollama's OpenAI layer ignores it.
+        top_k: true,
+        // llama.cpp silently turns the object form into `auto`; Ollama ignores `tool_choice`.
+        named_tool_choice_as_required: true,
+    };
 }
 
 impl Default for Dialect {
@@ -63,45 +91,8 @@ impl Default for Dialect {
     }
 }
 
-/// Values used when the server omits them: a response id, the model name, and a scope that
-/// makes generated tool-call ids unique across the turns of a conversation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fallbacks {
-    /// The response id when the server sends none.
-    pub id: String,
-    /// The model name when the server sends none (the requested model).
-    pub model: String,
-    /// Mixed into generated tool-call ids.
-    pub scope: String,
-}
-
-impl Fallbacks {
-    /// Fallbacks for a call: ids derive from the host's request id.
-    pub fn new(ctx: &CallContext, model: &str) -> Self {
-        let scope: String = ctx
-            .request_id
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .collect();
-        let scope = scope[scope.len().saturating_sub(12)..].to_string();
-        Fallbacks {
-            id: if ctx.request_id.is_empty() {
-                "chatcmpl-aratta".to_string()
-            } else {
-                format!("chatcmpl-{}", ctx.request_id)
-            },
-            model: model.to_string(),
-            scope,
-        }
-    }
-
-    /// The id for the `n`th tool call of an answer whose server sent none: `call_<n>`, with
-    /// the request scope when there is one (`call_<scope>_<n>`).
-    pub fn call_id(&self, n: usize) -> String {
-        if self.scope.is_empty() {
-            format!("call_{n}")
-        } else {
-            format!("call_{}_{n}", self.scope)
-        }
-    }
+/// The fallbacks of an OpenAI-format answer: made-up response ids read `chatcmpl-<request id>`,
+/// like OpenAI's own.
+pub fn fallbacks(ctx: &CallContext, model: &str) -> Fallbacks {
+    Fallbacks::new(ctx, model, "chatcmpl")
 }

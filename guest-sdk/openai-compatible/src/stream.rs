@@ -1,8 +1,8 @@
 //! Streamed Chat Completions as SCRI stream events.
 //!
 //! [`StreamDecoder`] turns `chat.completion.chunk` events into `start`, `text-delta`,
-//! `reasoning-delta`, `tool-call-start`, `tool-call-delta`, `usage` and `stop`; [`SseChatStream`]
-//! drives it from a response body, reading only as much as the next event needs.
+//! `reasoning-delta`, `tool-call-start`, `tool-call-delta`, `usage` and `stop`; the SDK's
+//! [`SseStream`](aratta_guest::sse::SseStream) drives it from a response body.
 //!
 //! Cited sources (`citations`, `annotations`) go out as a last `text-delta` before `usage`.
 //!
@@ -14,19 +14,14 @@ use std::collections::VecDeque;
 
 use serde::de::IgnoredAny;
 
-use super::Fallbacks;
-use super::response::{
-    arguments_text, embedded_error, finish_reason, parse, reasoning_text, usage,
-};
+use super::response::{arguments_text, embedded_error, finish_reason, reasoning_text, usage};
 use super::sources::Sources;
 use super::wire::{ChatCompletion, ToolCallIn};
-use crate::adapter::EventStream;
-use crate::error::MAX_ERROR_BODY;
-use crate::http::ChunkSource;
-use crate::sse::{SseEvent, SseParser};
-use crate::{
-    AdapterError, ChatResponse, ContentBlock, ReasoningDelta, StreamEvent, StreamStart,
-    ToolCallDelta, ToolCallStart, Usage,
+use aratta_guest::json::parse;
+use aratta_guest::sse::{Decoder, SseEvent};
+use aratta_guest::{
+    AdapterError, Fallbacks, ReasoningDelta, StreamEvent, StreamStart, ToolCallDelta,
+    ToolCallStart, Usage,
 };
 
 /// One tool call as the stream builds it.
@@ -76,14 +71,14 @@ impl StreamDecoder {
             done: false,
         }
     }
+}
 
-    /// Whether a terminal event (`stop` or `error`) was emitted.
-    pub fn is_done(&self) -> bool {
+impl Decoder for StreamDecoder {
+    fn is_done(&self) -> bool {
         self.done
     }
 
-    /// Handle one SSE event.
-    pub fn on_event(&mut self, event: &SseEvent, out: &mut VecDeque<StreamEvent>) {
+    fn on_event(&mut self, event: &SseEvent, out: &mut VecDeque<StreamEvent>) {
         if self.done {
             return;
         }
@@ -104,15 +99,14 @@ impl StreamDecoder {
         match parse::<ChatCompletion>(data.as_bytes()) {
             Ok(chunk) => self.on_chunk(chunk, data.as_bytes(), out),
             Err(AdapterError::SchemaMismatch(mut m)) => {
-                m.kind = crate::MismatchKind::StreamFormatChange;
+                m.kind = aratta_guest::MismatchKind::StreamFormatChange;
                 self.fail(AdapterError::SchemaMismatch(m), out)
             }
             Err(other) => self.fail(other, out),
         }
     }
 
-    /// The body ended. `head` is the start of the raw body, kept for the error detail.
-    pub fn on_eof(&mut self, saw_events: bool, head: &[u8], out: &mut VecDeque<StreamEvent>) {
+    fn on_eof(&mut self, saw_events: bool, head: &[u8], out: &mut VecDeque<StreamEvent>) {
         if self.done {
             return;
         }
@@ -120,14 +114,14 @@ impl StreamDecoder {
             return self.complete(out);
         }
         let error = if !saw_events {
-            let message = match crate::status::provider_message(head) {
+            let message = match aratta_guest::status::provider_message(head) {
                 Some(m) => format!("the response is not an event stream; the provider said: {m}"),
                 None => "the response ended without a single server-sent event".to_string(),
             };
             AdapterError::stream_format("", message, head)
         } else {
             AdapterError::Connection(
-                crate::ErrorDetail::new(
+                aratta_guest::ErrorDetail::new(
                     "the stream was truncated: it ended without `[DONE]` or a finish reason",
                 )
                 .with_body(head),
@@ -135,7 +129,9 @@ impl StreamDecoder {
         };
         self.fail(error, out);
     }
+}
 
+impl StreamDecoder {
     fn fail(&mut self, error: AdapterError, out: &mut VecDeque<StreamEvent>) {
         out.push_back(StreamEvent::Error(error));
         self.done = true;
@@ -343,120 +339,8 @@ fn error_payload(payload: &str) -> AdapterError {
     };
     as_error.unwrap_or_else(|| {
         AdapterError::Upstream(
-            crate::ErrorDetail::new("the provider reported an error in the stream")
+            aratta_guest::ErrorDetail::new("the provider reported an error in the stream")
                 .with_body(payload.as_bytes()),
         )
     })
-}
-
-/// The events of a complete answer, for servers that answer a streaming request with one
-/// JSON body, and for adapters that cannot stream.
-pub fn response_events(response: ChatResponse) -> Vec<StreamEvent> {
-    let mut events = vec![StreamEvent::Start(StreamStart {
-        id: response.id,
-        model: response.model,
-    })];
-    let mut index = 0;
-    for block in response.content {
-        match block {
-            ContentBlock::Text(text) => events.push(StreamEvent::TextDelta(text)),
-            ContentBlock::Reasoning(r) => {
-                events.push(StreamEvent::ReasoningDelta(ReasoningDelta {
-                    text: r.text,
-                    signature: r.signature,
-                    redacted: r.redacted,
-                    format: r.format,
-                }))
-            }
-            ContentBlock::ToolUse(call) => {
-                events.push(StreamEvent::ToolCallStart(ToolCallStart {
-                    index,
-                    id: call.id,
-                    name: call.name,
-                    signature: call.signature,
-                }));
-                events.push(StreamEvent::ToolCallDelta(ToolCallDelta {
-                    index,
-                    arguments: call.arguments,
-                }));
-                index += 1;
-            }
-            ContentBlock::Image(_) | ContentBlock::ToolResult(_) => {}
-        }
-    }
-    if let Some(usage) = response.usage {
-        events.push(StreamEvent::Usage(usage));
-    }
-    events.push(StreamEvent::Stop(response.finish_reason));
-    events
-}
-
-/// A streamed Chat Completions answer read from `source` on demand: each `next` reads just
-/// enough of the body to yield the next event.
-pub struct SseChatStream<S: ChunkSource> {
-    source: S,
-    parser: SseParser,
-    decoder: StreamDecoder,
-    queue: VecDeque<StreamEvent>,
-    parsed: Vec<SseEvent>,
-    head: Vec<u8>,
-    saw_events: bool,
-    ended: bool,
-}
-
-impl<S: ChunkSource> SseChatStream<S> {
-    /// A stream over `source`, a body of `text/event-stream` chunks.
-    pub fn new(source: S, fallbacks: Fallbacks) -> Self {
-        SseChatStream {
-            source,
-            parser: SseParser::new(),
-            decoder: StreamDecoder::new(fallbacks),
-            queue: VecDeque::new(),
-            parsed: Vec::new(),
-            head: Vec::new(),
-            saw_events: false,
-            ended: false,
-        }
-    }
-
-    fn pump(&mut self) {
-        match self.source.read_chunk() {
-            Ok(Some(bytes)) => {
-                if self.head.len() < MAX_ERROR_BODY {
-                    let room = MAX_ERROR_BODY - self.head.len();
-                    self.head.extend_from_slice(&bytes[..bytes.len().min(room)]);
-                }
-                self.parser.push(&bytes, &mut self.parsed);
-                for event in self.parsed.drain(..) {
-                    self.saw_events = true;
-                    self.decoder.on_event(&event, &mut self.queue);
-                }
-            }
-            Ok(None) => {
-                self.decoder
-                    .on_eof(self.saw_events, &self.head, &mut self.queue);
-                self.ended = true;
-            }
-            Err(error) => {
-                if !self.decoder.is_done() {
-                    self.queue.push_back(StreamEvent::Error(error));
-                }
-                self.ended = true;
-            }
-        }
-    }
-}
-
-impl<S: ChunkSource> EventStream for SseChatStream<S> {
-    fn next(&mut self) -> Option<StreamEvent> {
-        loop {
-            if let Some(event) = self.queue.pop_front() {
-                return Some(event);
-            }
-            if self.ended || self.decoder.is_done() {
-                return None;
-            }
-            self.pump();
-        }
-    }
 }

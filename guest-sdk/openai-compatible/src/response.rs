@@ -3,37 +3,15 @@
 //! ([`sources`](super::sources)). Missing required fields are `schema-mismatch` errors with a JSON path and the raw
 //! body, never an empty answer.
 
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::Fallbacks;
 use super::sources::Sources;
 use super::wire::{ChatCompletion, EmbeddingsResponse, ModelEntry, ModelList, Timings, WireUsage};
-use crate::{
-    AdapterError, ChatResponse, ContentBlock, EmbeddingResponse, FinishReason, MismatchKind,
-    ModelCapabilities, ModelInfo, Reasoning, ToolCall, Usage,
+use aratta_guest::json::parse;
+use aratta_guest::{
+    AdapterError, ChatResponse, ContentBlock, EmbeddingResponse, Fallbacks, FinishReason,
+    MismatchKind, ModelCapabilities, ModelInfo, Reasoning, ToolCall, Usage,
 };
-
-/// Parse `body` as `T`, reporting where it failed as a JSON path.
-pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, AdapterError> {
-    // Tracking the path costs allocations for every field, so a body is first parsed without
-    // it; only one that fails is parsed again to say where.
-    if let Ok(value) = serde_json::from_slice(body) {
-        return Ok(value);
-    }
-    let mut de = serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let path = if path == "." { String::new() } else { path };
-        let inner = e.into_inner();
-        let message = if inner.is_syntax() || inner.is_eof() {
-            format!("the provider's response is not JSON: {inner}")
-        } else {
-            format!("the provider's response does not have the expected shape: {inner}")
-        };
-        AdapterError::schema_mismatch(MismatchKind::MissingField, path, message, body)
-    })
-}
 
 /// A SCRI finish reason from OpenAI's; `had_tool_calls` turns `stop` into `tool-calls`, since
 /// some servers (Ollama, vLLM with a named tool choice) say `stop` after calling tools.
@@ -164,11 +142,11 @@ pub fn embedded_error(completion: &ChatCompletion, raw: &[u8]) -> Option<Adapter
         .filter(|c| (400..600).contains(c))
         .and_then(|c| u16::try_from(c).ok());
     Some(match code {
-        Some(status) => crate::status::error_for_status(status, None, raw),
+        Some(status) => aratta_guest::status::error_for_status(status, None, raw),
         None => AdapterError::Upstream(
-            crate::ErrorDetail::new(format!(
+            aratta_guest::ErrorDetail::new(format!(
                 "the provider reported an error: {}",
-                crate::status::provider_message(raw).unwrap_or_else(|| err.to_string())
+                aratta_guest::status::provider_message(raw).unwrap_or_else(|| err.to_string())
             ))
             .with_body(raw),
         ),

@@ -4,10 +4,11 @@ use serde_json::{Value, json};
 
 use super::request::body;
 use super::response::chat_response;
-use super::stream::ResponsesStream;
+use super::stream::ResponsesDecoder;
 use super::{ResponsesDialect, route};
-use crate::openai::tests::{Chunks, drain, fallbacks};
-use crate::{
+use crate::tests::{Chunks, drain, fallbacks};
+use aratta_guest::sse::SseStream;
+use aratta_guest::{
     AdapterError, Base64Image, ChatRequest, ContentBlock, FinishReason, Image, ImageSource,
     JsonSchemaFormat, Message, MessageContent, MismatchKind, Reasoning, ReasoningDelta,
     ReasoningOptions, ResponseFormat, Role, Sampling, StreamEvent, StreamStart, Tool, ToolCall,
@@ -403,10 +404,9 @@ fn incomplete_failed_and_drifted_answers() {
 }
 
 fn run(body: &str, size: usize, dialect: &ResponsesDialect) -> Vec<StreamEvent> {
-    drain(ResponsesStream::new(
+    drain(SseStream::new(
         Chunks::new(body.as_bytes(), size),
-        fallbacks(),
-        dialect.clone(),
+        ResponsesDecoder::new(fallbacks(), dialect.clone()),
     ))
 }
 

@@ -19,10 +19,13 @@ pub mod stream;
 #[cfg(test)]
 mod tests;
 
-use super::Fallbacks;
-use crate::adapter::{BoxEventStream, VecEventStream, peek_stream};
-use crate::http::Request;
-use crate::{AdapterError, CallContext, ChatRequest, ChatResponse, ContentBlock, MessageContent};
+use super::fallbacks;
+use aratta_guest::http::Request;
+use aratta_guest::sse::SseStream;
+use aratta_guest::{
+    AdapterError, BoxEventStream, CallContext, ChatRequest, ChatResponse, ContentBlock,
+    MessageContent, VecEventStream, peek_stream,
+};
 
 /// What differs between servers of the Responses API.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,7 +92,7 @@ pub fn route(request: &ChatRequest, dialect: &ResponsesDialect) -> Option<&'stat
 /// Whether `reasoning` is a Responses `reasoning` item of this provider that can be sent back:
 /// its format is the dialect's, or (streamed answers lose the format on the way through SCRI)
 /// it has no format but an item id (`rs_…`) and encrypted content.
-pub fn carries_reasoning(reasoning: &crate::Reasoning, dialect: &ResponsesDialect) -> bool {
+pub fn carries_reasoning(reasoning: &aratta_guest::Reasoning, dialect: &ResponsesDialect) -> bool {
     let has_id = reasoning
         .signature
         .as_deref()
@@ -120,7 +123,7 @@ pub fn chat(
         .send()?
         .error_for_status()?
         .bytes()?;
-    response::chat_response(&bytes, &Fallbacks::new(ctx, &req.model), dialect)
+    response::chat_response(&bytes, &fallbacks(ctx, &req.model), dialect)
 }
 
 /// `POST {base}/responses` with `stream: true`, read event by event. As in Chat Completions,
@@ -137,20 +140,14 @@ pub fn chat_stream(
         .body("application/json", body.into_bytes())
         .send()?
         .error_for_status()?;
-    let fallbacks = Fallbacks::new(ctx, &req.model);
-    let is_json = response
-        .header("content-type")
-        .is_some_and(|t| t.trim_start().starts_with("application/json"));
-    if is_json {
+    let fallbacks = fallbacks(ctx, &req.model);
+    if response.is_json() {
         let bytes = response.bytes()?;
         let answer = response::chat_response(&bytes, &fallbacks, dialect)?;
-        return Ok(Box::new(VecEventStream::new(
-            super::stream::response_events(answer),
-        )));
+        return Ok(Box::new(VecEventStream::from_response(answer)));
     }
-    peek_stream(Box::new(stream::ResponsesStream::new(
+    peek_stream(Box::new(SseStream::new(
         response.into_body(),
-        fallbacks,
-        dialect.clone(),
+        stream::ResponsesDecoder::new(fallbacks, dialect.clone()),
     )))
 }

@@ -11,10 +11,13 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::ResponsesDialect;
-use crate::openai::Fallbacks;
-use crate::openai::response::{arguments_text, parse};
-use crate::openai::sources::Sources;
-use crate::{AdapterError, ChatResponse, ContentBlock, FinishReason, Reasoning, ToolCall, Usage};
+use crate::response::arguments_text;
+use crate::sources::Sources;
+use aratta_guest::Fallbacks;
+use aratta_guest::json::parse;
+use aratta_guest::{
+    AdapterError, ChatResponse, ContentBlock, FinishReason, Reasoning, ToolCall, Usage,
+};
 
 /// A `response` object (also inside `response.created` / `response.completed` events).
 #[derive(Debug, Default, Deserialize)]
@@ -167,9 +170,9 @@ pub fn failure(error: Option<&Value>, raw: &[u8]) -> AdapterError {
         .and_then(Value::as_str)
         .unwrap_or("no message");
     let text = format!("the provider reported an error ({code}): {message}");
-    let detail = crate::ErrorDetail::new(text).with_body(raw);
+    let detail = aratta_guest::ErrorDetail::new(text).with_body(raw);
     match code {
-        "rate_limit_exceeded" => AdapterError::RateLimited(crate::RateLimit {
+        "rate_limit_exceeded" => AdapterError::RateLimited(aratta_guest::RateLimit {
             retry_after_ms: None,
             detail,
         }),

@@ -21,13 +21,11 @@ use serde_json::Value;
 
 use super::ResponsesDialect;
 use super::response::{Item, ResponseObject, failure, finish_reason, reasoning_block, usage};
-use crate::adapter::EventStream;
-use crate::error::MAX_ERROR_BODY;
-use crate::http::ChunkSource;
-use crate::openai::Fallbacks;
-use crate::openai::sources::Sources;
-use crate::sse::{SseEvent, SseParser};
-use crate::{AdapterError, ReasoningDelta, StreamEvent, StreamStart, ToolCallDelta, ToolCallStart};
+use crate::sources::Sources;
+use aratta_guest::sse::{Decoder, SseEvent};
+use aratta_guest::{
+    AdapterError, Fallbacks, ReasoningDelta, StreamEvent, StreamStart, ToolCallDelta, ToolCallStart,
+};
 
 /// A function call as the stream builds it.
 #[derive(Debug)]
@@ -77,11 +75,6 @@ impl ResponsesDecoder {
         }
     }
 
-    /// Whether `stop` or `error` went out.
-    pub fn is_done(&self) -> bool {
-        self.done
-    }
-
     fn fail(&mut self, error: AdapterError, out: &mut VecDeque<StreamEvent>) {
         out.push_back(StreamEvent::Error(error));
         self.done = true;
@@ -102,62 +95,6 @@ impl ResponsesDecoder {
             id: id.map_or_else(|| self.fallbacks.id.clone(), str::to_string),
             model: model.map_or_else(|| self.fallbacks.model.clone(), str::to_string),
         }));
-    }
-
-    /// Handle one SSE event.
-    pub fn on_event(&mut self, event: &SseEvent, out: &mut VecDeque<StreamEvent>) {
-        if self.done {
-            return;
-        }
-        let data = event.data.trim();
-        if data.is_empty() {
-            return;
-        }
-        if data == "[DONE]" {
-            return self.fail(truncated(data.as_bytes()), out);
-        }
-        let payload: Value = match serde_json::from_str(data) {
-            Ok(v) => v,
-            Err(e) => {
-                let message = format!("a stream event is not JSON: {e}");
-                return self.fail(
-                    AdapterError::stream_format("", message, data.as_bytes()),
-                    out,
-                );
-            }
-        };
-        let kind = match str_of(&payload, "type").or(Some(event.event.as_str())) {
-            Some(k) if k != "message" => k.to_string(),
-            _ => {
-                let message = "a stream event has no `type`";
-                return self.fail(
-                    AdapterError::stream_format("type", message, data.as_bytes()),
-                    out,
-                );
-            }
-        };
-        let raw = data.as_bytes();
-        match kind.as_str() {
-            "error" => {
-                let error = payload.get("error").filter(|e| e.is_object());
-                self.fail(failure(Some(error.unwrap_or(&payload)), raw), out)
-            }
-            "response.failed" => {
-                let error = payload.get("response").and_then(|r| r.get("error"));
-                self.fail(failure(error, raw), out)
-            }
-            "response.created" | "response.in_progress" | "response.queued" => {
-                self.start(payload.get("response"), out)
-            }
-            "response.completed" | "response.incomplete" => {
-                self.start(payload.get("response"), out);
-                self.finish(&payload, raw, out)
-            }
-            _ => {
-                self.start(None, out);
-                self.on_content(&kind, &payload, raw, out)
-            }
-        }
     }
 
     fn on_content(&mut self, kind: &str, p: &Value, raw: &[u8], out: &mut VecDeque<StreamEvent>) {
@@ -405,16 +342,76 @@ impl ResponsesDecoder {
         )));
         self.done = true;
     }
+}
 
-    /// The body ended; `head` is its start, for the error detail.
-    pub fn on_eof(&mut self, saw_events: bool, head: &[u8], out: &mut VecDeque<StreamEvent>) {
+impl Decoder for ResponsesDecoder {
+    fn is_done(&self) -> bool {
+        self.done
+    }
+
+    fn on_event(&mut self, event: &SseEvent, out: &mut VecDeque<StreamEvent>) {
+        if self.done {
+            return;
+        }
+        let data = event.data.trim();
+        if data.is_empty() {
+            return;
+        }
+        if data == "[DONE]" {
+            return self.fail(truncated(data.as_bytes()), out);
+        }
+        let payload: Value = match serde_json::from_str(data) {
+            Ok(v) => v,
+            Err(e) => {
+                let message = format!("a stream event is not JSON: {e}");
+                return self.fail(
+                    AdapterError::stream_format("", message, data.as_bytes()),
+                    out,
+                );
+            }
+        };
+        let kind = match str_of(&payload, "type").or(Some(event.event.as_str())) {
+            Some(k) if k != "message" => k.to_string(),
+            _ => {
+                let message = "a stream event has no `type`";
+                return self.fail(
+                    AdapterError::stream_format("type", message, data.as_bytes()),
+                    out,
+                );
+            }
+        };
+        let raw = data.as_bytes();
+        match kind.as_str() {
+            "error" => {
+                let error = payload.get("error").filter(|e| e.is_object());
+                self.fail(failure(Some(error.unwrap_or(&payload)), raw), out)
+            }
+            "response.failed" => {
+                let error = payload.get("response").and_then(|r| r.get("error"));
+                self.fail(failure(error, raw), out)
+            }
+            "response.created" | "response.in_progress" | "response.queued" => {
+                self.start(payload.get("response"), out)
+            }
+            "response.completed" | "response.incomplete" => {
+                self.start(payload.get("response"), out);
+                self.finish(&payload, raw, out)
+            }
+            _ => {
+                self.start(None, out);
+                self.on_content(&kind, &payload, raw, out)
+            }
+        }
+    }
+
+    fn on_eof(&mut self, saw_events: bool, head: &[u8], out: &mut VecDeque<StreamEvent>) {
         if self.done {
             return;
         }
         let error = if saw_events {
             truncated(head)
         } else {
-            let message = match crate::status::provider_message(head) {
+            let message = match aratta_guest::status::provider_message(head) {
                 Some(m) => format!("the response is not an event stream; the provider said: {m}"),
                 None => "the response ended without a single server-sent event".to_string(),
             };
@@ -438,79 +435,10 @@ fn item_key(id: Option<&str>, p: &Value) -> String {
 
 fn truncated(body: &[u8]) -> AdapterError {
     AdapterError::Connection(
-        crate::ErrorDetail::new(
+        aratta_guest::ErrorDetail::new(
             "the stream was truncated: it ended without `response.completed` or \
              `response.incomplete`",
         )
         .with_body(body),
     )
-}
-
-/// A streamed Responses API answer read from `source` on demand.
-pub struct ResponsesStream<S: ChunkSource> {
-    source: S,
-    parser: SseParser,
-    decoder: ResponsesDecoder,
-    queue: VecDeque<StreamEvent>,
-    parsed: Vec<SseEvent>,
-    head: Vec<u8>,
-    saw_events: bool,
-    ended: bool,
-}
-
-impl<S: ChunkSource> ResponsesStream<S> {
-    /// A stream over `source`, a `text/event-stream` body.
-    pub fn new(source: S, fallbacks: Fallbacks, dialect: ResponsesDialect) -> Self {
-        ResponsesStream {
-            source,
-            parser: SseParser::new(),
-            decoder: ResponsesDecoder::new(fallbacks, dialect),
-            queue: VecDeque::new(),
-            parsed: Vec::new(),
-            head: Vec::new(),
-            saw_events: false,
-            ended: false,
-        }
-    }
-
-    fn pump(&mut self) {
-        match self.source.read_chunk() {
-            Ok(Some(bytes)) => {
-                if self.head.len() < MAX_ERROR_BODY {
-                    let room = MAX_ERROR_BODY - self.head.len();
-                    self.head.extend_from_slice(&bytes[..bytes.len().min(room)]);
-                }
-                self.parser.push(&bytes, &mut self.parsed);
-                for event in self.parsed.drain(..) {
-                    self.saw_events = true;
-                    self.decoder.on_event(&event, &mut self.queue);
-                }
-            }
-            Ok(None) => {
-                self.decoder
-                    .on_eof(self.saw_events, &self.head, &mut self.queue);
-                self.ended = true;
-            }
-            Err(error) => {
-                if !self.decoder.is_done() {
-                    self.queue.push_back(StreamEvent::Error(error));
-                }
-                self.ended = true;
-            }
-        }
-    }
-}
-
-impl<S: ChunkSource> EventStream for ResponsesStream<S> {
-    fn next(&mut self) -> Option<StreamEvent> {
-        loop {
-            if let Some(event) = self.queue.pop_front() {
-                return Some(event);
-            }
-            if self.ended || self.decoder.is_done() {
-                return None;
-            }
-            self.pump();
-        }
-    }
 }

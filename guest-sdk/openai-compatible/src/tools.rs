@@ -4,7 +4,7 @@
 use serde_json::value::RawValue;
 
 use super::wire::{FunctionDefinition, ToolDefinition};
-use crate::{AdapterError, Json, MismatchKind, Tool};
+use aratta_guest::{AdapterError, Json, MismatchKind, Tool};
 
 /// The schema used when a native tool has no `parameters`: an object with no properties.
 const EMPTY_SCHEMA: &str = r#"{"type":"object","properties":{}}"#;

@@ -1,20 +1,14 @@
 use serde_json::json;
 
-use crate::openai::Dialect;
-use crate::openai::request::{chat_body, embeddings_body, messages_json};
-use crate::{
+use crate::Dialect;
+use crate::request::{chat_body, embeddings_body, messages_json};
+use aratta_guest::{
     AdapterError, Base64Image, ChatRequest, ContentBlock, EmbeddingRequest, Image, ImageSource,
     JsonSchemaFormat, Message, MessageContent, Reasoning, ReasoningOptions, ResponseFormat, Role,
     Sampling, Tool, ToolCall, ToolChoice, ToolResult, ToolResultPart,
 };
 
-/// The dialect the local adapter uses.
-const LOCAL: Dialect = Dialect {
-    developer_role: false,
-    max_completion_tokens: false,
-    top_k: true,
-    named_tool_choice_as_required: true,
-};
+const LOCAL: Dialect = Dialect::LOCAL;
 
 fn msg(role: Role, content: MessageContent) -> Message {
     Message {
@@ -401,7 +395,7 @@ fn schemas_keep_their_key_order_on_the_wire() {
         strict: Some(true),
     }));
     req.extra = Some(r#"{"metadata":{"z":"1","a":"2"}}"#.into());
-    let text = crate::openai::request::chat_body_json(&req, &LOCAL, false).unwrap();
+    let text = crate::request::chat_body_json(&req, &LOCAL, false).unwrap();
     assert!(
         text.contains(r#""properties":{"zeta":{"type":"string"},"alpha":{"type":"string"}}"#),
         "{text}"

@@ -11,7 +11,7 @@ use super::wire::{
     ChatCompletionRequest, ChatMessage, Content, EmbeddingsRequest, FunctionCallOut, ImageUrl,
     Part, StreamOptions, ToolCallOut,
 };
-use crate::{
+use aratta_guest::{
     AdapterError, ChatRequest, ContentBlock, EmbeddingRequest, Image, ImageSource, Json,
     JsonSchemaFormat, Message, MessageContent, ResponseFormat, Role, ToolChoice, ToolResult,
     ToolResultPart,
