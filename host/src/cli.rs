@@ -147,9 +147,12 @@ pub struct ServeArgs {
 /// `aratta adapter ...`.
 #[derive(Debug, Subcommand)]
 pub enum AdapterCommand {
-    /// Compile an adapter crate to a wasm32-wasip2 component, check it, and install it into
-    /// <home>/adapters/<name>.wasm.
+    /// Build an adapter project (Rust) into a component with its language's toolchain, check it
+    /// as the server would, and install it into <home>/adapters/<name>.wasm.
     Build(BuildArgs),
+    /// Write the WIT package adapters are checked against (world `adapter` and its WASI
+    /// dependencies), to build an adapter in any language that makes components.
+    Wit(WitArgs),
     /// List the adapters `aratta serve` would load (built-in and installed), and any refused
     /// files with the reason.
     List(ListArgs),
@@ -242,9 +245,17 @@ pub enum ApprovalsCommand {
 /// Options of `aratta adapter build`.
 #[derive(Debug, Args)]
 pub struct BuildArgs {
-    /// Directory of the adapter crate (the one holding its Cargo.toml).
-    #[arg(value_name = "CRATE_DIR")]
-    pub crate_dir: PathBuf,
+    /// Directory of the adapter project: the one holding its Cargo.toml.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+/// Options of `aratta adapter wit`.
+#[derive(Debug, Args)]
+pub struct WitArgs {
+    /// Where to write the package (created if missing).
+    #[arg(value_name = "DIR", default_value = "wit")]
+    pub dir: PathBuf,
 }
 
 /// Options of `aratta adapter list`.
@@ -307,7 +318,7 @@ mod tests {
         let cli = parse(&["adapter", "build", "adapters/local"]).unwrap();
         assert!(matches!(
             cli.command,
-            Command::Adapter(AdapterCommand::Build(BuildArgs { ref crate_dir })) if crate_dir == &PathBuf::from("adapters/local")
+            Command::Adapter(AdapterCommand::Build(BuildArgs { ref dir })) if dir == &PathBuf::from("adapters/local")
         ));
         let cli = parse(&[
             "agent",

@@ -55,7 +55,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Adapter(AdapterCommand::Build(args)) => {
             let installed =
-                async_runtime()?.block_on(commands::adapter::build(&args.crate_dir, &home))?;
+                async_runtime()?.block_on(commands::adapter::build(&args.dir, &home))?;
             println!("{installed}");
         }
         Command::Adapter(AdapterCommand::List(args)) => {
@@ -64,6 +64,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 "{}",
                 async_runtime()?.block_on(commands::adapter::list(&home, &config))?
             );
+        }
+        Command::Adapter(AdapterCommand::Wit(args)) => {
+            println!("{}", commands::adapter::wit(&args.dir)?);
         }
         Command::Adapter(AdapterCommand::Source(args)) => {
             println!("{}", commands::adapter::source(&args, &home)?);

@@ -1,10 +1,11 @@
-//! `aratta adapter build`, `list` and `source`: turning an adapter crate into an installed,
-//! checked component, showing what the server would load, and exporting an adapter's source.
+//! `aratta adapter build`, `list`, `source` and `wit`: turning an adapter project into an
+//! installed, checked component, showing what the server would load, exporting an adapter's
+//! source, and writing the WIT contract for authors.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::cargo::{self, BuildError};
+use super::build::{self, BuildError, Language};
 use crate::config::Config;
 use crate::home::Home;
 use crate::runtime::outbound::Outbound;
@@ -13,16 +14,7 @@ use crate::runtime::{AdapterSummary, LoadError, Runtime, SandboxLimits};
 /// Why an adapter command failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AdapterError {
-    /// The directory given is not a Rust crate.
-    #[error(
-        "{} has no Cargo.toml; pass the adapter crate's directory (the one holding its Cargo.toml)",
-        dir.display()
-    )]
-    NotACrate {
-        /// The directory given.
-        dir: PathBuf,
-    },
-    /// Compiling the crate failed.
+    /// Compiling the project failed.
     #[error(transparent)]
     Build(#[from] BuildError),
     /// The component was built but the host would refuse it.
@@ -46,6 +38,15 @@ pub enum AdapterError {
     /// The adapter's source could not be exported or recorded.
     #[error(transparent)]
     Source(#[from] crate::heal::source::SourceError),
+    /// The WIT package could not be written.
+    #[error("cannot write the WIT package to {}", dir.display())]
+    Wit {
+        /// The directory.
+        dir: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The runtime that lists adapters could not start.
     #[error("cannot start the adapter runtime to list adapters")]
     Runtime(#[source] LoadError),
@@ -72,30 +73,47 @@ impl std::fmt::Display for Installed {
     }
 }
 
-/// Builds the adapter crate in `crate_dir` for wasm32-wasip2 (streaming progress to stderr),
-/// checks the component as the server would, and installs it as `<adapters_dir>/<name>.wasm`.
-pub async fn build(crate_dir: &Path, home: &Home) -> Result<Installed, AdapterError> {
-    let not_a_crate = || AdapterError::NotACrate {
-        dir: crate_dir.to_path_buf(),
+/// Builds the adapter project in `dir` with its language's toolchain (streaming progress to
+/// stderr), checks the component as the server would, and installs it as
+/// `<adapters_dir>/<name>.wasm`.
+pub async fn build(dir: &Path, home: &Home) -> Result<Installed, AdapterError> {
+    // Toolchains run inside the project (so its rust-toolchain.toml applies): paths must be absolute.
+    let dir = std::path::absolute(dir).map_err(|_| BuildError::NotAProject {
+        dir: dir.to_path_buf(),
+    })?;
+    let built = {
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || build::build(&dir))
+            .await
+            .expect("the build thread does not panic")?
     };
-    // Cargo runs inside the crate (so its rust-toolchain.toml applies): paths must be absolute.
-    let crate_dir = std::path::absolute(crate_dir).map_err(|_| not_a_crate())?;
-    let manifest = crate_dir.join("Cargo.toml");
-    if !manifest.is_file() {
-        return Err(not_a_crate());
-    }
-    cargo::check_target(&crate_dir)?;
-    let built = cargo::build(&crate_dir, &manifest)?;
-    let summary = crate::runtime::inspect_component(&built)
+    let summary = crate::runtime::inspect_component(&built.component)
         .await
         .map_err(|source| AdapterError::Invalid {
-            path: built.clone(),
+            path: built.component.clone(),
             source,
         })?;
-    let path = install(&built, &summary.name, &home.adapters_dir())?;
-    // So the heal worker can patch and rebuild this adapter from its source.
-    crate::heal::source::record(home, &summary.name, &crate_dir)?;
+    let path = install(&built.component, &summary.name, &home.adapters_dir())?;
+    if built.language == Language::Rust {
+        // So the heal worker can patch and rebuild this adapter from its source.
+        crate::heal::source::record(home, &summary.name, &dir)?;
+    }
     Ok(Installed { summary, path })
+}
+
+/// Writes the WIT package adapters are checked against into `dir` (`aratta adapter wit`).
+pub fn wit(dir: &Path) -> Result<String, AdapterError> {
+    let files = crate::runtime::contract::write(dir).map_err(|source| AdapterError::Wit {
+        dir: dir.to_path_buf(),
+        source,
+    })?;
+    Ok(format!(
+        "wrote {} ({} files): world `{}` of package {}, with the WASI packages it uses under deps/",
+        dir.display(),
+        files.len(),
+        crate::runtime::contract::WORLD,
+        crate::runtime::contract::PACKAGE,
+    ))
 }
 
 /// Exports an adapter's source (`aratta adapter source NAME [DIR]`) and says how to build it.
@@ -291,9 +309,12 @@ warning: provider `openai` uses adapter `openai`, which is not installed;";
     }
 
     #[tokio::test]
-    async fn a_directory_without_cargo_toml_is_refused() {
+    async fn a_directory_without_a_project_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let err = build(dir.path(), &Home::at(dir.path())).await.unwrap_err();
-        assert!(err.to_string().contains("has no Cargo.toml"), "{err}");
+        assert!(
+            err.to_string().contains("is not an adapter project"),
+            "{err}"
+        );
     }
 }

@@ -4,7 +4,7 @@
 pub mod adapter;
 pub mod agent;
 pub mod approvals;
-pub(crate) mod cargo;
+pub mod build;
 pub mod heal;
 pub mod init;
 pub mod server_client;

@@ -4,12 +4,13 @@
 
 pub mod bindings;
 pub(crate) mod builtin;
+pub mod contract;
 mod deadline;
 pub mod declared;
 pub mod egress;
 mod engine;
 mod invoke;
-mod loader;
+pub(crate) mod loader;
 pub mod outbound;
 mod sandbox;
 

@@ -1,6 +1,6 @@
-//! Driving `cargo build` for an adapter crate: the target check, the build itself with a line per
-//! compiled unit, and picking the component out of cargo's JSON messages (which the heal
-//! worker's builder, `crate::heal::builder`, shares).
+//! Building a Rust adapter crate: the target check, `cargo build` with a line per compiled unit,
+//! and picking the component out of cargo's JSON messages (which the heal worker's builder,
+//! `crate::heal::builder`, shares).
 //!
 //! Cargo's own stderr (its progress bar, warnings and rendered errors) passes straight through;
 //! stdout carries the JSON messages (`--message-format=json-render-diagnostics`).
@@ -11,47 +11,25 @@ use std::process::{Command, Stdio};
 
 use serde::Deserialize;
 
+use super::{BuildError, Project};
+
 /// The target adapters are compiled to; its linker emits a component directly.
 pub(crate) const TARGET: &str = "wasm32-wasip2";
 
-/// Why the build did not produce a component.
-#[derive(Debug, thiserror::Error)]
-pub enum BuildError {
-    /// A program (`cargo`, `rustc`) could not be started.
-    #[error("cannot run `{program}`; is Rust installed (via rustup) and on PATH?")]
-    Spawn {
-        /// The program.
-        program: &'static str,
-        /// Why it did not start.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The toolchain used in the crate lacks the `wasm32-wasip2` standard library.
-    #[error(
-        "the {TARGET} target is not installed for the Rust toolchain used in {}; install it with \
-         `rustup target add {TARGET}` (run it in that directory so the crate's toolchain gets it)",
-        dir.display()
-    )]
-    TargetMissing {
-        /// The crate directory.
-        dir: PathBuf,
-    },
-    /// Cargo reported failure; its messages were already shown.
-    #[error("cargo build failed for {} (see the compiler's messages above)", dir.display())]
-    Failed {
-        /// The crate directory.
-        dir: PathBuf,
-    },
-    /// The build succeeded but produced no `.wasm` library.
-    #[error(
-        "building {} produced no .wasm component; an adapter crate needs \
-         `[lib] crate-type = [\"cdylib\"]` in its Cargo.toml",
-        dir.display()
-    )]
-    NoComponent {
-        /// The crate directory.
-        dir: PathBuf,
-    },
+/// Builds the crate in `project.dir` (its Cargo.toml) and returns the component cargo wrote.
+/// The crate brings its own copy of the WIT through the guest SDK; the host checks the result.
+pub(crate) fn build_project(project: &Project) -> Result<PathBuf, BuildError> {
+    check_target(&project.dir)?;
+    build(&project.dir, &project.dir.join("Cargo.toml"))
+}
+
+/// `program` (cargo or rustc) did not start.
+pub(crate) fn missing(program: &str, source: std::io::Error) -> BuildError {
+    BuildError::MissingTool {
+        program: program.into(),
+        install: "is Rust installed (https://rustup.rs) and on PATH?".into(),
+        source,
+    }
 }
 
 /// Checks that the toolchain the crate builds with has the wasm32-wasip2 target.
@@ -60,10 +38,7 @@ pub(crate) fn check_target(dir: &Path) -> Result<(), BuildError> {
         .args(["--print", "sysroot"])
         .current_dir(dir)
         .output()
-        .map_err(|source| BuildError::Spawn {
-            program: "rustc",
-            source,
-        })?;
+        .map_err(|source| missing("rustc", source))?;
     let sysroot = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
     if output.status.success() && !has_target(&sysroot) {
         return Err(BuildError::TargetMissing {
@@ -88,10 +63,7 @@ pub(crate) fn build(dir: &Path, manifest: &Path) -> Result<PathBuf, BuildError> 
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .map_err(|source| BuildError::Spawn {
-            program: "cargo",
-            source,
-        })?;
+        .map_err(|source| missing("cargo", source))?;
     let stdout = child.stdout.take().expect("stdout is piped");
     let mut progress = Progress::new(std::io::stderr().is_terminal());
     let mut artifacts = Vec::new();
@@ -103,10 +75,7 @@ pub(crate) fn build(dir: &Path, manifest: &Path) -> Result<PathBuf, BuildError> 
             artifacts.push(artifact);
         }
     }
-    let status = child.wait().map_err(|source| BuildError::Spawn {
-        program: "cargo",
-        source,
-    })?;
+    let status = child.wait().map_err(|source| missing("cargo", source))?;
     if !status.success() {
         return Err(BuildError::Failed {
             dir: dir.to_path_buf(),
@@ -118,6 +87,7 @@ pub(crate) fn build(dir: &Path, manifest: &Path) -> Result<PathBuf, BuildError> 
     }
     find_component(&artifacts, manifest).ok_or_else(|| BuildError::NoComponent {
         dir: dir.to_path_buf(),
+        hint: "an adapter crate needs `[lib] crate-type = [\"cdylib\"]` in its Cargo.toml",
     })
 }
 
