@@ -5,10 +5,12 @@
 //! | project holds | language | toolchain |
 //! |---|---|---|
 //! | `Cargo.toml` | Rust | `cargo build --target wasm32-wasip2` ([`rust`]) |
+//! | `package.json` | JavaScript | `jco componentize` ([`js`]) |
 //!
 //! The markers are checked in that order, so a Rust crate that also carries a `package.json`
 //! (for its own tooling) is still built as Rust.
 
+pub(crate) mod js;
 pub(crate) mod rust;
 
 use std::fmt;
@@ -21,16 +23,19 @@ use crate::runtime::contract;
 pub enum Language {
     /// A cargo crate built for `wasm32-wasip2`.
     Rust,
+    /// An npm project built with jco / componentize-js.
+    Js,
 }
 
 impl Language {
     /// Every language, in the order projects are recognised.
-    pub const ALL: &'static [Language] = &[Language::Rust];
+    pub const ALL: &'static [Language] = &[Language::Rust, Language::Js];
 
     /// The file whose presence makes a directory a project of this language.
     pub fn marker(self) -> &'static str {
         match self {
             Language::Rust => "Cargo.toml",
+            Language::Js => "package.json",
         }
     }
 
@@ -50,6 +55,7 @@ impl fmt::Display for Language {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Language::Rust => "Rust",
+            Language::Js => "JavaScript",
         })
     }
 }
@@ -179,6 +185,7 @@ pub fn build(dir: &Path) -> Result<Built, BuildError> {
     };
     let component = match language {
         Language::Rust => rust::build_project(&project)?,
+        Language::Js => js::build_project(&project)?,
     };
     Ok(Built {
         language,
