@@ -111,7 +111,8 @@ fn check_node(dir: &Path) -> Result<(), BuildError> {
         .map_err(|source| missing("node", source))
 }
 
-/// The adapter's entry module: `main` of `package.json`, else the first of [`ENTRIES`].
+/// The adapter's entry module: `main` of `package.json` when that file exists (`npm init`
+/// writes `index.js` whether or not it exists), else the first of [`ENTRIES`] that does.
 fn entry(dir: &Path) -> Result<PathBuf, BuildError> {
     let manifest = dir.join("package.json");
     let text = std::fs::read_to_string(&manifest).map_err(|source| BuildError::Scratch {
@@ -121,18 +122,15 @@ fn entry(dir: &Path) -> Result<PathBuf, BuildError> {
     let main = serde_json::from_str::<serde_json::Value>(&text)
         .ok()
         .and_then(|v| v.get("main")?.as_str().map(str::to_string));
-    let candidates: Vec<String> = match main {
-        Some(main) => vec![main],
-        None => ENTRIES.iter().map(|e| e.to_string()).collect(),
-    };
-    candidates
-        .iter()
+    main.iter()
+        .map(String::as_str)
+        .chain(ENTRIES.iter().copied())
         .map(|c| dir.join(c))
         .find(|p| p.is_file())
         .ok_or(BuildError::NoComponent {
             dir: dir.to_path_buf(),
-            hint: "package.json names no `main` module that exists, and none of src/adapter.js, \
-                   src/adapter.ts, adapter.js, index.js is there",
+            hint: "it has none of its package.json's `main`, src/adapter.js, src/adapter.ts, \
+                   adapter.js, index.js to start from",
         })
 }
 
@@ -215,7 +213,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_entry_is_main_else_the_first_conventional_file() {
+    fn the_entry_is_an_existing_main_else_the_first_conventional_file() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("package.json"), "{}").unwrap();
         assert!(entry(dir.path()).is_err());
@@ -225,6 +223,8 @@ mod tests {
         std::fs::write(dir.path().join("lib/a.js"), "").unwrap();
         std::fs::write(dir.path().join("package.json"), r#"{"main":"lib/a.js"}"#).unwrap();
         assert_eq!(entry(dir.path()).unwrap(), dir.path().join("lib/a.js"));
+        std::fs::write(dir.path().join("package.json"), r#"{"main":"gone.js"}"#).unwrap();
+        assert_eq!(entry(dir.path()).unwrap(), dir.path().join("index.js"));
     }
 
     #[test]
