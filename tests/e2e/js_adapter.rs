@@ -3,18 +3,12 @@
 //! with exactly one `stop`, a tool call round trip (plain and streamed), the model list, the
 //! health check, embeddings, and upstream errors mapped to their HTTP statuses.
 //!
-//! The pinned jco and componentize-js (the example's `package-lock.json`) are installed into
-//! `target/js-toolchain` by `npm ci` (once; again when the lock file changes); the example's
-//! sources are copied into `target/js-adapter-project` next to a link to those `node_modules`
-//! and built with `aratta adapter build`, once per test process (about a minute). Fails loudly
+//! The example is built from source by [`npm::js_example`] (the pinned npm toolchain cached in
+//! `target/js-toolchain`, then `aratta adapter build`), once per test process. Fails loudly
 //! when node or npm is missing.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
 use std::time::Duration;
 
-use aratta_tests::bins;
 use aratta_tests::config::{Config, Provider};
 use aratta_tests::expect::{self, Answer};
 use aratta_tests::gateway::Gateway;
@@ -26,102 +20,14 @@ use aratta_tests::sse::{self, SseRead};
 use serde_json::{Value, json};
 
 /// The name the example's `describe` gives.
-const ADAPTER: &str = "openai-compatible-js";
+const ADAPTER: &str = npm::JS_EXAMPLE;
 const STREAM_DEADLINE: Duration = Duration::from_secs(30);
-
-fn example_dir() -> PathBuf {
-    bins::workspace_root().join("examples/adapters/js")
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let (src, dst) = (entry.path(), to.join(entry.file_name()));
-        if entry.file_name() == "node_modules" {
-            continue;
-        }
-        if src.is_dir() {
-            copy_tree(&src, &dst);
-        } else {
-            std::fs::copy(&src, &dst).unwrap();
-        }
-    }
-}
-
-/// The example built from source with `aratta adapter build` (once per process).
-fn js_adapter() -> PathBuf {
-    static WASM: OnceLock<PathBuf> = OnceLock::new();
-    WASM.get_or_init(|| {
-        let toolchain = npm::install("js-toolchain", &example_dir());
-        let project = bins::target_dir().join("js-adapter-project");
-        let _ = std::fs::remove_dir_all(&project);
-        copy_tree(&example_dir(), &project);
-        std::os::unix::fs::symlink(toolchain.join("node_modules"), project.join("node_modules"))
-            .expect("link node_modules");
-        let home = tempfile::tempdir().unwrap();
-        let output = Command::new(bins::aratta_bin())
-            .args(["adapter", "build"])
-            .arg(&project)
-            .env("ARATTA_HOME", home.path())
-            .env("ARATTA_CACHE_DIR", bins::cache_dir())
-            .output()
-            .expect("run aratta adapter build");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(
-            output.status.success(),
-            "aratta adapter build failed ({}):\n{}\n{stderr}",
-            output.status,
-            String::from_utf8_lossy(&output.stdout)
-        );
-        assert!(stderr.contains("componentizing"), "progress: {stderr}");
-        let installed = home.path().join(format!("adapters/{ADAPTER}.wasm"));
-        let wasm = bins::target_dir().join("js-adapter.wasm");
-        std::fs::copy(&installed, &wasm).unwrap_or_else(|e| {
-            panic!(
-                "{} was not installed ({e}); stdout: {}",
-                installed.display(),
-                String::from_utf8_lossy(&output.stdout)
-            )
-        });
-        warm_compile_cache(&wasm);
-        wasm
-    })
-    .clone()
-}
-
-/// Starts `aratta serve` once with the adapter and the tests' compile cache, and stops it when
-/// it listens: the first compile of the JS engine (about a minute on a busy machine) happens
-/// here, once, instead of in every test's gateway under its 60 s startup limit.
-fn warm_compile_cache(wasm: &Path) {
-    use std::io::{BufRead, BufReader};
-    let home = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(home.path().join("adapters")).unwrap();
-    std::fs::copy(wasm, home.path().join(format!("adapters/{ADAPTER}.wasm"))).unwrap();
-    let config =
-        Config::new().provider(Provider::new("js", "http://127.0.0.1:9/v1").adapter(ADAPTER));
-    std::fs::write(home.path().join("config.toml"), config.to_toml()).unwrap();
-    let mut child = Command::new(bins::aratta_bin())
-        .args(["serve", "--port", "0"])
-        .env("ARATTA_HOME", home.path())
-        .env("ARATTA_CACHE_DIR", bins::cache_dir())
-        .env("NO_COLOR", "1")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start aratta serve");
-    let stdout = child.stdout.take().expect("piped");
-    let listening = BufReader::new(stdout)
-        .lines()
-        .map_while(Result::ok)
-        .any(|line| line.contains("aratta listening on"));
-    let _ = child.kill();
-    let _ = child.wait();
-    assert!(listening, "aratta serve with the JS adapter never listened");
-}
 
 /// A mock upstream following `script` and a gateway whose provider `js` uses the JS adapter.
 async fn js_gateway(script: Script) -> (MockUpstream, Gateway) {
-    let wasm = tokio::task::spawn_blocking(js_adapter).await.unwrap();
+    let wasm = tokio::task::spawn_blocking(|| npm::js_example(ADAPTER))
+        .await
+        .unwrap();
     let mock = MockUpstream::start(script).await;
     let config = Config::new()
         .provider(Provider::new("js", &mock.base_url()).adapter(ADAPTER))

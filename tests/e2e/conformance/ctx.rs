@@ -73,8 +73,10 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// Starts the mock for `adapter` and a gateway whose only provider is that mock.
-    pub async fn start(adapter: &str) -> Ctx {
+    /// Starts the mock for `adapter` and a gateway whose only provider is that mock; with
+    /// `component`, that file is installed in the gateway's adapters directory (a component
+    /// named like the built-in replaces it).
+    pub async fn start(adapter: &str, component: Option<&std::path::Path>) -> Ctx {
         let spec = conformance::spec(adapter);
         let mock = ConformanceMock::start(spec).await;
         let mut provider = Provider::new(adapter, &mock.base_url());
@@ -93,6 +95,9 @@ impl Ctx {
                 ],
             );
         let mut builder = Gateway::builder(&config);
+        if let Some(file) = component {
+            builder = builder.adapter_file(file);
+        }
         if let (Some(var), Some(key)) = (spec.key_env, spec.key()) {
             builder = builder.env(var, &key);
         }

@@ -123,7 +123,34 @@ fn panic_text(panic: Box<dyn std::any::Any + Send>) -> String {
 }
 
 pub async fn run(adapter: &'static str) {
-    let ctx = Ctx::start(adapter).await;
+    run_column(adapter, adapter, None).await;
+}
+
+/// Runs the cases of adapter `spec` (its fixtures, expectations and declarations) with
+/// `component` installed in place of the built-in of that name, printed as column `column`.
+pub async fn run_column(
+    column: &'static str,
+    spec: &'static str,
+    component: Option<&std::path::Path>,
+) {
+    let adapter = spec;
+    let ctx = Ctx::start(spec, component).await;
+    if component.is_some() {
+        let health: serde_json::Value = ctx
+            .gateway
+            .get("/api/v1/health")
+            .await
+            .json()
+            .await
+            .expect("the health report is JSON");
+        let source = health["providers"][0]["adapter_source"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            source.ends_with(".wasm"),
+            "{column}: the built-in still serves: {health}"
+        );
+    }
     let mut outcomes = Vec::new();
     for (name, case) in CASES {
         let declared = declared(adapter, name);
@@ -134,7 +161,7 @@ pub async fn run(adapter: &'static str) {
         let result = AssertUnwindSafe(case(&ctx)).catch_unwind().await;
         let known = KNOWN_FAILURES
             .iter()
-            .find(|(a, c, _)| *a == adapter && c == name);
+            .find(|(a, c, _)| *a == column && c == name);
         outcomes.push(match (result, declared, known) {
             (Ok(()), Some(_), _) => Outcome::Unsupported,
             (Ok(()), None, _) => Outcome::Pass,
@@ -151,15 +178,16 @@ pub async fn run(adapter: &'static str) {
         })
         .collect();
     for ((name, _), outcome) in CASES.iter().zip(&outcomes) {
-        println!("{adapter:>10} {name:<28} {}", outcome.label());
+        println!("{column:>10} {name:<28} {}", outcome.label());
         if let Outcome::KnownFail(why) = outcome {
             println!("           known failure: {why}");
         }
     }
     let matrix = {
         let mut all = MATRIX.lock().unwrap_or_else(|e| e.into_inner());
-        all.insert(adapter, outcomes);
-        if all.len() == conformance::SPECS.len() {
+        all.insert(column, outcomes);
+        let specs = conformance::SPECS.iter();
+        if specs.filter(|s| all.contains_key(s.adapter)).count() == conformance::SPECS.len() {
             Some(render(&all))
         } else {
             None
@@ -171,7 +199,7 @@ pub async fn run(adapter: &'static str) {
     }
     assert!(
         failures.is_empty(),
-        "{adapter} failed {} case(s):\n{}\n--- gateway logs ---\n{}",
+        "{column} failed {} case(s):\n{}\n--- gateway logs ---\n{}",
         failures.len(),
         failures.join("\n"),
         ctx.gateway.logs()
@@ -179,7 +207,13 @@ pub async fn run(adapter: &'static str) {
 }
 
 fn render(all: &BTreeMap<&'static str, Vec<Outcome>>) -> String {
-    let adapters: Vec<&str> = conformance::SPECS.iter().map(|s| s.adapter).collect();
+    let mut adapters: Vec<&str> = conformance::SPECS.iter().map(|s| s.adapter).collect();
+    let extra: Vec<&str> = all
+        .keys()
+        .filter(|k| !adapters.contains(k))
+        .copied()
+        .collect();
+    adapters.extend(extra);
     let mut out = format!("\nconformance matrix\n{:<28}", "case");
     for a in &adapters {
         out.push_str(&format!(" {a:<11}"));
