@@ -66,3 +66,13 @@ async fn anthropic() {
 async fn google() {
     matrix::run("google", None).await;
 }
+
+/// The JavaScript example adapter (`examples/adapters/js`), built from source as `local` so it
+/// replaces the built-in and answers local's cases against the same fixtures and declarations.
+#[tokio::test]
+async fn js() {
+    let wasm = tokio::task::spawn_blocking(|| aratta_tests::npm::js_example("local"))
+        .await
+        .unwrap();
+    matrix::run("local", Some(&wasm)).await;
+}

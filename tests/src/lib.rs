@@ -9,6 +9,7 @@
 //! - [`sse`]: reads streamed answers on the client side.
 //! - [`expect`]: shared assertions on OpenAI-format answers and Aratta's lineage headers.
 //! - [`venv`]: Python virtual environments under `target/` from pinned requirements files.
+//! - [`npm`]: npm toolchains under `target/` from pinned `package-lock.json` files.
 //! - [`upstream`]: a programmable HTTP upstream that records what it was sent.
 //! - [`heal`]: a drifting Anthropic upstream, a scripted heal model and researchers.
 //!
@@ -21,6 +22,7 @@ pub mod expect;
 pub mod gateway;
 pub mod heal;
 pub mod mock;
+pub mod npm;
 pub mod sse;
 pub mod upstream;
 pub mod venv;

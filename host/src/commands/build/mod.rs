@@ -6,10 +6,12 @@
 //! |---|---|---|
 //! | `Cargo.toml` | Rust | `cargo build --target wasm32-wasip2` ([`rust`]) |
 //! | `pyproject.toml` | Python | componentize-py ([`python`]) |
+//! | `package.json` | JavaScript | `jco componentize` ([`js`]) |
 //!
 //! The markers are checked in that order, so a Rust crate that also carries a `package.json`
 //! (for its own tooling) is still built as Rust.
 
+pub(crate) mod js;
 pub(crate) mod python;
 pub(crate) mod rust;
 
@@ -25,17 +27,20 @@ pub enum Language {
     Rust,
     /// A Python project built with componentize-py.
     Python,
+    /// An npm project built with jco / componentize-js.
+    Js,
 }
 
 impl Language {
     /// Every language, in the order projects are recognised.
-    pub const ALL: &'static [Language] = &[Language::Rust, Language::Python];
+    pub const ALL: &'static [Language] = &[Language::Rust, Language::Python, Language::Js];
 
     /// The file whose presence makes a directory a project of this language.
     pub fn marker(self) -> &'static str {
         match self {
             Language::Rust => "Cargo.toml",
             Language::Python => "pyproject.toml",
+            Language::Js => "package.json",
         }
     }
 
@@ -56,6 +61,7 @@ impl fmt::Display for Language {
         f.write_str(match self {
             Language::Rust => "Rust",
             Language::Python => "Python",
+            Language::Js => "JavaScript",
         })
     }
 }
@@ -194,6 +200,7 @@ pub fn build(dir: &Path) -> Result<Built, BuildError> {
     let component = match language {
         Language::Rust => rust::build_project(&project)?,
         Language::Python => python::build_project(&project)?,
+        Language::Js => js::build_project(&project)?,
     };
     Ok(Built {
         language,
