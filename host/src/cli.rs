@@ -147,9 +147,13 @@ pub struct ServeArgs {
 /// `aratta adapter ...`.
 #[derive(Debug, Subcommand)]
 pub enum AdapterCommand {
-    /// Build an adapter project (Rust) into a component with its language's toolchain, check it
-    /// as the server would, and install it into <home>/adapters/<name>.wasm.
+    /// Build an adapter project (Rust, Python or JavaScript) into a component with its
+    /// language's toolchain, check it as the server would, and install it into
+    /// <home>/adapters/<name>.wasm.
     Build(BuildArgs),
+    /// Create a working adapter for OpenAI-compatible servers in Rust, Python or JavaScript,
+    /// ready for `aratta adapter build`.
+    New(NewArgs),
     /// Write the WIT package adapters are checked against (world `adapter` and its WASI
     /// dependencies), to build an adapter in any language that makes components.
     Wit(WitArgs),
@@ -245,9 +249,45 @@ pub enum ApprovalsCommand {
 /// Options of `aratta adapter build`.
 #[derive(Debug, Args)]
 pub struct BuildArgs {
-    /// Directory of the adapter project: the one holding its Cargo.toml.
+    /// Directory of the adapter project: the one holding its Cargo.toml, pyproject.toml or
+    /// package.json.
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
+}
+
+/// Options of `aratta adapter new`.
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The adapter's name: what the config's `adapter = "..."` and the installed file use.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// The language to write it in.
+    #[arg(long, value_enum, default_value_t = Lang::Rust)]
+    pub lang: Lang,
+    /// Where to create it; must be new or empty (default: ./NAME).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// The languages `aratta adapter new` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Lang {
+    /// A cargo workspace with the guest SDK vendored.
+    Rust,
+    /// A componentize-py project.
+    Python,
+    /// A jco / componentize-js project.
+    Js,
+}
+
+impl std::fmt::Display for Lang {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Lang::Rust => "Rust",
+            Lang::Python => "Python",
+            Lang::Js => "JavaScript",
+        })
+    }
 }
 
 /// Options of `aratta adapter wit`.

@@ -65,6 +65,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 async_runtime()?.block_on(commands::adapter::list(&home, &config))?
             );
         }
+        Command::Adapter(AdapterCommand::New(args)) => {
+            println!("{}", commands::scaffold::new_adapter(&args)?);
+        }
         Command::Adapter(AdapterCommand::Wit(args)) => {
             println!("{}", commands::adapter::wit(&args.dir)?);
         }

@@ -7,6 +7,7 @@ pub mod approvals;
 pub mod build;
 pub mod heal;
 pub mod init;
+pub mod scaffold;
 pub mod server_client;
 
 use crate::cli::ServeArgs;

@@ -288,6 +288,15 @@ fn archive_hash() -> &'static str {
     HASH.get_or_init(|| hex::encode(&Sha256::digest(builtin::SOURCES)[..6]))
 }
 
+/// Writes the built-in `adapter`'s standalone workspace into `dest`, whatever is installed
+/// under that name: `aratta adapter new --lang rust` starts from `local`'s.
+pub fn unpack_builtin(adapter: &str, dest: &Path) -> Result<(), SourceError> {
+    if !is_builtin(adapter) {
+        return Err(SourceError::Unknown(adapter.to_owned()));
+    }
+    unpack(adapter, dest)
+}
+
 /// Writes `adapter`'s tree from the embedded archive into the empty directory `dest`: first
 /// its workspace manifest, which says which helper crates belong, then every file of the tree.
 fn unpack(adapter: &str, dest: &Path) -> Result<(), SourceError> {
