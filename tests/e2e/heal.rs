@@ -63,9 +63,15 @@ async fn a_renamed_response_field_is_healed_end_to_end_and_survives_a_restart() 
     // The heal model saw the provider's raw body and the source, never the user's words.
     let prompts = model.upstream.seen_at("/v1/chat/completions");
     let diagnose_prompt = prompts[0].body.to_string();
+    // The samples are JSON in the prompt, so the body is there as a JSON string: the drifted
+    // field's key with its quotes escaped once.
+    let user_turn = prompts[0].body["messages"][1]["content"]
+        .as_str()
+        .unwrap_or_default();
     assert!(
-        diagnose_prompt.contains("\\\"output\\\""),
-        "the raw provider body is in the prompt"
+        user_turn.contains(r#""provider_body": "{\"id\":\"msg_01\""#)
+            && user_turn.contains(r#"\"output\":[{\"type\":\"text\""#),
+        "the raw provider body is in the prompt: {user_turn}"
     );
     assert!(
         diagnose_prompt.contains("MessageWire"),

@@ -119,6 +119,12 @@ async fn rust_then_python_then_javascript_swap_in_under_load_and_no_request_fail
         python.len() / 1024,
         js.len() / 1024
     );
+    // The scaffold keeps the built-in adapters' release profile (stripped, opt-level 3).
+    assert!(
+        rust.len() < 3 << 19,
+        "the Rust scaffold's component is {} bytes: its release profile was lost",
+        rust.len()
+    );
 
     let mock = MockUpstream::start(Script::new().with_model("slow", Behaviour::Delay(SLOW))).await;
     let config = Config::new()

@@ -174,6 +174,12 @@ fn rust(name: &str, dir: &Path) -> Result<PathBuf, ScaffoldError> {
             "\"adapters/local\"".to_owned(),
             format!("\"adapters/{name}\""),
         ),
+        // Its release profile (stripped, opt-level 3, one codegen unit) follows the rename.
+        (
+            dir.join("Cargo.toml"),
+            "[profile.release.package.aratta-adapter-local]".to_owned(),
+            format!("[profile.release.package.{package}]"),
+        ),
         (
             dir.join("Cargo.lock"),
             "name = \"aratta-adapter-local\"".to_owned(),

@@ -49,7 +49,7 @@ async fn a_string_edit_builds_a_new_component_that_loads() {
     assert!(
         built
             .diff
-            .contains("+            description: \"Healed local servers\""),
+            .contains("+        description: \"Healed local servers\","),
         "{}",
         built.diff
     );
@@ -71,7 +71,7 @@ async fn a_string_edit_builds_a_new_component_that_loads() {
 #[tokio::test]
 async fn an_edit_that_does_not_compile_fails_with_the_compiler_error() {
     let tree = local_tree();
-    let edits = [edit(&format!("{DESCRIPTION}.to_string()"), "42")];
+    let edits = [edit(DESCRIPTION, "42")];
     let _turn = SCRATCH.lock().await;
     let outcome = build(&tree, &edits, &shared(), LIMIT).await;
     let Err(BuildFailure::Compile { log_tail }) = outcome else {
