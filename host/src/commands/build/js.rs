@@ -13,7 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::{BuildError, Project};
+use super::{BuildError, Project, run_step, write_files, written};
 use crate::runtime::contract;
 
 /// The helper module's files, as `node_modules/aratta-adapter/<name>`.
@@ -56,7 +56,8 @@ pub(crate) fn build_project(project: &Project) -> Result<PathBuf, BuildError> {
         "componentizing {} with jco (StarlingMonkey; about a minute)",
         entry.display()
     );
-    let status = Command::new("node")
+    let mut command = Command::new("node");
+    command
         .arg(&jco)
         .arg("componentize")
         .arg(&entry)
@@ -70,26 +71,11 @@ pub(crate) fn build_project(project: &Project) -> Result<PathBuf, BuildError> {
         ])
         .arg(&config)
         .arg("--out")
-        .arg(&out)
-        .current_dir(dir)
-        .stdout(Stdio::from(std::io::stderr()))
-        .stderr(Stdio::inherit())
-        .status()
-        .map_err(|source| missing("node", source))?;
-    if !status.success() {
-        return Err(BuildError::ToolFailed {
-            program: "jco componentize".into(),
-            dir: dir.clone(),
-            status,
-        });
-    }
-    if !out.is_file() {
-        return Err(BuildError::NoComponent {
-            dir: dir.clone(),
-            hint: "jco reported success but wrote no component",
-        });
-    }
-    Ok(out)
+        .arg(&out);
+    run_step(&mut command, "jco componentize", dir, |source| {
+        missing("node", source)
+    })?;
+    written(out, dir, "jco reported success but wrote no component")
 }
 
 fn missing(program: &str, source: std::io::Error) -> BuildError {
@@ -142,21 +128,12 @@ fn install_dependencies(dir: &Path) -> Result<(), BuildError> {
         "install"
     };
     eprintln!("installing the project's dependencies (node_modules has no jco): npm {verb}");
-    let status = Command::new("npm")
-        .args([verb, "--no-audit", "--no-fund"])
-        .current_dir(dir)
-        .stdout(Stdio::from(std::io::stderr()))
-        .stderr(Stdio::inherit())
-        .status()
-        .map_err(|source| missing("npm", source))?;
-    if !status.success() {
-        return Err(BuildError::ToolFailed {
-            program: format!("npm {verb}"),
-            dir: dir.to_path_buf(),
-            status,
-        });
-    }
-    Ok(())
+    run_step(
+        Command::new("npm").args([verb, "--no-audit", "--no-fund"]),
+        &format!("npm {verb}"),
+        dir,
+        |source| missing("npm", source),
+    )
 }
 
 /// The script of jco's `jco` command, from its package.json (`bin`).
@@ -186,25 +163,12 @@ fn jco_bin(dir: &Path) -> Result<PathBuf, BuildError> {
 fn write_helper(scratch: &Path) -> Result<PathBuf, BuildError> {
     let modules = scratch.join("js").join("node_modules");
     let helper = modules.join("aratta-adapter");
-    let write = |path: &Path, text: &str| {
-        std::fs::write(path, text).map_err(|source| BuildError::Scratch {
-            path: path.to_path_buf(),
-            source,
-        })
-    };
-    std::fs::create_dir_all(&helper).map_err(|source| BuildError::Scratch {
-        path: helper.clone(),
-        source,
-    })?;
-    for (name, text) in HELPER {
-        write(&helper.join(name), text)?;
-    }
+    write_files(&helper, HELPER)?;
     let config = scratch.join("js").join("bundle.config.mjs");
     let modules = serde_json::to_string(&modules.to_string_lossy()).expect("a string serializes");
-    write(
-        &config,
-        &format!("export default {{ resolve: {{ modules: [\"node_modules\", {modules}] }} }};\n"),
-    )?;
+    let text =
+        format!("export default {{ resolve: {{ modules: [\"node_modules\", {modules}] }} }};\n");
+    write_files(&scratch.join("js"), &[("bundle.config.mjs", &text)])?;
     Ok(config)
 }
 

@@ -17,6 +17,7 @@ pub(crate) mod rust;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 use crate::runtime::contract;
 
@@ -163,6 +164,58 @@ fn markers() -> String {
         .map(|l| format!("{} ({l})", l.marker()))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Writes `files` (path below `dir`, text) into the build's scratch space: the helper packages
+/// the binary carries for Python and JavaScript adapters.
+pub(crate) fn write_files(dir: &Path, files: &[(&str, &str)]) -> Result<(), BuildError> {
+    for (name, text) in files {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap_or(dir))
+            .and_then(|()| std::fs::write(&path, text))
+            .map_err(|source| BuildError::Scratch {
+                path: path.clone(),
+                source,
+            })?;
+    }
+    Ok(())
+}
+
+/// Runs one toolchain step in `dir` with no input and its stdout on stderr, so `aratta adapter
+/// build`'s own stdout stays its own; `not_started` says what to install when it cannot start.
+pub(crate) fn run_step(
+    command: &mut Command,
+    program: &str,
+    dir: &Path,
+    not_started: impl FnOnce(std::io::Error) -> BuildError,
+) -> Result<(), BuildError> {
+    let status = command
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(std::io::stderr())
+        .status()
+        .map_err(not_started)?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(BuildError::ToolFailed {
+            program: program.into(),
+            dir: dir.to_path_buf(),
+            status,
+        })
+    }
+}
+
+/// The component a toolchain step wrote to `out`, or `hint` when it reported success anyway.
+pub(crate) fn written(out: PathBuf, dir: &Path, hint: &'static str) -> Result<PathBuf, BuildError> {
+    if out.is_file() {
+        Ok(out)
+    } else {
+        Err(BuildError::NoComponent {
+            dir: dir.to_path_buf(),
+            hint,
+        })
+    }
 }
 
 /// A component built from a project, and the scratch space it lives in until it is installed.

@@ -10,9 +10,9 @@
 //! code sandbox finds it.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use super::{BuildError, Project};
+use super::{BuildError, Project, run_step, write_files, written};
 use crate::agent::sandbox::{COMPONENTIZE_PY_PIN, COMPONENTIZE_PY_VAR, find_componentize_py};
 
 macro_rules! helper {
@@ -55,14 +55,14 @@ pub(crate) fn build_project(project: &Project) -> Result<PathBuf, BuildError> {
     let tool = find_componentize_py(configured.as_deref()).map_err(|reason| missing(&reason))?;
     let module = main_module(&project.dir)?;
     let helper = project.scratch.join("python");
-    write_helper(&helper)?;
+    write_files(&helper, HELPER)?;
     let out = project.scratch.join("adapter.wasm");
     eprintln!(
         "componentize-py: module `{module}` of {}",
         project.dir.display()
     );
-    let status = Command::new(&tool)
-        .current_dir(&project.dir)
+    let mut command = Command::new(&tool);
+    command
         .arg("-d")
         .arg(&project.wit)
         .args(["-w", "adapter", "componentize", "-p"])
@@ -74,29 +74,19 @@ pub(crate) fn build_project(project: &Project) -> Result<PathBuf, BuildError> {
         .arg(&out)
         // The component's modules come from the project and the helper package only.
         .env_remove("PYTHONPATH")
-        .env_remove("VIRTUAL_ENV")
-        .stdin(Stdio::null())
-        .stdout(std::io::stderr())
-        .status()
-        .map_err(|source| BuildError::MissingTool {
+        .env_remove("VIRTUAL_ENV");
+    run_step(&mut command, PROGRAM, &project.dir, |source| {
+        BuildError::MissingTool {
             program: tool.display().to_string(),
             install: install_hint(),
             source,
-        })?;
-    if !status.success() {
-        return Err(BuildError::ToolFailed {
-            program: PROGRAM.into(),
-            dir: project.dir.clone(),
-            status,
-        });
-    }
-    if !out.is_file() {
-        return Err(BuildError::NoComponent {
-            dir: project.dir.clone(),
-            hint: "componentize-py reported success but wrote no component",
-        });
-    }
-    Ok(out)
+        }
+    })?;
+    written(
+        out,
+        &project.dir,
+        "componentize-py reported success but wrote no component",
+    )
 }
 
 fn install_hint() -> String {
@@ -171,20 +161,6 @@ fn module_in(pyproject: &str) -> Result<String, String> {
     }
 }
 
-/// Writes the helper package below `dir`.
-fn write_helper(dir: &Path) -> Result<(), BuildError> {
-    for (name, text) in HELPER {
-        let path = dir.join(name);
-        std::fs::create_dir_all(path.parent().expect("a file inside the package"))
-            .and_then(|()| std::fs::write(&path, text))
-            .map_err(|source| BuildError::Scratch {
-                path: path.clone(),
-                source,
-            })?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,7 +193,7 @@ mod tests {
     #[test]
     fn the_helper_package_is_written_whole() {
         let dir = tempfile::tempdir().unwrap();
-        write_helper(dir.path()).unwrap();
+        write_files(dir.path(), HELPER).unwrap();
         for (name, text) in HELPER {
             assert_eq!(
                 std::fs::read_to_string(dir.path().join(name)).unwrap(),
