@@ -1,7 +1,7 @@
 //! The long-run entry point:
 //!
 //! ```text
-//! cargo run --release -p aratta-fuzz --bin fuzz -- <target|all> [--seconds N | --inputs N] [--seed S]
+//! cargo run --release -p aratta-fuzz --bin fuzz -- <target|all> [--seconds N | --cpu-seconds N | --inputs N] [--seed S]
 //! cargo run --release -p aratta-fuzz --bin fuzz -- <target> --replay FILE
 //! cargo run --release -p aratta-fuzz --bin fuzz -- --list
 //! ```
@@ -28,7 +28,7 @@ struct Args {
 fn usage() -> String {
     let names: Vec<&str> = TARGETS.iter().map(|t| t.name).collect();
     format!(
-        "usage: fuzz <target|all> [--seconds N | --inputs N] [--seed S] [--replay FILE] | --list\ntargets: {}",
+        "usage: fuzz <target|all> [--seconds N | --cpu-seconds N | --inputs N] [--seed S] [--replay FILE] | --list\ntargets: {}",
         names.join(", ")
     )
 }
@@ -57,6 +57,9 @@ fn parse() -> Result<Option<Args>, String> {
             }
             "--seconds" => {
                 args.budget = Budget::Time(Duration::from_secs(number(argv.next(), &arg)?));
+            }
+            "--cpu-seconds" => {
+                args.budget = Budget::CpuTime(Duration::from_secs(number(argv.next(), &arg)?));
             }
             "--inputs" => args.budget = Budget::Inputs(number(argv.next(), &arg)?),
             "--seed" => args.seed = number(argv.next(), &arg)?,
@@ -109,16 +112,18 @@ fn main() -> ExitCode {
     }
     let mut failed = false;
     println!(
-        "{:<20} {:>10} {:>9} {:>8} {:>9} {:>10}",
-        "target", "inputs", "inputs/s", "failures", "distinct", "slowest"
+        "{:<20} {:>10} {:>9} {:>8} {:>8} {:>8} {:>9} {:>10}",
+        "target", "inputs", "inputs/s", "wall s", "cpu s", "failures", "distinct", "slowest"
     );
     for target in &args.targets {
         let report = runner::run(target, args.seed, args.budget, &corpus::crash_dir());
         println!(
-            "{:<20} {:>10} {:>9.0} {:>8} {:>9} {:>8.2}ms",
+            "{:<20} {:>10} {:>9.0} {:>8.0} {:>8.0} {:>8} {:>9} {:>8.2}ms",
             report.target,
             report.inputs,
             report.rate(),
+            report.elapsed.as_secs_f64(),
+            report.cpu.as_secs_f64(),
             report.failures,
             report.crashes.len(),
             report.slowest.0.as_secs_f64() * 1e3,
