@@ -119,6 +119,15 @@ impl Home {
         self.root.join("cache")
     }
 
+    /// Where compiled components are cached: `ARATTA_CACHE_DIR` (read with `var`) when set
+    /// and not empty, else [`Home::cache_dir`]. One rule for the server, `aratta adapter list`
+    /// and the agents' sandbox, so all of them warm and reuse one cache.
+    pub fn component_cache(&self, var: &dyn Fn(&str) -> Option<String>) -> PathBuf {
+        var("ARATTA_CACHE_DIR")
+            .filter(|v| !v.is_empty())
+            .map_or_else(|| self.cache_dir(), PathBuf::from)
+    }
+
     /// Where earlier adapter versions are kept, one directory per adapter, for rollback.
     pub fn history_dir(&self) -> PathBuf {
         self.root.join("history")

@@ -1,23 +1,36 @@
 //! Aratta's host: loads provider adapters as sandboxed WebAssembly components and serves
 //! SCRI and OpenAI-compatible HTTP APIs on top of them.
 //!
-//! - [`runtime`]: the wasmtime engine, adapter loading, sandboxed calls, outbound HTTP.
-//! - [`gateway`]: providers, model routing and fallback on top of the runtime.
-//! - [`server`]: the HTTP API (SCRI, OpenAI-, Anthropic- and Gemini-compatible routes).
-//! - [`scri`] and [`openai`]: the JSON shapes of those APIs and the translation between them.
-//! - [`anthropic_api`] and [`gemini_api`]: Anthropic's Messages API and the Gemini API, translated
-//!   to and from SCRI, so those official SDKs reach every provider too.
-//! - [`tools`]: the tool registry, tools defined once and exported to any provider by its adapter.
-//! - [`agent`]: agents — a ReAct loop over the gateway, an audited tool executor with
-//!   permission tiers, and a sandbox for model-written Python.
-//! - [`reload`]: hot-swapping adapters: the directory watch, verification, history and
-//!   rollback, probation, the approval queue.
-//! - [`heal`]: an adapter's source, model-written edits to it, and building it to a component.
-//! - [`config`], [`home`], [`cli`], [`commands`]: how an operator runs it.
+//! The modules form layers, listed here from the bottom up; a module uses only modules on
+//! its own line or above it, never below (`tests/layers.rs` fails the build otherwise):
+//!
+//! 1. [`clock`], [`fs`], [`home`]: time as records write it, durable file writes, where
+//!    everything lives.
+//! 2. [`runtime`]: the wasmtime engine, adapter loading, sandboxed calls, outbound HTTP.
+//! 3. [`scri`]: SCRI's JSON shapes and their conversion to the WIT types adapters take.
+//! 4. [`config`]: the operator's settings, layered and checked.
+//! 5. [`resilience`]: circuit breakers, retries, metrics, the health monitor.
+//! 6. [`tools`]: the tool registry, tools defined once and exported to any provider.
+//! 7. [`gateway`]: providers, model routing and fallback on top of the runtime.
+//! 8. [`reload`]: hot-swapping adapters: the directory watch, verification, history and
+//!    rollback, probation (fed by the gateway's call observers), the approval queue.
+//! 9. [`build`]: building an adapter project (Rust, Python, JavaScript) to a component.
+//! 10. [`heal`]: an adapter's source, model-written edits to it, rebuilt and verified.
+//! 11. [`agent`]: a ReAct loop over the gateway, an audited tool executor with permission
+//!     tiers, and a sandbox for model-written Python.
+//! 12. [`openai`], [`anthropic_api`], [`gemini_api`]: the wire formats of OpenAI's, Anthropic's
+//!     and Google's APIs, translated to and from SCRI, so those official SDKs reach every
+//!     provider.
+//! 13. [`server`]: the HTTP API (SCRI, OpenAI-, Anthropic- and Gemini-compatible routes).
+//! 14. [`bootstrap`]: start-up, wiring every part together.
+//! 15. [`cli`], [`commands`]: how an operator runs it.
 
 pub mod agent;
 pub mod anthropic_api;
+pub mod bootstrap;
+pub mod build;
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod fs;

@@ -51,7 +51,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 tracing::info!(expected = %home.config_path().display(), "no config file; using defaults (run `aratta init` to create one)");
             }
-            async_runtime()?.block_on(aratta_host::server::run(config, home))?;
+            async_runtime()?.block_on(aratta_host::bootstrap::serve(config, home))?;
         }
         Command::Adapter(AdapterCommand::Build(args)) => {
             let installed =

@@ -45,10 +45,7 @@ pub fn audit_path(home: &Home, var: &dyn Fn(&str) -> Option<String>) -> PathBuf 
 /// The executor with the built-in tools and any HTTP tools, auditing to the file.
 pub fn executor(home: &Home, var: &dyn Fn(&str) -> Option<String>) -> Result<Executor, SetupError> {
     let audit = Arc::new(AuditLog::open(&audit_path(home, var))?);
-    let cache_dir = var("ARATTA_CACHE_DIR")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| home.cache_dir());
+    let cache_dir = home.component_cache(var);
     let sandbox = Arc::new(Sandbox::new(SandboxConfig {
         source: sandbox::source_from_env(cache_dir, var),
         ..SandboxConfig::default()

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::build::{self, BuildError, Language};
+use crate::build::{self, BuildError, Language};
 use crate::config::Config;
 use crate::home::Home;
 use crate::runtime::outbound::Outbound;
@@ -158,11 +158,15 @@ pub async fn list(home: &Home, config: &Config) -> Result<String, AdapterError> 
     };
     let outbound = Outbound::new(config.behaviour.upstream_connect_timeout());
     // The server's cache: listing warms it for the next `aratta serve`, and reuses it.
-    let runtime = Runtime::new(limits, Some(crate::server::cache_dir(home)), outbound)
-        .map_err(AdapterError::Runtime)?
-        .with_local_deadline(std::time::Duration::from_secs(
-            config.reload.verify_timeout_seconds,
-        ));
+    let runtime = Runtime::new(
+        limits,
+        Some(home.component_cache(&|v| std::env::var(v).ok())),
+        outbound,
+    )
+    .map_err(AdapterError::Runtime)?
+    .with_local_deadline(std::time::Duration::from_secs(
+        config.reload.verify_timeout_seconds,
+    ));
     let refused = runtime.load_all(&home.adapters_dir()).await;
     let adapters: Vec<AdapterSummary> = runtime
         .adapters()

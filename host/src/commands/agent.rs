@@ -16,7 +16,7 @@ pub async fn run(args: &AgentRunArgs, home: &Home) -> anyhow::Result<()> {
     let config = crate::config::load(args.config.as_deref(), home)?;
     let env = |name: &str| std::env::var(name).ok();
     let executor = Arc::new(setup::executor(home, &env)?);
-    let gateway = Arc::new(crate::server::start_gateway(config, home).await?);
+    let gateway = Arc::new(crate::bootstrap::start_gateway(config, home).await?);
     let agent_config = AgentConfig {
         name: args.name.clone(),
         model: args.model.clone(),

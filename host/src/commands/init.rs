@@ -120,7 +120,7 @@ fn back_up(path: &Path) -> Result<PathBuf, InitError> {
         source,
     };
     let bytes = std::fs::read(path).map_err(fail)?;
-    let base = format!("{}.bak-{}", path.display(), crate::reload::unix_now());
+    let base = format!("{}.bak-{}", path.display(), crate::clock::unix_seconds());
     let backup = (1..)
         .map(|n| match n {
             1 => PathBuf::from(&base),

@@ -4,7 +4,6 @@
 pub mod adapter;
 pub mod agent;
 pub mod approvals;
-pub mod build;
 pub mod heal;
 pub mod init;
 pub mod scaffold;

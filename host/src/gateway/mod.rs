@@ -6,6 +6,7 @@ mod health;
 pub mod known;
 mod observe;
 mod provider;
+mod stream;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -15,7 +16,9 @@ use std::time::Instant;
 
 pub use error::GatewayError;
 pub use health::{HealthReport, ProviderHealth};
+pub use observe::CallObserver;
 pub use provider::Provider;
+pub use stream::ChatStream;
 
 use crate::config::{Config, parse_model_ref};
 use crate::resilience::{
@@ -24,7 +27,7 @@ use crate::resilience::{
 use crate::runtime::bindings::chat as wit;
 use crate::runtime::bindings::provider::CallContext;
 use crate::runtime::outbound::UPSTREAM_STATUS;
-use crate::runtime::{CallEnv, EventReceiver, InvokeError, Runtime};
+use crate::runtime::{CallEnv, InvokeError, Runtime};
 use crate::scri::{self, Attempt, Lineage, convert};
 
 /// Providers, aliases and the runtime, shared by every request.
@@ -37,26 +40,13 @@ pub struct Gateway {
     pub breakers: Breakers,
     /// Everything counted.
     pub metrics: Metrics,
-    /// Who may use admin routes.
-    pub admin: crate::server::AdminPolicy,
     /// Tools registered once and exported to any provider (`/api/v1/tools`, agents).
     pub tools: crate::tools::ToolRegistry,
     /// Turns bursts of adapter errors into heal triggers (logged, listed, sent to the webhook).
     pub monitor: HealthMonitor,
     retry: RetryPolicy,
     providers: BTreeMap<String, Provider>,
-}
-
-/// A streamed answer whose first event has arrived (so fallback was still possible until then).
-pub struct OpenStream {
-    /// The first event.
-    pub first: wit::StreamEvent,
-    /// The events after it.
-    pub rest: EventReceiver,
-    /// Where it comes from; `latency_us` is filled in when the stream ends.
-    pub lineage: Lineage,
-    /// When the request began, for the final latency.
-    pub started: Instant,
+    observers: std::sync::RwLock<Vec<Arc<dyn CallObserver>>>,
 }
 
 /// A fresh request id, also written to the logs.
@@ -106,11 +96,11 @@ impl Gateway {
             config,
             breakers,
             metrics: Metrics::new(),
-            admin: crate::server::AdminPolicy::default(),
             tools: crate::tools::ToolRegistry::new(),
             monitor,
             retry,
             providers,
+            observers: std::sync::RwLock::new(Vec::new()),
         }
     }
 
@@ -299,6 +289,48 @@ impl Gateway {
         }
     }
 
+    /// Fill in `[behaviour] default_model` when the request names no model, and refuse a
+    /// request no provider could answer. Every dialect calls this before [`Gateway::chat`]
+    /// or [`Gateway::chat_stream`], so all of them default and refuse alike.
+    pub fn prepare_chat(&self, request: &mut scri::ChatRequest) -> Result<(), GatewayError> {
+        if request.model.is_empty() {
+            match &self.config.behaviour.default_model {
+                Some(model) => request.model = model.clone(),
+                None => {
+                    return Err(GatewayError::BadRequest {
+                        message: "model: required (name `provider:model` or an alias, or set [behaviour] default_model)".into(),
+                        param: Some("model".into()),
+                    });
+                }
+            }
+        }
+        if request.messages.is_empty() {
+            return Err(GatewayError::BadRequest {
+                message: "messages: must hold at least one message".into(),
+                param: Some("messages".into()),
+            });
+        }
+        Ok(())
+    }
+
+    /// Bound a request by `[server] request_timeout_seconds`: `call` must be answered by
+    /// `deadline` (the server's, counted from the end of the request's headers), else by that
+    /// long from now. A request that runs out answers [`GatewayError::Timeout`].
+    pub async fn bounded<T>(
+        &self,
+        deadline: Option<tokio::time::Instant>,
+        call: impl Future<Output = Result<T, GatewayError>>,
+    ) -> Result<T, GatewayError> {
+        let limit = self.config.server.request_timeout();
+        let deadline = deadline.unwrap_or_else(|| tokio::time::Instant::now() + limit);
+        match tokio::time::timeout_at(deadline, call).await {
+            Ok(answer) => answer,
+            Err(_) => Err(GatewayError::Timeout {
+                seconds: limit.as_secs(),
+            }),
+        }
+    }
+
     /// Answer a chat request.
     pub async fn chat(
         &self,
@@ -326,7 +358,7 @@ impl Gateway {
         &self,
         request: &scri::ChatRequest,
         request_id: &str,
-    ) -> Result<OpenStream, GatewayError> {
+    ) -> Result<ChatStream, GatewayError> {
         let started = Instant::now();
         let ((first, rest), lineage) = self
             .walk(
@@ -338,23 +370,14 @@ impl Gateway {
                     let mut rx = env
                         .chat_stream(&ctx, &convert::chat_request(request, &model))
                         .await?;
-                    match rx.recv().await {
-                        Some(Ok(wit::StreamEvent::Error(e))) => Err(InvokeError::Adapter(e)),
-                        Some(Ok(first)) => Ok((first, rx)),
-                        Some(Err(e)) => Err(e),
-                        None => Err(InvokeError::Truncated {
-                            adapter: env.adapter.info.name.clone(),
-                        }),
+                    match rx.next().await? {
+                        wit::StreamEvent::Error(e) => Err(InvokeError::Adapter(e)),
+                        first => Ok((first, rx)),
                     }
                 },
             )
             .await?;
-        Ok(OpenStream {
-            first,
-            rest,
-            lineage,
-            started,
-        })
+        Ok(ChatStream::new(first, rest, lineage, started))
     }
 
     /// Embed texts.

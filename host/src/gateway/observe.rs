@@ -1,7 +1,9 @@
 //! What the gateway does with each provider call's outcome: metrics, the provider's circuit
-//! breaker, the health monitor, and the probation of a freshly swapped adapter version. Kept
-//! apart from the walk in `mod.rs` so the request path reads as routing and fallback only.
+//! breaker, the health monitor, and the [`CallObserver`]s registered by the layers above (the
+//! reload manager's probation of a freshly swapped adapter version). Kept apart from the walk
+//! in `mod.rs` so the request path reads as routing and fallback only.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::{Gateway, GatewayError};
@@ -11,6 +13,14 @@ use crate::resilience::{
     Transition, WebhookSink,
 };
 use crate::runtime::InvokeError;
+
+/// Told the outcome of every provider call the gateway makes, after the gateway's own
+/// bookkeeping (metrics, breaker) and not for calls refused because the instance pool was
+/// full. Called on the request path: an observer must be cheap when it has nothing to do.
+pub trait CallObserver: Send + Sync {
+    /// A call to `provider`, begun at `started`, answered (`error` is `None`) or failed.
+    fn call_finished(&self, provider: &str, error: Option<&GatewayError>, started: Instant);
+}
 
 impl Gateway {
     /// Count one provider call and feed its outcome to the provider's breaker. Only
@@ -50,10 +60,19 @@ impl Gateway {
             .breakers
             .record(provider, !provider_failed, at + elapsed);
         self.note_transition(provider, transition);
-        // A freshly swapped adapter version is judged on these (crate::reload::probation).
-        self.runtime
-            .probation
-            .record(provider, outcome.as_ref().err(), at);
+        let observers = self.observers.read().unwrap_or_else(|e| e.into_inner());
+        for observer in observers.iter() {
+            observer.call_finished(provider, outcome.as_ref().err(), at);
+        }
+    }
+
+    /// Tell `observer` every provider call's outcome from now on. How a layer above the
+    /// gateway (the reload manager) follows calls without the gateway knowing it.
+    pub fn add_observer(&self, observer: Arc<dyn CallObserver>) {
+        self.observers
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(observer);
     }
 
     /// Count an adapter error by class and hand it to the health monitor; a heal trigger it

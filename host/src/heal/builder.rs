@@ -17,7 +17,7 @@
 //!
 //! Cargo runs offline, in its own process group that is killed at the time limit, with the
 //! host's build variables removed (as `host/build.rs` does for the built-in adapters), and the
-//! same JSON-message handling as `aratta adapter build` (`crate::commands::build::rust`). The last
+//! same JSON-message handling as `aratta adapter build` (`crate::build::rust`). The last
 //! 8 KiB of its rendered diagnostics are kept, to show a human or feed back to the model.
 
 use std::path::{Path, PathBuf};
@@ -29,8 +29,8 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 
 use super::edits::{self, Edit, EditError};
 use super::source::{self, SourceError, SourceOrigin, SourceTree};
-use crate::commands::build::BuildError;
-use crate::commands::build::rust::{self as cargo, TARGET};
+use crate::build::BuildError;
+use crate::build::rust::{self as cargo, TARGET};
 
 /// How much of the compiler's output is kept.
 pub const LOG_TAIL_BYTES: usize = 8 * 1024;

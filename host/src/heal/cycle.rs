@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::edits::Edit;
+use crate::clock::unix_millis;
 use crate::fs::write_atomic;
 
 /// The most of a model's raw answer, a build log or a finding a record keeps.
@@ -218,7 +219,7 @@ impl Cycle {
             class: class.to_owned(),
             trigger_id,
             started_by: started_by.to_owned(),
-            started_at_ms: unix_ms(),
+            started_at_ms: unix_millis(),
             finished_at_ms: None,
             status: CycleStatus::Running,
             summary: "diagnosing".into(),
@@ -327,7 +328,7 @@ impl CycleStore {
             if cycle.status == CycleStatus::Running {
                 cycle.status = CycleStatus::Interrupted;
                 cycle.summary = "interrupted: the server stopped while this cycle ran".into();
-                cycle.finished_at_ms = Some(unix_ms());
+                cycle.finished_at_ms = Some(unix_millis());
                 if let Err(e) = self.save(&cycle) {
                     tracing::warn!(cycle = %cycle.id, error = %e, "cannot mark a heal cycle interrupted");
                 }
@@ -336,17 +337,10 @@ impl CycleStore {
     }
 }
 
-/// Milliseconds since the Unix epoch.
-pub fn unix_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
 /// A fresh cycle id: `heal_`, the time in milliseconds (hex) and 4 random hex digits.
 pub fn new_id() -> String {
     let random = &uuid::Uuid::new_v4().simple().to_string()[..4];
-    format!("heal_{:011x}{random}", unix_ms())
+    format!("heal_{:011x}{random}", unix_millis())
 }
 
 /// `text` cut to at most `max` bytes at a character boundary, with a note when cut.

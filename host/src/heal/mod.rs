@@ -247,7 +247,7 @@ impl HealWorker {
             let mut cycle = started;
             let adapter = cycle.adapter.clone();
             me.run(&mut cycle, &failure.samples).await;
-            cycle.finished_at_ms = Some(cycle::unix_ms());
+            cycle.finished_at_ms = Some(crate::clock::unix_millis());
             me.gateway
                 .metrics
                 .heal_duration

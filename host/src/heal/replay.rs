@@ -68,8 +68,8 @@ pub async fn call(
                     .await
                     .map_err(describe)?;
                 let mut events = 0usize;
-                while let Some(event) = rx.recv().await {
-                    match event.map_err(describe)? {
+                loop {
+                    match rx.next().await.map_err(describe)? {
                         StreamEvent::Error(e) => return Err(describe(InvokeError::Adapter(e))),
                         StreamEvent::Stop(_) => {
                             return Ok(format!(
@@ -80,9 +80,6 @@ pub async fn call(
                         _ => events += 1,
                     }
                 }
-                Err(format!(
-                    "the stream ended after {events} events without a stop event"
-                ))
             }
             "embed" => {
                 let request: scri::EmbedRequest =

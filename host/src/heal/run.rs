@@ -11,13 +11,14 @@ use super::ask::{self, AskError};
 use super::builder::{self, BuildFailure};
 use super::cycle::{
     BuildRecord, Cycle, CycleStatus, Decision, Diagnosis, Findings, Fix, MAX_KEPT_TEXT, Phase,
-    Replay, bounded, unix_ms,
+    Replay, bounded,
 };
 use super::edits;
 use super::prompts::{self, Subject};
 use super::replay::{self, Operation};
 use super::research;
 use super::source::{self, SourceTree};
+use crate::clock::unix_millis;
 use crate::reload::HealProposal;
 use crate::resilience::samples::{ErrorClass, ErrorSample};
 use crate::runtime::{Adapter, AdapterSource};
@@ -102,7 +103,7 @@ impl HealWorker {
         };
         // A repeated refusal is drift only if the adapter's own minimal request is refused too.
         if cycle.class == ErrorClass::InvalidRequest.as_str() {
-            let started = (unix_ms(), Instant::now());
+            let started = (unix_millis(), Instant::now());
             let timeout = Duration::from_secs(self.gateway.config.reload.verify_timeout_seconds);
             let probe = replay::call(&self.gateway, &serving, &operation, timeout).await;
             let (outcome, output) = match &probe {
@@ -150,7 +151,7 @@ impl HealWorker {
 
         // 2. Research.
         cycle.summary = "researching".into();
-        let started = (unix_ms(), Instant::now());
+        let started = (unix_millis(), Instant::now());
         let context = format!(
             "The {} API (provider `{}`) changed: {}",
             cycle.adapter, cycle.provider, diagnosis.summary
@@ -247,7 +248,7 @@ impl HealWorker {
 
         // 5. Verify.
         cycle.summary = "verifying".into();
-        let started = (unix_ms(), Instant::now());
+        let started = (unix_millis(), Instant::now());
         let path = self
             .home
             .heal_dir()
@@ -320,7 +321,7 @@ impl HealWorker {
             not_built: None,
         };
         if self.settings.auto_apply && confidence >= self.settings.auto_apply_confidence {
-            let started = (unix_ms(), Instant::now());
+            let started = (unix_millis(), Instant::now());
             let swap = self
                 .reload
                 .install_built(candidate.bytes.clone(), &path)
@@ -367,7 +368,7 @@ impl HealWorker {
         } else {
             "auto_apply is off".to_owned()
         };
-        let started = (unix_ms(), Instant::now());
+        let started = (unix_millis(), Instant::now());
         let queued = self
             .reload
             .propose_with(
@@ -419,7 +420,7 @@ impl HealWorker {
         subject: &Subject<'_>,
         files: &str,
     ) -> Result<Diagnosis, String> {
-        let started = (unix_ms(), Instant::now());
+        let started = (unix_millis(), Instant::now());
         let answer = ask::structured::<Diagnosis>(
             &self.gateway,
             model,
@@ -463,7 +464,7 @@ impl HealWorker {
         feedback: Option<&str>,
     ) -> Result<Fix, String> {
         cycle.summary = "writing a fix".into();
-        let started = (unix_ms(), Instant::now());
+        let started = (unix_millis(), Instant::now());
         let answer = ask::structured::<Fix>(
             &self.gateway,
             model,
@@ -529,7 +530,7 @@ impl HealWorker {
         fix: &Fix,
     ) -> Result<builder::Built, BuildFailure> {
         cycle.summary = "building".into();
-        let started = (unix_ms(), Instant::now());
+        let started = (unix_millis(), Instant::now());
         let result = builder::build(
             tree,
             &fix.edits,

@@ -203,7 +203,7 @@ impl Approvals {
         outcome: String,
     ) -> Result<Approval, ApprovalError> {
         entry.status = status;
-        entry.decided_at = Some(super::unix_now());
+        entry.decided_at = Some(crate::clock::unix_seconds());
         entry.outcome = Some(outcome);
         self.save(&entry)?;
         let _ = std::fs::remove_file(self.dir.join(format!("{}.wasm", entry.id)));
@@ -220,9 +220,7 @@ impl Approvals {
 /// A fresh approval id: `apr_`, the time in milliseconds and 4 random hex digits, so ids
 /// sort in the order they were proposed.
 pub fn new_id() -> String {
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
+    let millis = crate::clock::unix_millis();
     let random = &uuid::Uuid::new_v4().simple().to_string()[..4];
     format!("apr_{millis:011x}{random}")
 }
@@ -266,7 +264,7 @@ impl super::ReloadManager {
             sha256: candidate.sha256.clone(),
             reason: reason.to_owned(),
             proposed_by: proposed_by.to_owned(),
-            proposed_at: super::unix_now(),
+            proposed_at: crate::clock::unix_seconds(),
             status: ApprovalStatus::Pending,
             decided_at: None,
             outcome: None,
@@ -293,7 +291,7 @@ impl super::ReloadManager {
             sha256: String::new(),
             reason: reason.to_owned(),
             proposed_by: "heal".to_owned(),
-            proposed_at: super::unix_now(),
+            proposed_at: crate::clock::unix_seconds(),
             status: ApprovalStatus::Pending,
             decided_at: None,
             outcome: None,

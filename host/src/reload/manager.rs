@@ -9,7 +9,7 @@
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use serde::Serialize;
@@ -17,9 +17,9 @@ use utoipa::ToSchema;
 
 use super::approvals::{ApprovalError, Approvals};
 use super::history::{self, History, HistoryError, VersionRecord};
-use super::probation::ProbationRules;
+use super::probation::{Probation, ProbationRules};
 use super::verify::{self, Verification};
-use super::{unix_now, watcher};
+use super::watcher;
 use crate::config::ReloadConfig;
 use crate::fs::write_atomic;
 use crate::gateway::Gateway;
@@ -134,6 +134,8 @@ pub struct ReloadManager {
     pub(super) approvals: Approvals,
     pub(super) lock: tokio::sync::Mutex<()>,
     events: Mutex<VecDeque<ReloadEvent>>,
+    /// Freshly swapped versions, judged on the calls the gateway reports.
+    probation: Arc<Probation>,
 }
 
 /// Recent events kept for the API.
@@ -143,6 +145,8 @@ impl ReloadManager {
     /// A manager for `gateway`, keeping history and approvals in `home`.
     pub fn new(gateway: Arc<Gateway>, home: &Home) -> Arc<Self> {
         let settings = gateway.config.reload.clone();
+        let probation = Arc::new(Probation::default());
+        gateway.add_observer(probation.clone());
         Arc::new(ReloadManager {
             history: History::new(home.history_dir(), settings.history_limit),
             approvals: Approvals::new(home.approvals_dir()),
@@ -151,6 +155,7 @@ impl ReloadManager {
             gateway,
             lock: tokio::sync::Mutex::new(()),
             events: Mutex::new(VecDeque::new()),
+            probation,
         })
     }
 
@@ -164,7 +169,7 @@ impl ReloadManager {
     /// long as it does.
     pub fn start(self: &Arc<Self>) {
         let (tx, mut verdicts) = tokio::sync::mpsc::unbounded_channel();
-        self.gateway.runtime.probation.subscribe(tx);
+        self.probation.subscribe(tx);
         let me = self.clone();
         tokio::spawn(async move {
             while let Some(verdict) = verdicts.recv().await {
@@ -372,11 +377,10 @@ impl ReloadManager {
                 .filter(|p| p.config.enabled && &p.config.adapter == name)
                 .map(|p| p.name.clone())
                 .collect();
-            runtime
-                .probation
+            self.probation
                 .start(name, &candidate.sha256, providers, self.rules());
         } else {
-            runtime.probation.end(name);
+            self.probation.end(name);
         }
         Ok(())
     }
@@ -403,11 +407,8 @@ impl ReloadManager {
                 version: a.info.version.clone(),
                 sha256: a.sha256.clone(),
                 source: a.source.to_string(),
-                loaded_at: a
-                    .loaded_at
-                    .duration_since(UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs()),
-                probation_seconds_left: runtime
+                loaded_at: crate::clock::seconds_at(a.loaded_at),
+                probation_seconds_left: self
                     .probation
                     .until(&a.info.name)
                     .map(|until| until.saturating_duration_since(now).as_secs()),
@@ -443,7 +444,7 @@ impl ReloadManager {
             events.pop_front();
         }
         events.push_back(ReloadEvent {
-            at: unix_now(),
+            at: crate::clock::unix_seconds(),
             action,
             adapter: adapter.map(str::to_owned),
             sha256: sha256.map(str::to_owned),
@@ -518,10 +519,7 @@ fn record_of(adapter: &Adapter, verified: Option<bool>, verification: String) ->
     VersionRecord {
         sha256: adapter.sha256.clone(),
         version: adapter.info.version.clone(),
-        installed_at: adapter
-            .loaded_at
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
+        installed_at: crate::clock::seconds_at(adapter.loaded_at),
         source: adapter.source.to_string(),
         verified,
         verification,

@@ -23,10 +23,3 @@ pub(crate) use manager::sha256;
 pub use manager::{AdapterVersions, ReloadError, ReloadEvent, ReloadManager, Swap};
 pub use probation::{Probation, ProbationRules, Verdict};
 pub use verify::{ProviderCheck, Verification};
-
-/// Seconds since the Unix epoch, for the records kept on disk.
-pub fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}

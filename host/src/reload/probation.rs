@@ -63,6 +63,13 @@ pub struct Probation {
     verdicts: OnceLock<mpsc::UnboundedSender<Verdict>>,
 }
 
+/// The gateway reports every call here (registered by the reload manager).
+impl crate::gateway::CallObserver for Probation {
+    fn call_finished(&self, provider: &str, error: Option<&GatewayError>, started: Instant) {
+        self.record(provider, error, started);
+    }
+}
+
 impl Probation {
     /// Send verdicts to `tx` (the reload manager). Only the first call has an effect.
     pub fn subscribe(&self, tx: mpsc::UnboundedSender<Verdict>) {

@@ -9,7 +9,8 @@ use bytes::Bytes;
 
 use super::manager::unchanged;
 use super::probation::Verdict;
-use super::{ReloadError, ReloadManager, Swap, unix_now};
+use super::{ReloadError, ReloadManager, Swap};
+use crate::clock::unix_seconds;
 use crate::runtime::AdapterSource;
 
 impl ReloadManager {
@@ -82,7 +83,7 @@ impl ReloadManager {
             });
         }
         let mut record = target.clone();
-        record.installed_at = unix_now();
+        record.installed_at = unix_seconds();
         self.swap(Some(current.clone()), restored, record.clone(), false)?;
         if let AdapterSource::File(path) = &current.source {
             self.set_aside(path, &current.sha256, "rolled-back");

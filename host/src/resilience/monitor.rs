@@ -21,7 +21,7 @@ use tokio::sync::broadcast;
 use utoipa::ToSchema;
 
 use super::alerts::AlertSink;
-use super::samples::{ErrorClass, ErrorSample, unix_ms};
+use super::samples::{ErrorClass, ErrorSample};
 
 /// Samples kept per provider and class (and so carried by a trigger).
 pub const MAX_SAMPLES: usize = 5;
@@ -188,7 +188,7 @@ impl HealthMonitor {
         let last = w.samples.back().expect("a sample was just pushed");
         let trigger = Arc::new(HealTrigger {
             id: format!("heal_{}", uuid::Uuid::new_v4().simple()),
-            at_unix_ms: unix_ms(),
+            at_unix_ms: crate::clock::unix_millis(),
             provider: last.provider.clone(),
             adapter: last.adapter.clone(),
             adapter_version: last.adapter_version.clone(),

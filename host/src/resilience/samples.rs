@@ -258,7 +258,7 @@ impl ErrorSample {
             None => (None, false),
         };
         ErrorSample {
-            at_unix_ms: unix_ms(),
+            at_unix_ms: crate::clock::unix_millis(),
             provider: provider.to_owned(),
             adapter: adapter.0.to_owned(),
             adapter_version: adapter.1.to_owned(),
@@ -283,14 +283,6 @@ pub fn bounded(text: &str, max: usize) -> &str {
         end -= 1;
     }
     &text[..end]
-}
-
-/// Milliseconds since the Unix epoch, now.
-pub fn unix_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

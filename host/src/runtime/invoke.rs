@@ -163,8 +163,26 @@ fn has_spare(adapter: &Arc<Adapter>) -> bool {
     SPARES.with_borrow(|spares| spares.iter().any(|s| Arc::ptr_eq(&s.adapter, adapter)))
 }
 
-/// Events of a streamed answer, delivered by the task that drives the adapter.
-pub type EventReceiver = mpsc::Receiver<Result<chat::StreamEvent, InvokeError>>;
+/// Events of a streamed answer, delivered by the task that drives the adapter. The one
+/// place a stream's end is judged: every consumer reads a well-formed stream, one that ends
+/// with `stop` or `error`.
+pub struct EventReceiver {
+    rx: mpsc::Receiver<Result<chat::StreamEvent, InvokeError>>,
+    adapter: String,
+}
+
+impl EventReceiver {
+    /// The next event. A stream that ends without a `stop` or `error` event (the adapter
+    /// returned none, or the task driving it ended) reads as [`InvokeError::Truncated`];
+    /// read no further after a terminal event or an error (it reads as truncated again).
+    pub async fn next(&mut self) -> Result<chat::StreamEvent, InvokeError> {
+        self.rx.recv().await.unwrap_or_else(|| {
+            Err(InvokeError::Truncated {
+                adapter: self.adapter.clone(),
+            })
+        })
+    }
+}
 
 impl CallEnv {
     fn hooks(&self) -> Hooks {
@@ -378,10 +396,13 @@ impl CallEnv {
         };
         let (tx, rx) = mpsc::channel(32);
         let env = self.clone();
+        let receiver = EventReceiver {
+            rx,
+            adapter: self.adapter.info.name.clone(),
+        };
         tokio::spawn(async move {
             let guest = instance.aratta_scri_provider().chat_events();
             let next_deadline = env.deadline(Call::StreamNext);
-            let mut ended = false;
             loop {
                 let next = tokio::time::timeout(next_deadline, guest.call_next(&mut store, stream));
                 // A client that goes away frees the instance now, not at the deadline: a
@@ -395,13 +416,8 @@ impl CallEnv {
                 };
                 let event = match next {
                     Ok(Ok(Some(event))) => event,
-                    Ok(Ok(None)) => {
-                        if !ended {
-                            let adapter = env.adapter.info.name.clone();
-                            let _ = tx.send(Err(InvokeError::Truncated { adapter })).await;
-                        }
-                        break;
-                    }
+                    // Without a terminal event, the receiver reads this as truncated.
+                    Ok(Ok(None)) => break,
                     Ok(Err(e)) => {
                         let _ = tx.send(Err(env.trap(e))).await;
                         break;
@@ -413,7 +429,7 @@ impl CallEnv {
                         return;
                     }
                 };
-                ended = matches!(
+                let ended = matches!(
                     event,
                     chat::StreamEvent::Stop(_) | chat::StreamEvent::Error(_)
                 );
@@ -426,7 +442,7 @@ impl CallEnv {
                 tokio::time::timeout(env.local_deadline, stream.resource_drop_async(&mut store))
                     .await;
         });
-        Ok(rx)
+        Ok(receiver)
     }
 
     /// `embed`.

@@ -90,8 +90,6 @@ pub struct Runtime {
     adapters: ArcSwap<BTreeMap<String, Arc<Adapter>>>,
     /// The built-in adapters as loaded, kept to restore one whose override is refused.
     builtins: ArcSwap<BTreeMap<String, Arc<Adapter>>>,
-    /// Watches freshly swapped adapter versions; the gateway reports each call's outcome here.
-    pub probation: crate::reload::Probation,
 }
 
 impl Runtime {
@@ -116,7 +114,6 @@ impl Runtime {
             outbound,
             adapters: ArcSwap::from_pointee(BTreeMap::new()),
             builtins: ArcSwap::from_pointee(BTreeMap::new()),
-            probation: crate::reload::Probation::default(),
         })
     }
 

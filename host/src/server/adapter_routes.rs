@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bytes::Bytes;
-use http::{HeaderMap, StatusCode};
+use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
@@ -20,6 +20,7 @@ use crate::reload::{
 };
 use crate::scri::{ApiError, ApiErrorBody};
 
+use super::admin_routes::Admin;
 use super::error::error_response;
 
 /// The reload routes in the OpenAPI document (merged into `/api/v1/openapi.json`).
@@ -96,15 +97,11 @@ pub struct RollbackTo {
         (status = 409, description = "No earlier version is kept", body = ApiError),
     ))]
 async fn rollback(
+    _admin: Admin,
     State(m): State<Arc<ReloadManager>>,
     Path(name): Path<String>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Swap>, Response> {
-    m.gateway()
-        .admin
-        .check(&headers)
-        .map_err(IntoResponse::into_response)?;
     let to = super::bodies::rollback_to(&body).map_err(IntoResponse::into_response)?;
     let wanted = to.sha256.or(to.version);
     m.rollback(&name, wanted.as_deref(), "rolled back by an operator")
@@ -139,15 +136,11 @@ struct Proposal {
         (status = 422, description = "Not an adapter component", body = ApiError),
     ))]
 async fn propose(
+    _admin: Admin,
     State(m): State<Arc<ReloadManager>>,
     Query(p): Query<Proposal>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Approval>), Response> {
-    m.gateway()
-        .admin
-        .check(&headers)
-        .map_err(IntoResponse::into_response)?;
     if body.is_empty() {
         return Err(status_error(
             StatusCode::BAD_REQUEST,
@@ -195,15 +188,11 @@ pub struct Rejection {
         (status = 422, description = "The candidate failed verification", body = ApiError),
     ))]
 async fn decide(
+    _admin: Admin,
     State(m): State<Arc<ReloadManager>>,
     Path((id, action)): Path<(String, String)>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Decision>, Response> {
-    m.gateway()
-        .admin
-        .check(&headers)
-        .map_err(IntoResponse::into_response)?;
     match action.as_str() {
         "approve" => {
             let (approval, swap) = m.approve(&id).await.map_err(|e| reload_failure(&e))?;

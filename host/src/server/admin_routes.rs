@@ -16,7 +16,7 @@ use crate::resilience::{Action, BreakerStatus};
 use super::error::Failure;
 
 /// Who may use admin routes.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AdminPolicy {
     /// Whether a token is demanded (the server listens beyond loopback).
     pub required: bool,
@@ -61,6 +61,28 @@ impl AdminPolicy {
     }
 }
 
+/// An admin route's pass: a handler that takes it runs only for a request its server's
+/// [`AdminPolicy`] admits, checked before the body is read. The policy is the server's (an
+/// `Extension` laid over every route by [`super::app`]); a router without one refuses every
+/// admin action rather than allowing it.
+pub struct Admin;
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Admin {
+    type Rejection = Failure;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Failure> {
+        let policy = parts.extensions.get::<Arc<AdminPolicy>>().ok_or_else(|| {
+            Failure(GatewayError::AdminDenied {
+                reason: "this server has no admin policy; admin routes are refused".into(),
+            })
+        })?;
+        policy.check(&parts.headers).map(|()| Admin)
+    }
+}
+
 /// Compare without leaking where the first difference is, or the expected length: the
 /// SHA-256 digests of both sides (always 32 bytes) are compared in constant time by `subtle`.
 fn constant_time_eq(given: &[u8], expected: &[u8]) -> bool {
@@ -78,11 +100,10 @@ pub async fn breakers(State(gw): State<Arc<Gateway>>) -> Json<Vec<BreakerStatus>
 
 /// `POST /api/v1/breakers/{provider}/{open|close|reset}`.
 pub async fn set_breaker(
+    _admin: Admin,
     State(gw): State<Arc<Gateway>>,
     Path((provider, action)): Path<(String, String)>,
-    headers: HeaderMap,
 ) -> Result<Json<Vec<BreakerStatus>>, Failure> {
-    gw.admin.check(&headers)?;
     let action = match action.as_str() {
         "open" => Action::Open,
         "close" => Action::Close,

@@ -21,6 +21,7 @@ use crate::agent::{Agent, AgentConfig, Executor, Step};
 use crate::gateway::{Gateway, GatewayError};
 use crate::tools::Tier;
 
+use super::admin_routes::AdminPolicy;
 use super::error::{Failure, bad_request};
 
 /// The agent route in the OpenAPI document.
@@ -96,6 +97,7 @@ impl AgentRunRequest {
 pub async fn run(
     State(gw): State<Arc<Gateway>>,
     executor: Option<Extension<Arc<Executor>>>,
+    Extension(admin): Extension<Arc<AdminPolicy>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Failure> {
@@ -107,7 +109,7 @@ pub async fn run(
     };
     let request = super::bodies::agent_run(&body)?;
     if request.tier > Tier::Standard {
-        gw.admin.check(&headers)?;
+        admin.check(&headers)?;
     }
     let (config, task) = request.into_config()?;
     if let Err(e) = config.validate(|name| executor.get(name).map(|t| t.def.tier)) {

@@ -25,7 +25,6 @@ use crate::gateway::{Gateway, GatewayError, request_id};
 use crate::scri::ApiErrorBody;
 
 use super::openai_routes::lineage_headers;
-use super::scri_routes::event_stream;
 use super::with_timeout;
 
 fn answer(status: StatusCode, err: &ApiErrorBody) -> Response {
@@ -49,7 +48,7 @@ pub async fn messages(State(gw): State<Arc<Gateway>>, body: Bytes) -> Response {
         Ok(request) => request,
         Err(e) => return answer(StatusCode::BAD_REQUEST, &e.to_api_error()),
     };
-    if let Err(super::Failure(e)) = super::validate_chat(&gw, &mut request) {
+    if let Err(e) = gw.prepare_chat(&mut request) {
         return failure(e);
     }
     let id = request_id();
@@ -67,9 +66,10 @@ pub async fn messages(State(gw): State<Arc<Gateway>>, body: Bytes) -> Response {
         Ok(open) => open,
         Err(super::Failure(e)) => return failure(e),
     };
-    let headers = lineage_headers(&open.lineage);
-    let mut encoder = EventEncoder::new(id.trim_start_matches("req_"), open.lineage.model.clone());
-    let events = event_stream(open).flat_map(move |event| {
+    let headers = lineage_headers(open.lineage());
+    let mut encoder =
+        EventEncoder::new(id.trim_start_matches("req_"), open.lineage().model.clone());
+    let events = open.flat_map(move |event| {
         let out = encoder.push(&event);
         futures::stream::iter(
             out.into_iter()

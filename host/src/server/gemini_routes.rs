@@ -23,7 +23,6 @@ use crate::gemini_api::{self, ChunkEncoder, ModelsQuery, RequestError};
 use crate::scri::ApiErrorBody;
 
 use super::openai_routes::lineage_headers;
-use super::scri_routes::event_stream;
 use super::with_timeout;
 
 fn answer(status: StatusCode, err: &ApiErrorBody) -> Response {
@@ -77,7 +76,7 @@ async fn generate(gw: Arc<Gateway>, model: &str, body: &[u8], stream: bool) -> R
         Ok(request) => request,
         Err(e) => return bad_request(e),
     };
-    if let Err(super::Failure(e)) = super::validate_chat(&gw, &mut request) {
+    if let Err(e) = gw.prepare_chat(&mut request) {
         return failure(e);
     }
     let id = request_id();
@@ -95,9 +94,10 @@ async fn generate(gw: Arc<Gateway>, model: &str, body: &[u8], stream: bool) -> R
         Ok(open) => open,
         Err(super::Failure(e)) => return failure(e),
     };
-    let headers = lineage_headers(&open.lineage);
-    let mut encoder = ChunkEncoder::new(id.trim_start_matches("req_"), open.lineage.model.clone());
-    let events = event_stream(open).flat_map(move |event| {
+    let headers = lineage_headers(open.lineage());
+    let mut encoder =
+        ChunkEncoder::new(id.trim_start_matches("req_"), open.lineage().model.clone());
+    let events = open.flat_map(move |event| {
         let out = encoder.push(&event);
         futures::stream::iter(
             out.into_iter()

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bytes::Bytes;
-use http::{HeaderMap, StatusCode};
+use http::StatusCode;
 use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
 
@@ -19,6 +19,7 @@ use crate::heal::{Cycle, CycleStatus, HealError, HealWorker, StoreError};
 use crate::scri::ApiError;
 
 use super::adapter_routes::status_error;
+use super::admin_routes::Admin;
 use super::error::{Failure, parse_json};
 
 /// The heal routes in the OpenAPI document (merged into `/api/v1/openapi.json`).
@@ -94,14 +95,10 @@ pub struct HealRun {
         (status = 409, description = "Healing is disabled, or the adapter has no recent errors", body = ApiError),
     ))]
 async fn run(
+    _admin: Admin,
     State(w): State<Arc<HealWorker>>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Cycle>), Response> {
-    w.gateway()
-        .admin
-        .check(&headers)
-        .map_err(IntoResponse::into_response)?;
     let request: HealRun = parse_json(&body).map_err(|e: Failure| e.into_response())?;
     w.run_now(&request.adapter)
         .map(|c| (StatusCode::ACCEPTED, Json(c)))

@@ -7,12 +7,12 @@ use std::time::Instant;
 
 use axum::Json;
 use axum::extract::State;
-use http::HeaderMap;
 use serde::Serialize;
 
 use crate::gateway::Gateway;
 use crate::resilience::{HealTrigger, WindowStatus};
 
+use super::admin_routes::Admin;
 use super::error::Failure;
 
 /// What the health monitor has seen.
@@ -32,10 +32,9 @@ pub struct TriggerReport {
 
 /// `GET /api/v1/health/triggers`.
 pub async fn triggers(
+    _admin: Admin,
     State(gw): State<Arc<Gateway>>,
-    headers: HeaderMap,
 ) -> Result<Json<TriggerReport>, Failure> {
-    gw.admin.check(&headers)?;
     let settings = gw.monitor.settings();
     Ok(Json(TriggerReport {
         error_threshold: settings.threshold,

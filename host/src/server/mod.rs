@@ -23,19 +23,17 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use anyhow::Context;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
-use crate::config::Config;
+use crate::agent::Executor;
+use crate::config::ServerConfig;
 use crate::gateway::{Gateway, GatewayError};
-use crate::home::Home;
-use crate::runtime::outbound::Outbound;
-use crate::runtime::{Runtime, SandboxLimits};
-use crate::scri;
+use crate::heal::HealWorker;
+use crate::reload::ReloadManager;
 
-pub use admin_routes::AdminPolicy;
+pub use admin_routes::{Admin, AdminPolicy};
 pub use error::Failure;
 
 /// The router over a gateway: every route Aratta serves.
@@ -96,170 +94,57 @@ async fn not_found(uri: http::Uri) -> Failure {
     })
 }
 
-/// Build the runtime and gateway from `config`, load adapters, bind and serve until Ctrl-C.
-/// Prints `aratta listening on http://ADDR` on stdout once bound.
-pub async fn run(config: Config, home: Home) -> anyhow::Result<()> {
-    let gateway = Arc::new(start_gateway(config, &home).await?);
-    let ip: std::net::IpAddr = gateway.config.server.host.parse().with_context(|| {
-        format!(
-            "[server] host {:?} is not an IP address",
-            gateway.config.server.host
-        )
-    })?;
-    let addr = SocketAddr::new(ip, gateway.config.server.port);
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
-    let bound = listener.local_addr()?;
-    let server = gateway.config.server.clone();
-    // Hot swaps: the adapters directory is watched from here on (see crate::reload).
-    let reload = crate::reload::ReloadManager::new(gateway.clone(), &home);
-    // Files overriding a built-in get a hot swap's real call before anything is served.
-    reload.verify_overrides().await;
-    reload.start();
-    // Heal cycles on heal triggers, when [healing] enabled (see crate::heal).
-    let heal = crate::heal::HealWorker::new(gateway.clone(), reload.clone(), &home);
-    heal.start();
-    // Agents (`/api/v1/agents/run`) share one executor: tools, sandbox and audit log.
-    // An unusable tools file or audit log disables agents, not the server.
-    let agents = crate::agent::setup::executor(&home, &|v| std::env::var(v).ok())
-        .inspect_err(|e| tracing::error!(error = %e, "agents are disabled: POST /api/v1/agents/run will refuse runs"))
-        .ok();
-    if let Some(agents) = &agents {
-        pin_agent_tools(&gateway.tools, agents);
-    }
-    // After the pins, so a saved tool cannot take a built-in's name.
-    gateway
-        .tools
-        .restore(crate::tools::ToolStore::new(home.tools_path()));
-    let app = router(gateway)
-        .merge(adapter_routes::router(reload))
-        .merge(heal_routes::router(heal));
-    let app = match agents {
-        Some(agents) => app.layer(axum::Extension(Arc::new(agents))),
+/// Everything the server serves, assembled at start-up by `crate::bootstrap`.
+pub struct Services {
+    /// Chat, embeddings, models, tools, breakers, metrics.
+    pub gateway: Arc<Gateway>,
+    /// Adapter versions, rollback and the approval queue.
+    pub reload: Arc<ReloadManager>,
+    /// Heal cycles.
+    pub heal: Arc<HealWorker>,
+    /// The agents' executor; `None` when agents are disabled (the route says why).
+    pub agents: Option<Arc<Executor>>,
+    /// Who may use admin routes.
+    pub admin: AdminPolicy,
+}
+
+/// The whole application: every route, the admin policy, and the ingress guard outermost,
+/// so every route (and the fallback) is guarded and limited. `bound` is the listening
+/// address, which is the only `Host` a request may name.
+pub fn app(services: Services, bound: SocketAddr) -> Router {
+    let ingress = Arc::new(ingress::Ingress::new(
+        bound,
+        &services.gateway.config.server,
+    ));
+    let app = router(services.gateway)
+        .merge(adapter_routes::router(services.reload))
+        .merge(heal_routes::router(services.heal));
+    let app = match services.agents {
+        Some(agents) => app.layer(axum::Extension(agents)),
         None => app,
     };
-    // Outermost, so every route (and the fallback) is guarded and limited.
-    let ingress = Arc::new(ingress::Ingress::new(bound, &server));
-    let app = app.layer(axum::middleware::from_fn_with_state(
-        ingress,
-        ingress::admit,
-    ));
-    tracing::info!(address = %bound, "serving");
-    println!("aratta listening on http://{bound}");
-    workers::serve(listener, app, workers::Limits::new(&server), async {
-        let _ = tokio::signal::ctrl_c().await;
-        tracing::info!("shutting down");
-    })
-    .await
+    app.layer(axum::Extension(Arc::new(services.admin))).layer(
+        axum::middleware::from_fn_with_state(ingress, ingress::admit),
+    )
 }
 
-/// List the agents' tools in the registry, so they are listed and exported to any provider
-/// like registered ones; pinned, since deleting them there would not stop the executor
-/// running them. A refusal (a name already taken, a rule broken) is logged, never fatal.
-fn pin_agent_tools(registry: &crate::tools::ToolRegistry, agents: &crate::agent::Executor) {
-    for tool in agents.tools() {
-        let owner = match tool.imp {
-            crate::agent::executor::ToolImpl::Http { .. } => {
-                "the agent executor (an HTTP tool configured in ARATTA_AGENT_TOOLS or <home>/agent-tools.json)"
-            }
-            _ => "the agent executor (built in)",
-        };
-        if let Err(e) = registry.register_pinned(tool.def.clone(), owner) {
-            tracing::warn!(tool = %tool.def.name, error = %e, "agent tool not listed in the tool registry");
-        }
-    }
-}
-
-/// The runtime with every adapter loaded, and the gateway over it. Problems with single
-/// adapters or providers are logged; they never stop the server.
-pub async fn start_gateway(config: Config, home: &Home) -> anyhow::Result<Gateway> {
-    let behaviour = &config.behaviour;
-    let limits = SandboxLimits {
-        memory_bytes: usize::try_from(behaviour.adapter_memory_mib << 20).unwrap_or(usize::MAX),
-        fuel: behaviour.adapter_fuel,
-        max_instances: behaviour.adapter_max_instances,
-    };
-    let cache_dir = cache_dir(home);
-    let outbound = Outbound::new(behaviour.upstream_connect_timeout());
-    let local_deadline = std::time::Duration::from_secs(config.reload.verify_timeout_seconds);
-    let runtime = Arc::new(
-        Runtime::new(limits, Some(cache_dir), outbound)?.with_local_deadline(local_deadline),
-    );
-    let t0 = std::time::Instant::now();
-    runtime.load_all(&home.adapters_dir()).await;
-    tracing::info!(
-        elapsed_ms = t0.elapsed().as_millis() as u64,
-        "adapters loaded"
-    );
-    let mut gateway = Gateway::new(runtime.clone(), config, &|var| std::env::var(var).ok());
-    gateway.admin = AdminPolicy::for_bind(
-        &gateway.config.server.host,
-        std::env::var("ARATTA_ADMIN_TOKEN").ok(),
-    );
-    for p in gateway.providers().filter(|p| p.config.enabled) {
-        if p.base_url().is_none() {
-            tracing::error!(provider = %p.name, adapter = %p.config.adapter, "{}", p.no_base_url());
-            continue;
-        }
-        match runtime.adapter(&p.config.adapter) {
-            None => {
-                tracing::warn!(provider = %p.name, adapter = %p.config.adapter, "provider's adapter is not loaded; its requests will fail until it is installed")
-            }
-            Some(a) if a.needs_credential() && !p.has_key() => {
-                tracing::warn!(provider = %p.name, env = %p.config.api_key_env, "provider needs an API key; set the variable")
-            }
-            Some(_) => {
-                tracing::info!(provider = %p.name, base_url = ?p.base_url(), "provider ready")
-            }
-        }
-    }
-    Ok(gateway)
-}
-
-/// Where compiled components are cached: `ARATTA_CACHE_DIR`, else the home's `cache/`.
-pub fn cache_dir(home: &Home) -> std::path::PathBuf {
-    std::env::var_os("ARATTA_CACHE_DIR")
-        .map(Into::into)
-        .unwrap_or_else(|| home.cache_dir())
-}
-
-/// Fill in the default model and refuse chat requests no provider could answer.
-fn validate_chat(gw: &Gateway, request: &mut scri::ChatRequest) -> Result<(), Failure> {
-    if request.model.is_empty() {
-        match &gw.config.behaviour.default_model {
-            Some(model) => request.model = model.clone(),
-            None => {
-                return Err(error::bad_request(
-                    "model: required (name `provider:model` or an alias, or set [behaviour] default_model)",
-                    Some("model".into()),
-                ));
-            }
-        }
-    }
-    if request.messages.is_empty() {
-        return Err(error::bad_request(
-            "messages: must hold at least one message",
-            Some("messages".into()),
-        ));
-    }
-    Ok(())
+/// Serve `app` on `listener` until `shutdown` resolves, within `[server]`'s connection and
+/// concurrency limits.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    server: &ServerConfig,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    workers::serve(listener, app, workers::Limits::new(server), shutdown).await
 }
 
 /// Bound a request by `[server] request_timeout_seconds`, counted from the end of its headers
 /// (the deadline the ingress layer set; reading the body has already used part of it).
 async fn with_timeout<T>(
     gw: &Gateway,
-    fut: impl Future<Output = Result<T, GatewayError>>,
+    call: impl Future<Output = Result<T, GatewayError>>,
 ) -> Result<T, Failure> {
-    let limit = gw.config.server.request_timeout();
-    let deadline = ingress::DEADLINE
-        .try_with(|d| *d)
-        .unwrap_or_else(|_| tokio::time::Instant::now() + limit);
-    match tokio::time::timeout_at(deadline, fut).await {
-        Ok(r) => r.map_err(Failure),
-        Err(_) => Err(Failure(GatewayError::Timeout {
-            seconds: limit.as_secs(),
-        })),
-    }
+    let deadline = ingress::DEADLINE.try_with(|d| *d).ok();
+    gw.bounded(deadline, call).await.map_err(Failure)
 }

@@ -18,19 +18,11 @@ use crate::openai::{self, ChunkEncoder, RequestError};
 use crate::scri::{Lineage, StreamEvent};
 
 use super::error::{Failure, error_response};
-use super::scri_routes::event_stream;
 use super::with_timeout;
 
 fn request_failure(e: RequestError) -> Response {
     let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
     error_response(status, e.to_api_error())
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
 }
 
 /// `x-aratta-*` headers carrying a response's lineage.
@@ -74,23 +66,23 @@ pub async fn chat_completions(
         Err(e) => return Ok(request_failure(e)),
     };
     let mut request = parsed.request;
-    super::validate_chat(&gw, &mut request)?;
+    gw.prepare_chat(&mut request).map_err(Failure)?;
     let id = request_id();
     if !request.stream {
         let response = with_timeout(&gw, gw.chat(&request, &id)).await?;
         let headers = lineage_headers(&response.lineage);
-        let body = openai::chat_completion(&response, unix_now());
+        let body = openai::chat_completion(&response, crate::clock::unix_seconds());
         return Ok((headers, Json(body)).into_response());
     }
     let open = with_timeout(&gw, gw.chat_stream(&request, &id)).await?;
-    let headers = lineage_headers(&open.lineage);
+    let headers = lineage_headers(open.lineage());
     let mut encoder = ChunkEncoder::new(
         format!("chatcmpl-{}", id.trim_start_matches("req_")),
-        open.lineage.model.clone(),
-        unix_now(),
+        open.lineage().model.clone(),
+        crate::clock::unix_seconds(),
         parsed.include_usage,
     );
-    let events = event_stream(open).flat_map(move |event: StreamEvent| {
+    let events = open.flat_map(move |event: StreamEvent| {
         let mut payloads = encoder.push(&event);
         if let Some(done) = encoder.done() {
             payloads.push(done.to_owned());

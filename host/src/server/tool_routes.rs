@@ -13,17 +13,16 @@ use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use http::{HeaderMap, StatusCode};
+use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::gateway::Gateway;
-use crate::runtime::InvokeError;
-use crate::runtime::bindings::errors::AdapterError;
 use crate::scri::{ApiError, ApiErrorBody};
-use crate::tools::{OnConflict, Tier, ToolDef, ToolError, Translator};
+use crate::tools::{OnConflict, Tier, ToolDef, ToolError, TranslationFailure, Translator};
 
+use super::admin_routes::Admin;
 use super::error::{bad_request, error_response, parse_json};
 
 /// The tool routes in the OpenAPI document (merged into the SCRI API's).
@@ -144,30 +143,33 @@ pub fn api_error(e: &ToolError) -> (StatusCode, ApiErrorBody) {
             None,
             Some(provider.clone()),
         ),
-        ToolError::Adapter { adapter, error, .. } => {
-            let (status, kind, code) = match error.as_ref() {
-                InvokeError::Adapter(
-                    AdapterError::InvalidRequest(_) | AdapterError::SchemaMismatch(_),
-                ) => (
+        ToolError::Adapter { adapter, .. } => {
+            let failure = e
+                .translation_failure()
+                .unwrap_or(TranslationFailure::Failed);
+            let (status, kind, code) = match failure {
+                TranslationFailure::Rejected => (
                     S::BAD_REQUEST,
                     "invalid_request_error",
                     "tool_translation_rejected",
                 ),
-                InvokeError::Adapter(AdapterError::Unsupported(_)) => (
+                TranslationFailure::Unsupported => (
                     S::BAD_REQUEST,
                     "unsupported_error",
                     "tool_translation_unsupported",
                 ),
-                InvokeError::Trap { .. } => (S::BAD_GATEWAY, "adapter_error", "adapter_trapped"),
-                InvokeError::Timeout { .. } => {
+                TranslationFailure::Trapped => (S::BAD_GATEWAY, "adapter_error", "adapter_trapped"),
+                TranslationFailure::TimedOut => {
                     (S::GATEWAY_TIMEOUT, "timeout_error", "adapter_timeout")
                 }
-                InvokeError::Overloaded { .. } => (
+                TranslationFailure::Overloaded => (
                     S::SERVICE_UNAVAILABLE,
                     "overloaded_error",
                     "instance_pool_exhausted",
                 ),
-                _ => (S::BAD_GATEWAY, "adapter_error", "tool_translation_failed"),
+                TranslationFailure::Failed => {
+                    (S::BAD_GATEWAY, "adapter_error", "tool_translation_failed")
+                }
             };
             (status, kind, code, None, Some(adapter.clone()))
         }
@@ -215,14 +217,11 @@ pub async fn list(State(gw): State<Arc<Gateway>>) -> Json<ToolList> {
         (status = 409, description = "A name is already registered", body = ApiError),
     ))]
 pub async fn register(
+    _admin: Admin,
     State(gw): State<Arc<Gateway>>,
     params: Result<Query<RegisterParams>, QueryRejection>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<ToolList>), Response> {
-    gw.admin
-        .check(&headers)
-        .map_err(IntoResponse::into_response)?;
     let Query(params) = params.map_err(bad_query)?;
     let defs = super::bodies::tool_defs(&body).map_err(IntoResponse::into_response)?;
     gw.tools
@@ -250,13 +249,10 @@ pub async fn get_tool(
     responses((status = 200, body = ToolDef), (status = 401, body = ApiError), (status = 404, body = ApiError),
         (status = 409, description = "The tool is provided by the agent executor", body = ApiError)))]
 pub async fn delete(
+    _admin: Admin,
     State(gw): State<Arc<Gateway>>,
     Path(name): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Json<ToolDef>, Response> {
-    gw.admin
-        .check(&headers)
-        .map_err(IntoResponse::into_response)?;
     let removed = gw
         .tools
         .remove(&name)
@@ -313,15 +309,12 @@ pub async fn export(
         (status = 409, description = "A name is already registered", body = ApiError),
     ))]
 pub async fn import(
+    _admin: Admin,
     State(gw): State<Arc<Gateway>>,
     Path(provider): Path<String>,
     params: Result<Query<ImportParams>, QueryRejection>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<ToolList>), Response> {
-    gw.admin
-        .check(&headers)
-        .map_err(IntoResponse::into_response)?;
     let Query(params) = params.map_err(bad_query)?;
     let _: serde::de::IgnoredAny = parse_json(&body).map_err(IntoResponse::into_response)?;
     // parse_json accepted it, so it is JSON and therefore UTF-8.

@@ -148,7 +148,43 @@ pub enum ToolError {
     },
 }
 
+/// How an adapter's tool translation failed, in the terms the API reports: whose fault it
+/// is and whether trying again can help. Keeps the WIT error types behind the registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TranslationFailure {
+    /// The adapter found the tools invalid for its provider.
+    Rejected,
+    /// The provider has no equivalent (a tool kind it does not support).
+    Unsupported,
+    /// The adapter crashed.
+    Trapped,
+    /// The adapter ran past its deadline.
+    TimedOut,
+    /// The gateway's instance pool was full; try again.
+    Overloaded,
+    /// Anything else the adapter returned.
+    Failed,
+}
+
 impl ToolError {
+    /// For [`ToolError::Adapter`], how the translation failed; `None` for other errors.
+    pub fn translation_failure(&self) -> Option<TranslationFailure> {
+        use crate::runtime::bindings::errors::AdapterError as A;
+        let ToolError::Adapter { error, .. } = self else {
+            return None;
+        };
+        Some(match error.as_ref() {
+            InvokeError::Adapter(A::InvalidRequest(_) | A::SchemaMismatch(_)) => {
+                TranslationFailure::Rejected
+            }
+            InvokeError::Adapter(A::Unsupported(_)) => TranslationFailure::Unsupported,
+            InvokeError::Trap { .. } => TranslationFailure::Trapped,
+            InvokeError::Timeout { .. } => TranslationFailure::TimedOut,
+            InvokeError::Overloaded { .. } => TranslationFailure::Overloaded,
+            _ => TranslationFailure::Failed,
+        })
+    }
+
     /// A refusal of `tool` under `rule`.
     pub fn invalid(tool: &str, rule: Rule) -> Self {
         ToolError::Invalid {

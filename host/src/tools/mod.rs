@@ -21,7 +21,7 @@ pub mod translate;
 pub mod validate;
 
 pub use def::ToolDef;
-pub use error::{Rule, ToolError};
+pub use error::{Rule, ToolError, TranslationFailure};
 pub use registry::{OnConflict, Restored, ToolRegistry};
 pub use store::{StoreError, ToolStore};
 pub use tier::{Tier, UnknownTier};

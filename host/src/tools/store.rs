@@ -113,7 +113,7 @@ impl ToolStore {
     /// Move the file out of the way as `<file>.<why>-<unix seconds>`, returning where it went.
     pub fn set_aside(&self, why: &str) -> std::io::Result<PathBuf> {
         let mut aside = self.path.as_os_str().to_owned();
-        aside.push(format!(".{why}-{}", crate::reload::unix_now()));
+        aside.push(format!(".{why}-{}", crate::clock::unix_seconds()));
         let aside = PathBuf::from(aside);
         std::fs::rename(&self.path, &aside)?;
         Ok(aside)
@@ -122,7 +122,7 @@ impl ToolStore {
     /// Copy the file to `<file>.<why>-<unix seconds>` (it stays in place), returning where.
     pub fn copy_aside(&self, why: &str) -> std::io::Result<PathBuf> {
         let mut aside = self.path.as_os_str().to_owned();
-        aside.push(format!(".{why}-{}", crate::reload::unix_now()));
+        aside.push(format!(".{why}-{}", crate::clock::unix_seconds()));
         let aside = PathBuf::from(aside);
         std::fs::copy(&self.path, &aside)?;
         Ok(aside)

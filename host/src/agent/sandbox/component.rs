@@ -14,13 +14,8 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 
 use super::SandboxError;
+use crate::build::python::{COMPONENTIZE_PY_PIN, find_componentize_py};
 use crate::runtime::ComponentCache;
-
-/// The componentize-py release the guest is written and tested against.
-pub const COMPONENTIZE_PY_PIN: &str = "componentize-py==0.25.1";
-
-/// The environment variable naming the componentize-py executable.
-pub const COMPONENTIZE_PY_VAR: &str = "ARATTA_COMPONENTIZE_PY";
 
 /// The world, as the guest and the host's bindings read it.
 const WORLD: &str = include_str!("../../../../wit/sandbox/world.wit");
@@ -124,29 +119,6 @@ impl ComponentSource {
         find_componentize_py(self.componentize_py.as_deref())
             .map_err(|reason| SandboxError::Unavailable { reason })
     }
-}
-
-/// The componentize-py to run: `configured` (the value of [`COMPONENTIZE_PY_VAR`]) when given,
-/// else `componentize-py` on `PATH`. The error says what was looked for and not found; the
-/// caller adds what to install ([`COMPONENTIZE_PY_PIN`]).
-pub fn find_componentize_py(configured: Option<&Path>) -> Result<PathBuf, String> {
-    if let Some(path) = configured {
-        return if path.is_file() {
-            Ok(path.to_path_buf())
-        } else {
-            Err(format!(
-                "{COMPONENTIZE_PY_VAR}={} is not a file",
-                path.display()
-            ))
-        };
-    }
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        .map(|dir| dir.join("componentize-py"))
-        .find(|p| p.is_file())
-        .ok_or_else(|| "componentize-py is not on PATH".to_string())
 }
 
 /// Compile `wasm` off the async runtime (seconds of Cranelift the first time), through the

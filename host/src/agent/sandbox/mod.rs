@@ -21,9 +21,8 @@ use serde::{Deserialize, Serialize};
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
-pub use component::{
-    COMPONENTIZE_PY_PIN, COMPONENTIZE_PY_VAR, ComponentSource, find_componentize_py,
-};
+pub use crate::build::python::{COMPONENTIZE_PY_PIN, COMPONENTIZE_PY_VAR};
+pub use component::ComponentSource;
 
 /// The limits one run is held to.
 #[derive(Debug, Clone, Copy)]

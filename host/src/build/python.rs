@@ -13,16 +13,42 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::{BuildError, Project, run_step, write_files, written};
-use crate::agent::sandbox::{COMPONENTIZE_PY_PIN, COMPONENTIZE_PY_VAR, find_componentize_py};
+
+/// The componentize-py release the Python helper and the agents' code sandbox are written
+/// and tested against.
+pub const COMPONENTIZE_PY_PIN: &str = "componentize-py==0.25.1";
+
+/// The environment variable naming the componentize-py executable.
+pub const COMPONENTIZE_PY_VAR: &str = "ARATTA_COMPONENTIZE_PY";
+
+/// The componentize-py to run: `configured` (the value of [`COMPONENTIZE_PY_VAR`]) when given,
+/// else `componentize-py` on `PATH`. The error says what was looked for and not found; the
+/// caller adds what to install ([`COMPONENTIZE_PY_PIN`]).
+pub fn find_componentize_py(configured: Option<&Path>) -> Result<PathBuf, String> {
+    if let Some(path) = configured {
+        return if path.is_file() {
+            Ok(path.to_path_buf())
+        } else {
+            Err(format!(
+                "{COMPONENTIZE_PY_VAR}={} is not a file",
+                path.display()
+            ))
+        };
+    }
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|dir| dir.join("componentize-py"))
+        .find(|p| p.is_file())
+        .ok_or_else(|| "componentize-py is not on PATH".to_string())
+}
 
 macro_rules! helper {
     ($file:literal) => {
         (
             concat!("aratta_adapter/", $file),
-            include_str!(concat!(
-                "../../../../guest-sdk/python/aratta_adapter/",
-                $file
-            )),
+            include_str!(concat!("../../../guest-sdk/python/aratta_adapter/", $file)),
         )
     };
 }

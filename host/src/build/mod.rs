@@ -12,7 +12,7 @@
 //! (for its own tooling) is still built as Rust.
 
 pub(crate) mod js;
-pub(crate) mod python;
+pub mod python;
 pub(crate) mod rust;
 
 use std::fmt;

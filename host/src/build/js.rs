@@ -20,16 +20,13 @@ use crate::runtime::contract;
 static HELPER: &[(&str, &str)] = &[
     (
         "package.json",
-        include_str!("../../../../guest-sdk/js/package.json"),
+        include_str!("../../../guest-sdk/js/package.json"),
     ),
     (
         "aratta-adapter.js",
-        include_str!("../../../../guest-sdk/js/aratta-adapter.js"),
+        include_str!("../../../guest-sdk/js/aratta-adapter.js"),
     ),
-    (
-        "openai.js",
-        include_str!("../../../../guest-sdk/js/openai.js"),
-    ),
+    ("openai.js", include_str!("../../../guest-sdk/js/openai.js")),
 ];
 
 /// Entry modules tried, in order, when `package.json` names no `main`.

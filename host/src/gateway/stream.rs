@@ -1,0 +1,134 @@
+//! A streamed answer as the gateway hands it to the server: SCRI events, ending with exactly
+//! one `stop` (carrying the lineage, with the latency up to that event) or `error`. What an
+//! adapter's stream looked like in WIT stays here; the server only encodes SCRI.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use futures::Stream;
+use futures::stream::BoxStream;
+
+use super::GatewayError;
+use crate::runtime::bindings::chat as wit;
+use crate::runtime::{EventReceiver, InvokeError};
+use crate::scri::{Lineage, StreamEvent, convert};
+
+/// SCRI events of a streamed answer whose first event has arrived (fallback was possible
+/// until then). Ends after `stop` or `error`; a stream the adapter cut short ends with an
+/// `error` event of kind `stream_truncated`.
+pub struct ChatStream {
+    inner: BoxStream<'static, StreamEvent>,
+    opened: Lineage,
+}
+
+impl ChatStream {
+    pub(super) fn new(
+        first: wit::StreamEvent,
+        rest: EventReceiver,
+        lineage: Lineage,
+        started: Instant,
+    ) -> Self {
+        let opened = lineage.clone();
+        let pump = Pump {
+            pending: Some(first),
+            rest,
+            lineage,
+            started,
+            done: false,
+        };
+        let inner = futures::stream::unfold(pump, |mut pump| async move {
+            if pump.done {
+                return None;
+            }
+            let next = match pump.pending.take() {
+                Some(first) => Ok(first),
+                None => pump.rest.next().await,
+            };
+            pump.lineage.latency_us = pump.started.elapsed().as_micros() as u64;
+            let event = match next {
+                Ok(event) => to_scri(event, &pump.lineage),
+                Err(error) => failure(&pump.lineage, error),
+            };
+            pump.done = matches!(event, StreamEvent::Stop { .. } | StreamEvent::Error { .. });
+            Some((event, pump))
+        });
+        ChatStream {
+            inner: Box::pin(inner),
+            opened,
+        }
+    }
+
+    /// Where the answer comes from, as known when it opened (the `stop` event carries the
+    /// final latency): what a dialect writes into its response headers.
+    pub fn lineage(&self) -> &Lineage {
+        &self.opened
+    }
+}
+
+impl Stream for ChatStream {
+    type Item = StreamEvent;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<StreamEvent>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+struct Pump {
+    pending: Option<wit::StreamEvent>,
+    rest: EventReceiver,
+    lineage: Lineage,
+    started: Instant,
+    done: bool,
+}
+
+/// A failure after the first event: too late to fall back, so the client gets it as the
+/// stream's last event.
+fn failure(lineage: &Lineage, error: InvokeError) -> StreamEvent {
+    let error = GatewayError::Invoke {
+        provider: lineage.provider.clone(),
+        error,
+    };
+    tracing::warn!(request_id = %lineage.request_id, error = %error, "stream failed");
+    StreamEvent::Error {
+        error: error.to_api_error(),
+    }
+}
+
+fn to_scri(event: wit::StreamEvent, lineage: &Lineage) -> StreamEvent {
+    match event {
+        wit::StreamEvent::Start(s) => StreamEvent::Start {
+            id: s.id,
+            model: s.model,
+        },
+        wit::StreamEvent::TextDelta(text) => StreamEvent::TextDelta { text },
+        wit::StreamEvent::ReasoningDelta(r) => StreamEvent::ReasoningDelta {
+            text: r.text,
+            signature: r.signature,
+            redacted: r.redacted,
+            format: r.format,
+        },
+        wit::StreamEvent::ToolCallStart(t) => StreamEvent::ToolCallStart {
+            index: t.index,
+            id: t.id,
+            name: t.name,
+            signature: t.signature,
+        },
+        wit::StreamEvent::ToolCallDelta(t) => StreamEvent::ToolCallDelta {
+            index: t.index,
+            arguments: t.arguments,
+        },
+        wit::StreamEvent::Usage(u) => StreamEvent::Usage {
+            usage: convert::usage(u),
+        },
+        wit::StreamEvent::Stop(reason) => {
+            let (finish_reason, finish_reason_raw) = convert::finish_reason(reason);
+            StreamEvent::Stop {
+                finish_reason,
+                finish_reason_raw,
+                lineage: lineage.clone(),
+            }
+        }
+        wit::StreamEvent::Error(e) => failure(lineage, InvokeError::Adapter(e)),
+    }
+}
