@@ -168,7 +168,7 @@ pub const SCRI_STREAM: Target = Target {
 fn scri_stream(input: &[u8]) -> Result<(), String> {
     let mut sent: Vec<(Option<&str>, String)> = Vec::new();
     for event in events::from_input(input) {
-        // As `scri_routes::scri_events` writes it.
+        // As the SCRI dialect's stream encoder (`server::scri_routes::ScriEvents`) writes it.
         let data = serde_json::to_string(&event).map_err(|e| format!("does not serialise: {e}"))?;
         let back: StreamEvent = serde_json::from_str(&data)
             .map_err(|e| format!("a client cannot read the event back ({e}): {data}"))?;

@@ -9,74 +9,70 @@
 //! it), or with `x-api-key` and no `Authorization`, gets Anthropic's page; any other gets
 //! OpenAI's list.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::response::sse::{Event, Sse};
+use axum::response::sse::Event;
 use axum::response::{IntoResponse, Response};
-use futures::StreamExt;
-use http::{HeaderValue, StatusCode, Uri};
+use http::{StatusCode, Uri};
 
 use crate::anthropic_api::{self, EventEncoder, ModelsQuery};
-use crate::gateway::{Gateway, GatewayError, request_id};
-use crate::scri::ApiErrorBody;
+use crate::gateway::{Gateway, GatewayError};
+use crate::scri::{ApiErrorBody, ChatRequest, ChatResponse, StreamEvent};
 
-use super::openai_routes::lineage_headers;
-use super::with_timeout;
+use super::dialect::{self, Dialect, PathArgs, Refusal, StreamEncoder};
 
 fn answer(status: StatusCode, err: &ApiErrorBody) -> Response {
     (status, Json(anthropic_api::error_body(err))).into_response()
 }
 
-/// A gateway failure in Anthropic's shape, with `Retry-After` when the provider gave one.
-fn failure(e: GatewayError) -> Response {
-    let mut response = answer(e.status(), &e.to_api_error());
-    if let Some(seconds) = e.retry_after_seconds() {
-        response
-            .headers_mut()
-            .insert(http::header::RETRY_AFTER, HeaderValue::from(seconds));
+/// Anthropic's messages.
+pub struct Anthropic;
+
+/// Anthropic's event encoder: named events.
+pub struct AnthropicEvents(EventEncoder);
+
+impl Dialect for Anthropic {
+    type Options = ();
+    type Encoder = AnthropicEvents;
+
+    fn decode(body: &[u8], _: PathArgs<'_>) -> Result<(ChatRequest, ()), Box<Refusal>> {
+        anthropic_api::messages_request(body)
+            .map(|request| (request, ()))
+            .map_err(|e| Refusal::boxed(StatusCode::BAD_REQUEST, e.to_api_error()))
     }
-    response
+
+    fn encode(answer: &ChatResponse, _: &()) -> impl serde::Serialize {
+        anthropic_api::message(answer)
+    }
+
+    fn encoder(request_id: &str, model: String, _: ()) -> AnthropicEvents {
+        AnthropicEvents(EventEncoder::new(
+            request_id.trim_start_matches("req_"),
+            model,
+        ))
+    }
+
+    fn error(status: StatusCode, error: &ApiErrorBody) -> Response {
+        answer(status, error)
+    }
+}
+
+impl StreamEncoder for AnthropicEvents {
+    fn push(&mut self, event: &StreamEvent) -> Vec<Event> {
+        self.0
+            .push(event)
+            .into_iter()
+            .map(|(name, data)| Event::default().event(name).data(data))
+            .collect()
+    }
 }
 
 /// `POST /v1/messages`.
 pub async fn messages(State(gw): State<Arc<Gateway>>, body: Bytes) -> Response {
-    let mut request = match anthropic_api::messages_request(&body) {
-        Ok(request) => request,
-        Err(e) => return answer(StatusCode::BAD_REQUEST, &e.to_api_error()),
-    };
-    if let Err(e) = gw.prepare_chat(&mut request) {
-        return failure(e);
-    }
-    let id = request_id();
-    if !request.stream {
-        return match with_timeout(&gw, gw.chat(&request, &id)).await {
-            Ok(response) => (
-                lineage_headers(&response.lineage),
-                Json(anthropic_api::message(&response)),
-            )
-                .into_response(),
-            Err(super::Failure(e)) => failure(e),
-        };
-    }
-    let open = match with_timeout(&gw, gw.chat_stream(&request, &id)).await {
-        Ok(open) => open,
-        Err(super::Failure(e)) => return failure(e),
-    };
-    let headers = lineage_headers(open.lineage());
-    let mut encoder =
-        EventEncoder::new(id.trim_start_matches("req_"), open.lineage().model.clone());
-    let events = open.flat_map(move |event| {
-        let out = encoder.push(&event);
-        futures::stream::iter(
-            out.into_iter()
-                .map(|(name, data)| Ok::<_, Infallible>(Event::default().event(name).data(data))),
-        )
-    });
-    (headers, Sse::new(events)).into_response()
+    dialect::chat::<Anthropic>(&gw, &body, PathArgs::default()).await
 }
 
 /// `GET /v1/models` for an Anthropic client: one page, by `after_id` / `before_id` / `limit`.
@@ -88,7 +84,7 @@ pub async fn models(gw: Arc<Gateway>, uri: &Uri) -> Response {
                 message: format!("the query is invalid: {e}"),
                 param: None,
             };
-            return failure(err);
+            return dialect::failure::<Anthropic>(&err);
         }
     };
     Json(anthropic_api::models_page(&gw.models().await, &query)).into_response()
@@ -98,7 +94,7 @@ pub async fn models(gw: Arc<Gateway>, uri: &Uri) -> Response {
 pub async fn model(gw: Arc<Gateway>, id: &str) -> Response {
     match anthropic_api::model(&gw.models().await, id) {
         Some(model) => Json(model).into_response(),
-        None => failure(GatewayError::UnknownModel {
+        None => dialect::failure::<Anthropic>(&GatewayError::UnknownModel {
             message: format!("no model `{id}`; GET /v1/models lists them"),
         }),
     }

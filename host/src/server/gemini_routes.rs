@@ -7,22 +7,21 @@
 //! `local:llama3.2:3b`. The client's API key is accepted and ignored. Lineage travels in
 //! `x-aratta-*` headers; every error is Google's `{"error": {"code", "message", "status"}}`.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::response::sse::{Event, Sse};
+use axum::response::sse::Event;
 use axum::response::{IntoResponse, Response};
-use futures::StreamExt;
-use http::{HeaderValue, StatusCode, Uri};
+use http::{StatusCode, Uri};
 
 use crate::gateway::{Gateway, GatewayError, request_id};
 use crate::gemini_api::{self, ChunkEncoder, ModelsQuery, RequestError};
-use crate::scri::ApiErrorBody;
+use crate::scri::{ApiErrorBody, ChatRequest, ChatResponse, StreamEvent};
 
-use super::openai_routes::lineage_headers;
+use super::dialect::{self, Dialect, PathArgs, Refusal, StreamEncoder};
+use super::lineage::lineage_headers;
 use super::with_timeout;
 
 fn answer(status: StatusCode, err: &ApiErrorBody) -> Response {
@@ -31,17 +30,6 @@ fn answer(status: StatusCode, err: &ApiErrorBody) -> Response {
 
 fn bad_request(e: RequestError) -> Response {
     answer(StatusCode::BAD_REQUEST, &e.to_api_error())
-}
-
-/// A gateway failure in Google's shape, with `Retry-After` when the provider gave one.
-fn failure(e: GatewayError) -> Response {
-    let mut response = answer(e.status(), &e.to_api_error());
-    if let Some(seconds) = e.retry_after_seconds() {
-        response
-            .headers_mut()
-            .insert(http::header::RETRY_AFTER, HeaderValue::from(seconds));
-    }
-    response
 }
 
 fn not_found(what: String) -> Response {
@@ -71,40 +59,54 @@ pub async fn call(
     }
 }
 
+/// Gemini's generateContent and streamGenerateContent.
+pub struct Gemini;
+
+/// Gemini's chunk encoder: unnamed events, one JSON chunk each.
+pub struct GeminiChunks(ChunkEncoder);
+
+impl Dialect for Gemini {
+    type Options = ();
+    type Encoder = GeminiChunks;
+
+    fn decode(body: &[u8], path: PathArgs<'_>) -> Result<(ChatRequest, ()), Box<Refusal>> {
+        gemini_api::generate_request(path.model.unwrap_or_default(), body, path.stream)
+            .map(|request| (request, ()))
+            .map_err(|e| Refusal::boxed(StatusCode::BAD_REQUEST, e.to_api_error()))
+    }
+
+    fn encode(answer: &ChatResponse, _: &()) -> impl serde::Serialize {
+        gemini_api::generate_response(answer)
+    }
+
+    fn encoder(request_id: &str, model: String, _: ()) -> GeminiChunks {
+        GeminiChunks(ChunkEncoder::new(
+            request_id.trim_start_matches("req_"),
+            model,
+        ))
+    }
+
+    fn error(status: StatusCode, error: &ApiErrorBody) -> Response {
+        answer(status, error)
+    }
+}
+
+impl StreamEncoder for GeminiChunks {
+    fn push(&mut self, event: &StreamEvent) -> Vec<Event> {
+        self.0
+            .push(event)
+            .into_iter()
+            .map(|data| Event::default().data(data))
+            .collect()
+    }
+}
+
 async fn generate(gw: Arc<Gateway>, model: &str, body: &[u8], stream: bool) -> Response {
-    let mut request = match gemini_api::generate_request(model, body, stream) {
-        Ok(request) => request,
-        Err(e) => return bad_request(e),
+    let path = PathArgs {
+        model: Some(model),
+        stream,
     };
-    if let Err(e) = gw.prepare_chat(&mut request) {
-        return failure(e);
-    }
-    let id = request_id();
-    if !stream {
-        return match with_timeout(&gw, gw.chat(&request, &id)).await {
-            Ok(response) => (
-                lineage_headers(&response.lineage),
-                Json(gemini_api::generate_response(&response)),
-            )
-                .into_response(),
-            Err(super::Failure(e)) => failure(e),
-        };
-    }
-    let open = match with_timeout(&gw, gw.chat_stream(&request, &id)).await {
-        Ok(open) => open,
-        Err(super::Failure(e)) => return failure(e),
-    };
-    let headers = lineage_headers(open.lineage());
-    let mut encoder =
-        ChunkEncoder::new(id.trim_start_matches("req_"), open.lineage().model.clone());
-    let events = open.flat_map(move |event| {
-        let out = encoder.push(&event);
-        futures::stream::iter(
-            out.into_iter()
-                .map(|data| Ok::<_, Infallible>(Event::default().data(data))),
-        )
-    });
-    (headers, Sse::new(events)).into_response()
+    dialect::chat::<Gemini>(&gw, body, path).await
 }
 
 async fn embed(gw: Arc<Gateway>, model: &str, body: &[u8], batch: bool) -> Response {
@@ -127,7 +129,7 @@ async fn embed(gw: Arc<Gateway>, model: &str, body: &[u8], batch: bool) -> Respo
             };
             (lineage_headers(&response.lineage), Json(body)).into_response()
         }
-        Err(super::Failure(e)) => failure(e),
+        Err(super::Failure(e)) => dialect::failure::<Gemini>(&e),
     }
 }
 

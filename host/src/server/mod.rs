@@ -1,17 +1,22 @@
-//! The HTTP server: SCRI routes under `/api/v1`, OpenAI-compatible routes under `/v1`, and
-//! the OpenAPI document of the SCRI API generated from the same types the handlers use.
+//! The HTTP server: SCRI routes under `/api/v1`; OpenAI-, Anthropic- and Gemini-compatible
+//! routes under `/v1` and `/v1beta`; operator routes (breakers, metrics, adapters, heal
+//! cycles, tools, agents); and the OpenAPI document of the SCRI API generated from the same
+//! types the handlers use. Every chat route is one [`dialect::chat`] over the dialect's
+//! [`dialect::Dialect`] impl. The server speaks SCRI to the gateway and never sees WIT.
 
 mod adapter_routes;
 mod admin_routes;
 mod agent_routes;
 mod anthropic_routes;
 pub mod bodies;
+pub mod dialect;
 mod error;
 mod gemini_routes;
 mod guard;
 mod heal_routes;
 mod health_routes;
 mod ingress;
+mod lineage;
 mod model_routes;
 mod openai_routes;
 mod openapi;

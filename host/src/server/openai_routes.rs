@@ -2,22 +2,22 @@
 //! Aratta: `/v1/chat/completions`, `/v1/embeddings`, `/v1/models`. Lineage travels in
 //! `x-aratta-*` headers, since OpenAI's bodies have no place for it.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::response::sse::{Event, Sse};
+use axum::response::sse::Event;
 use axum::response::{IntoResponse, Response};
-use futures::StreamExt;
-use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use http::StatusCode;
 
 use crate::gateway::{Gateway, GatewayError, request_id};
 use crate::openai::{self, ChunkEncoder, RequestError};
-use crate::scri::{Lineage, StreamEvent};
+use crate::scri::{ApiErrorBody, ChatRequest, ChatResponse, StreamEvent};
 
+use super::dialect::{self, Dialect, PathArgs, Refusal, StreamEncoder};
 use super::error::{Failure, error_response};
+use super::lineage::lineage_headers;
 use super::with_timeout;
 
 fn request_failure(e: RequestError) -> Response {
@@ -25,75 +25,60 @@ fn request_failure(e: RequestError) -> Response {
     error_response(status, e.to_api_error())
 }
 
-/// `x-aratta-*` headers carrying a response's lineage.
-pub fn lineage_headers(lineage: &Lineage) -> HeaderMap {
-    // Names built at compile time, and room for all seven: this runs on every answer.
-    const PROVIDER: HeaderName = HeaderName::from_static("x-aratta-provider");
-    const MODEL: HeaderName = HeaderName::from_static("x-aratta-model");
-    const ADAPTER: HeaderName = HeaderName::from_static("x-aratta-adapter");
-    const ADAPTER_VERSION: HeaderName = HeaderName::from_static("x-aratta-adapter-version");
-    const LATENCY_US: HeaderName = HeaderName::from_static("x-aratta-latency-us");
-    const REQUEST_ID: HeaderName = HeaderName::from_static("x-aratta-request-id");
-    const ATTEMPTS: HeaderName = HeaderName::from_static("x-aratta-attempts");
-    let mut headers = HeaderMap::with_capacity(8);
-    let mut put = |name: HeaderName, value: &str| {
-        if let Ok(v) = HeaderValue::from_str(value) {
-            headers.insert(name, v);
+/// OpenAI's chat completions.
+pub struct OpenAi;
+
+/// OpenAI's chunk encoder, ending a cleanly stopped stream with `[DONE]`.
+pub struct OpenAiChunks(ChunkEncoder);
+
+impl Dialect for OpenAi {
+    /// `stream_options.include_usage`.
+    type Options = bool;
+    type Encoder = OpenAiChunks;
+
+    fn decode(body: &[u8], _: PathArgs<'_>) -> Result<(ChatRequest, bool), Box<Refusal>> {
+        openai::chat_request(body)
+            .map(|parsed| (parsed.request, parsed.include_usage))
+            .map_err(|e| {
+                let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+                Refusal::boxed(status, e.to_api_error())
+            })
+    }
+
+    fn encode(answer: &ChatResponse, _: &bool) -> impl serde::Serialize {
+        openai::chat_completion(answer, crate::clock::unix_seconds())
+    }
+
+    fn encoder(request_id: &str, model: String, include_usage: bool) -> OpenAiChunks {
+        OpenAiChunks(ChunkEncoder::new(
+            format!("chatcmpl-{}", request_id.trim_start_matches("req_")),
+            model,
+            crate::clock::unix_seconds(),
+            include_usage,
+        ))
+    }
+
+    fn error(status: StatusCode, error: &ApiErrorBody) -> Response {
+        error_response(status, error.clone())
+    }
+}
+
+impl StreamEncoder for OpenAiChunks {
+    fn push(&mut self, event: &StreamEvent) -> Vec<Event> {
+        let mut payloads = self.0.push(event);
+        if let Some(done) = self.0.done() {
+            payloads.push(done.to_owned());
         }
-    };
-    put(PROVIDER, &lineage.provider);
-    put(MODEL, &lineage.model);
-    put(ADAPTER, &lineage.adapter);
-    put(ADAPTER_VERSION, &lineage.adapter_version);
-    put(LATENCY_US, &lineage.latency_us.to_string());
-    put(REQUEST_ID, &lineage.request_id);
-    let attempts: Vec<String> = lineage
-        .attempts
-        .iter()
-        .map(|a| format!("{}:{}={}", a.provider, a.model, a.outcome))
-        .collect();
-    put(ATTEMPTS, &attempts.join(", "));
-    headers
+        payloads
+            .into_iter()
+            .map(|p| Event::default().data(p))
+            .collect()
+    }
 }
 
 /// `POST /v1/chat/completions`.
-pub async fn chat_completions(
-    State(gw): State<Arc<Gateway>>,
-    body: Bytes,
-) -> Result<Response, Failure> {
-    let parsed = match openai::chat_request(&body) {
-        Ok(parsed) => parsed,
-        Err(e) => return Ok(request_failure(e)),
-    };
-    let mut request = parsed.request;
-    gw.prepare_chat(&mut request).map_err(Failure)?;
-    let id = request_id();
-    if !request.stream {
-        let response = with_timeout(&gw, gw.chat(&request, &id)).await?;
-        let headers = lineage_headers(&response.lineage);
-        let body = openai::chat_completion(&response, crate::clock::unix_seconds());
-        return Ok((headers, Json(body)).into_response());
-    }
-    let open = with_timeout(&gw, gw.chat_stream(&request, &id)).await?;
-    let headers = lineage_headers(open.lineage());
-    let mut encoder = ChunkEncoder::new(
-        format!("chatcmpl-{}", id.trim_start_matches("req_")),
-        open.lineage().model.clone(),
-        crate::clock::unix_seconds(),
-        parsed.include_usage,
-    );
-    let events = open.flat_map(move |event: StreamEvent| {
-        let mut payloads = encoder.push(&event);
-        if let Some(done) = encoder.done() {
-            payloads.push(done.to_owned());
-        }
-        futures::stream::iter(
-            payloads
-                .into_iter()
-                .map(|p| Ok::<_, Infallible>(Event::default().data(p))),
-        )
-    });
-    Ok((headers, Sse::new(events)).into_response())
+pub async fn chat_completions(State(gw): State<Arc<Gateway>>, body: Bytes) -> Response {
+    dialect::chat::<OpenAi>(&gw, &body, PathArgs::default()).await
 }
 
 /// `POST /v1/embeddings`, honouring `encoding_format` (`float` or `base64`).

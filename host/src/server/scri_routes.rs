@@ -1,18 +1,19 @@
 //! SCRI routes: `/api/v1/chat` (JSON or server-sent SCRI events), `/api/v1/embed`,
 //! `/api/v1/models`, `/api/v1/health`.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::response::sse::{Event, Sse};
-use axum::response::{IntoResponse, Response};
-use futures::{Stream, StreamExt};
+use axum::response::Response;
+use axum::response::sse::Event;
+use http::StatusCode;
 
-use crate::gateway::{ChatStream, Gateway, HealthReport, request_id};
-use crate::scri::{self, ApiError};
+use crate::gateway::{Gateway, HealthReport, request_id};
+use crate::scri::{self, ApiError, ApiErrorBody, StreamEvent};
+
+use super::dialect::{self, Dialect, PathArgs, Refusal, StreamEncoder};
 
 use super::error::Failure;
 use super::with_timeout;
@@ -25,25 +26,47 @@ use super::with_timeout;
         (status = 404, description = "Unknown model or alias", body = ApiError),
         (status = 502, description = "The provider or its adapter failed", body = ApiError),
     ))]
-pub async fn chat(State(gw): State<Arc<Gateway>>, body: Bytes) -> Result<Response, Failure> {
-    let mut request = super::bodies::scri_chat(&body)?;
-    gw.prepare_chat(&mut request).map_err(Failure)?;
-    let id = request_id();
-    if request.stream {
-        let open = with_timeout(&gw, gw.chat_stream(&request, &id)).await?;
-        return Ok(Sse::new(scri_events(open)).into_response());
-    }
-    let response = with_timeout(&gw, gw.chat(&request, &id)).await?;
-    Ok(Json(response).into_response())
+pub async fn chat(State(gw): State<Arc<Gateway>>, body: Bytes) -> Response {
+    dialect::chat::<Scri>(&gw, &body, PathArgs::default()).await
 }
 
-/// SCRI events of an open stream as server-sent events; the `stop` event carries the lineage.
-pub fn scri_events(open: ChatStream) -> impl Stream<Item = Result<Event, Infallible>> {
-    open.map(|event| {
-        Ok(Event::default()
-            .event(event.name())
-            .data(serde_json::to_string(&event).expect("stream events serialise")))
-    })
+/// SCRI itself: the answer's body carries its lineage, the stream's events are named by type.
+pub struct Scri;
+
+/// SCRI's stream encoder: each event as itself.
+pub struct ScriEvents;
+
+impl Dialect for Scri {
+    type Options = ();
+    type Encoder = ScriEvents;
+
+    fn decode(body: &[u8], _: PathArgs<'_>) -> Result<(scri::ChatRequest, ()), Box<Refusal>> {
+        super::bodies::scri_chat(body)
+            .map(|request| (request, ()))
+            .map_err(|super::Failure(e)| Refusal::boxed(e.status(), e.to_api_error()))
+    }
+
+    fn encode(answer: &scri::ChatResponse, _: &()) -> impl serde::Serialize {
+        answer
+    }
+
+    fn encoder(_: &str, _: String, _: ()) -> ScriEvents {
+        ScriEvents
+    }
+
+    fn error(status: StatusCode, error: &ApiErrorBody) -> Response {
+        super::error::error_response(status, error.clone())
+    }
+}
+
+impl StreamEncoder for ScriEvents {
+    fn push(&mut self, event: &StreamEvent) -> Vec<Event> {
+        vec![
+            Event::default()
+                .event(event.name())
+                .data(serde_json::to_string(event).expect("stream events serialise")),
+        ]
+    }
 }
 
 /// Embed texts.
