@@ -105,7 +105,7 @@ impl Gateway {
             runtime,
             config,
             breakers,
-            metrics: Metrics::new(),
+            metrics: observe::metrics(providers.keys()),
             admin: crate::server::AdminPolicy::default(),
             tools: crate::tools::ToolRegistry::new(),
             monitor,
