@@ -1,5 +1,7 @@
-//! The HTTP server: SCRI routes under `/api/v1`, OpenAI-compatible routes under `/v1`, and
-//! the OpenAPI document of the SCRI API generated from the same types the handlers use.
+//! The HTTP server: SCRI routes under `/api/v1` (chat, embeddings, models, health, and the tool
+//! registry, agents, adapters, heal cycles, breakers and metrics), the OpenAI-, Anthropic- and
+//! Gemini-compatible routes under `/v1` and `/v1beta`, and the OpenAPI document of the SCRI API
+//! generated from the same types the handlers use. Any other path is a 404 `not_found`.
 
 mod adapter_routes;
 mod admin_routes;
@@ -87,13 +89,21 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .with_state(gateway)
 }
 
-async fn not_found(uri: http::Uri) -> Failure {
-    Failure(GatewayError::UnknownModel {
+/// The answer to a path no route serves: 404 `not_found` (not `model_not_found`: no model
+/// was named), in the same `{"error": {...}}` shape as every other error.
+async fn not_found(uri: http::Uri) -> axum::response::Response {
+    let body = scri::ApiErrorBody {
         message: format!(
             "no route {}; see /api/v1/openapi.json for the SCRI API and /v1/* for the OpenAI-compatible one",
             uri.path()
         ),
-    })
+        kind: "not_found_error".into(),
+        param: None,
+        code: Some("not_found".into()),
+        provider: None,
+        upstream_status: None,
+    };
+    error::error_response(http::StatusCode::NOT_FOUND, body)
 }
 
 /// Build the runtime and gateway from `config`, load adapters, bind and serve until Ctrl-C.
