@@ -9,6 +9,8 @@
 //! | history        | `<home>/history` (kept adapter versions)     |
 //! | approvals      | `<home>/approvals` (candidates for a human)  |
 //! | heal           | `<home>/heal` (cycles, sources, build cache) |
+//! | tool registry  | `<home>/tools.json`                          |
+//! | agents         | `<home>/agent-audit.jsonl`, `<home>/agent-tools.json` (see `crate::agent::setup`) |
 //!
 //! Relative paths in the variables are resolved against the current directory once, at startup,
 //! so a running server does not depend on where it was started from. An empty variable counts as

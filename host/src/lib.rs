@@ -15,7 +15,8 @@
 //! 8. [`reload`]: hot-swapping adapters: the directory watch, verification, history and
 //!    rollback, probation (fed by the gateway's call observers), the approval queue.
 //! 9. [`build`]: building an adapter project (Rust, Python, JavaScript) to a component.
-//! 10. [`heal`]: an adapter's source, model-written edits to it, rebuilt and verified.
+//! 10. [`heal`]: self-healing: the heal worker's cycles (diagnose, research, fix, build,
+//!     verify, decide) that patch an adapter's source and swap the rebuilt component in.
 //! 11. [`agent`]: a ReAct loop over the gateway, an audited tool executor with permission
 //!     tiers, and a sandbox for model-written Python.
 //! 12. [`openai`], [`anthropic_api`], [`gemini_api`]: the wire formats of OpenAI's, Anthropic's

@@ -161,3 +161,118 @@ async fn beyond_loopback_admin_routes_need_the_token() {
     let right = client.post(&url).bearer_auth("t0ken").send().await.unwrap();
     assert_eq!(right.status(), 200);
 }
+
+/// The value of the Prometheus sample `line_start` (`name{labels}`), if it is listed.
+fn prometheus_value(text: &str, line_start: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(line_start)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// The JSON samples of `metric` whose labels include every `(name, value)` of `labels`.
+fn json_samples(json: &Value, metric: &str, labels: &[(&str, &str)]) -> Vec<Value> {
+    json[metric]["samples"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{metric} is not listed: {json}"))
+        .iter()
+        .filter(|s| labels.iter().all(|(k, v)| s["labels"][*k] == *v))
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn every_metric_is_listed_at_zero_for_each_provider_before_the_first_request() {
+    let upstream = MockUpstream::start(Script::new()).await;
+    // Two providers on two adapters; `claude` is never called.
+    let config = Config::local(&upstream.base_url())
+        .provider(Provider::new("claude", "http://127.0.0.1:9").adapter("anthropic"));
+    let gateway = Gateway::start(&config).await;
+    let text = Answer::read(gateway.get("/metrics").await)
+        .await
+        .assert_status(200)
+        .text
+        .clone();
+    let json = Answer::read(gateway.get("/api/v1/metrics").await)
+        .await
+        .assert_status(200)
+        .json();
+
+    for (provider, adapter) in [("local", "local"), ("claude", "anthropic")] {
+        let p = format!("provider=\"{provider}\"");
+        let a = format!("adapter=\"{adapter}\"");
+        for line in [
+            format!("circuit_opens_total{{{p}}}"),
+            format!("provider_retries_total{{{p}}}"),
+            format!("provider_errors_total{{{p},type=\"rate_limit_error\"}}"),
+            format!("provider_errors_total{{{p},type=\"provider_unavailable_error\"}}"),
+            format!("adapter_errors_total{{class=\"missing_field\",{p}}}"),
+            format!("circuit_transitions_total{{{p},to=\"open\"}}"),
+            format!("circuit_transitions_total{{{p},to=\"closed\"}}"),
+            format!("aratta_requests_total{{outcome=\"ok\",{p},route=\"chat\"}}"),
+            format!(
+                "aratta_requests_total{{outcome=\"upstream_error\",{p},route=\"chat_stream\"}}"
+            ),
+            format!("aratta_request_duration_seconds_count{{{p},route=\"embed\"}}"),
+            format!("heal_requests_total{{{a},outcome=\"swapped\"}}"),
+            format!("heal_requests_total{{{a},outcome=\"failed\"}}"),
+            format!("adapter_swaps_total{{action=\"refused\",{a}}}"),
+        ] {
+            assert_eq!(prometheus_value(&text, &line), Some(0.0), "{line}:\n{text}");
+        }
+        for (metric, label, value) in [
+            ("circuit_opens_total", "provider", provider),
+            ("provider_retries_total", "provider", provider),
+            ("provider_errors_total", "provider", provider),
+            ("adapter_errors_total", "provider", provider),
+            ("circuit_transitions_total", "provider", provider),
+            ("aratta_requests_total", "provider", provider),
+            ("heal_requests_total", "adapter", adapter),
+            ("adapter_swaps_total", "adapter", adapter),
+        ] {
+            let samples = json_samples(&json, metric, &[(label, value)]);
+            assert!(
+                !samples.is_empty(),
+                "{metric} has no {value} series: {json}"
+            );
+            assert!(
+                samples.iter().all(|s| s["value"] == 0.0),
+                "{metric}: {samples:?}"
+            );
+        }
+        let durations = json_samples(
+            &json,
+            "aratta_request_duration_seconds",
+            &[("provider", provider)],
+        );
+        assert_eq!(durations.len(), 3, "one per route: {durations:?}");
+        assert!(durations.iter().all(|s| s["count"] == 0), "{durations:?}");
+    }
+    assert_eq!(prometheus_value(&text, "open_circuits"), Some(0.0));
+    assert_eq!(prometheus_value(&text, "heal_triggers_total"), Some(0.0));
+
+    // The series made up front are the ones that get counted: answering adds none.
+    let series = |json: &Value, metric: &str| json_samples(json, metric, &[]).len();
+    Answer::read(gateway.post_json("/api/v1/chat", &hello("local:m")).await)
+        .await
+        .assert_status(200);
+    let mut stream = hello("local:m");
+    stream["stream"] = serde_json::json!(true);
+    let streamed = gateway.post_json("/api/v1/chat", &stream).await;
+    assert_eq!(streamed.status(), 200);
+    streamed.text().await.expect("the stream ends");
+    let after = Answer::read(gateway.get("/api/v1/metrics").await)
+        .await
+        .assert_status(200)
+        .json();
+    for metric in ["aratta_requests_total", "aratta_request_duration_seconds"] {
+        assert_eq!(series(&after, metric), series(&json, metric), "{metric}");
+    }
+    for route in ["chat", "chat_stream"] {
+        let ok = json_samples(
+            &after,
+            "aratta_requests_total",
+            &[("provider", "local"), ("route", route), ("outcome", "ok")],
+        );
+        assert_eq!(ok.len(), 1, "{route}: {ok:?}");
+        assert_eq!(ok[0]["value"], 1.0, "{route}: {ok:?}");
+    }
+}

@@ -457,6 +457,46 @@ async fn health_reports_each_provider_state() {
 }
 
 #[tokio::test]
+async fn a_path_no_route_serves_is_not_found_not_an_unknown_model() {
+    let (mock, gateway) = local_gateway(Script::new()).await;
+    for (method, path) in [
+        (reqwest::Method::GET, "/nope"),
+        (reqwest::Method::POST, "/v1/chat/completion"),
+        (reqwest::Method::GET, "/api/v2/models"),
+    ] {
+        let response = gateway
+            .client()
+            .request(method.clone(), gateway.url(path))
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .expect("request sent");
+        let answer = Answer::read(response).await;
+        expect::error_answer(&answer, 4);
+        assert_eq!(answer.status, 404, "{method} {path}: {}", answer.text);
+        let error = &answer.json()["error"];
+        assert_eq!(error["type"], "not_found_error", "{}", answer.text);
+        assert_eq!(error["code"], "not_found", "{}", answer.text);
+        assert_eq!(
+            error["param"],
+            Value::Null,
+            "no model was named: {}",
+            answer.text
+        );
+        let message = error["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(&format!("no route {path}")) && message.contains("openapi.json"),
+            "{message}"
+        );
+    }
+    assert!(
+        mock.chat_requests().is_empty(),
+        "nothing reached the provider"
+    );
+}
+
+#[tokio::test]
 async fn openapi_document_describes_the_scri_routes() {
     let (_mock, gateway) = local_gateway(Script::new()).await;
     let body = Answer::read(gateway.get("/api/v1/openapi.json").await)

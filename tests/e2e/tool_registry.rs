@@ -254,18 +254,33 @@ async fn agent_tools_are_listed_exported_and_pinned() {
         }
     }
 
-    // The executor would go on running them: the registry refuses to delete or replace them.
+    // The same definition again changes nothing: no conflict, even with a pinned tool.
+    for path in ["/api/v1/tools", "/api/v1/tools?replace=true"] {
+        let answer = call(
+            &gateway,
+            reqwest::Method::POST,
+            path,
+            Some(&python.to_string()),
+        )
+        .await;
+        answer.assert_status(201);
+        assert_eq!(answer.json()["tools"][0], *python, "{path}");
+    }
+
+    // The executor would go on running them: the registry refuses to delete or change them.
+    let mut changed = python.clone();
+    changed["description"] = json!("Runs Python, differently");
     for (method, path, body) in [
         (reqwest::Method::DELETE, "/api/v1/tools/python", None),
         (
             reqwest::Method::POST,
             "/api/v1/tools?replace=true",
-            Some(python.to_string()),
+            Some(changed.to_string()),
         ),
         (
             reqwest::Method::POST,
             "/api/v1/tools",
-            Some(python.to_string()),
+            Some(changed.to_string()),
         ),
     ] {
         let answer = call(&gateway, method.clone(), path, body.as_deref()).await;
@@ -303,16 +318,33 @@ async fn native_definitions_import_from_each_provider_format() {
         let one = Answer::read(gateway.get("/api/v1/tools/get_weather").await).await;
         one.assert_status(200);
         assert_eq!(scri(&one.json()), scri(&expected[0]), "{provider}");
-        // Importing the same names again is refused: names are unique.
+        // Importing the same tools again changes nothing, their tier included (no native
+        // format carries one).
         let again = Answer::read(
             gateway
                 .post_json(&format!("/api/v1/tools/import/{provider}"), &case["native"])
                 .await,
         )
         .await;
-        let text = expect::error_answer(&again, 4);
-        assert_eq!(again.status, 409, "{}", again.text);
-        assert!(text.contains("duplicate name"), "{text}");
+        again.assert_status(201);
+        let same = again.json()["tools"].as_array().unwrap().clone();
+        assert_eq!(same, got, "{provider}");
+        // Another definition under a taken name is refused: names are unique.
+        let changed = Answer::read(
+            gateway
+                .post_json(
+                    &format!("/api/v1/tools/import/{provider}?tier=restricted"),
+                    &case["native"],
+                )
+                .await,
+        )
+        .await;
+        let text = expect::error_answer(&changed, 4);
+        assert_eq!(changed.status, 409, "{}", changed.text);
+        assert!(
+            text.contains("duplicate name") && text.contains("different definition"),
+            "{text}"
+        );
         for e in expected {
             let name = e["name"].as_str().unwrap();
             call(
@@ -325,6 +357,95 @@ async fn native_definitions_import_from_each_provider_format() {
             .assert_status(200);
         }
     }
+}
+
+#[tokio::test]
+async fn an_export_imported_back_is_a_no_op_and_a_changed_tool_a_conflict() {
+    let gateway = Gateway::start(&config()).await;
+    let tools = corpus();
+    Answer::read(
+        gateway
+            .post_json("/api/v1/tools", &Value::Array(tools.clone()))
+            .await,
+    )
+    .await
+    .assert_status(201);
+    let before = listed(&gateway).await;
+    assert_eq!(before.len(), AGENT_TOOLS.len() + tools.len());
+
+    // The whole registry, agent tools included, back through each provider's format.
+    for provider in ["local", "openai", "anthropic", "google", "xai", "claude"] {
+        let export = Answer::read(
+            gateway
+                .get(&format!("/api/v1/tools/export/{provider}"))
+                .await,
+        )
+        .await;
+        export.assert_status(200);
+        let import = call(
+            &gateway,
+            reqwest::Method::POST,
+            &format!("/api/v1/tools/import/{provider}"),
+            Some(&export.text),
+        )
+        .await;
+        import.assert_status(201);
+        assert_eq!(
+            import.json()["tools"],
+            Value::Array(before.clone()),
+            "{provider}: every tool as registered, tiers included"
+        );
+        assert_eq!(
+            listed(&gateway).await,
+            before,
+            "{provider}: nothing changed"
+        );
+    }
+
+    // The SCRI list posted back: the same, key order aside.
+    let mut reordered = Vec::new();
+    for tool in &before {
+        let mut keys: Vec<(&String, &Value)> = tool.as_object().unwrap().iter().collect();
+        keys.reverse();
+        let text = format!(
+            "{{{}}}",
+            keys.iter()
+                .map(|(k, v)| format!("{}: {v}", json!(k)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        reordered.push(serde_json::from_str::<Value>(&text).unwrap());
+    }
+    let answer = Answer::read(
+        gateway
+            .post_json("/api/v1/tools", &Value::Array(reordered))
+            .await,
+    )
+    .await;
+    answer.assert_status(201);
+    assert_eq!(listed(&gateway).await, before, "nothing changed");
+
+    // A different definition under a taken name is still a conflict, and changes nothing.
+    let mut changed = tools[0].clone();
+    changed["description"] = json!("Something else entirely");
+    let answer = Answer::read(gateway.post_json("/api/v1/tools", &changed).await).await;
+    let text = expect::error_answer(&answer, 4);
+    assert_eq!(answer.status, 409, "{}", answer.text);
+    assert_eq!(answer.json()["error"]["code"], "tool_exists");
+    assert!(text.contains("different definition"), "{text}");
+    let export = Answer::read(gateway.get("/api/v1/tools/export/anthropic").await).await;
+    let mut native = export.json();
+    native[AGENT_TOOLS.len()]["description"] = json!("Something else entirely");
+    let answer = call(
+        &gateway,
+        reqwest::Method::POST,
+        "/api/v1/tools/import/anthropic",
+        Some(&native.to_string()),
+    )
+    .await;
+    assert_eq!(answer.status, 409, "{}", answer.text);
+    assert_eq!(answer.json()["error"]["code"], "tool_exists");
+    assert_eq!(listed(&gateway).await, before, "all or nothing");
 }
 
 #[tokio::test]
@@ -370,7 +491,9 @@ async fn refusals_name_the_tool_and_the_rule() {
     Answer::read(gateway.post_json("/api/v1/tools", &corpus()[0]).await)
         .await
         .assert_status(201);
-    let answer = Answer::read(gateway.post_json("/api/v1/tools", &corpus()[0]).await).await;
+    let mut changed = corpus()[0].clone();
+    changed["parameters"]["required"] = json!([]);
+    let answer = Answer::read(gateway.post_json("/api/v1/tools", &changed).await).await;
     assert_eq!(answer.status, 409, "{}", answer.text);
     assert_eq!(answer.json()["error"]["code"], "tool_exists");
 

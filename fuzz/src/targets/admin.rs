@@ -87,8 +87,12 @@ fn tool_defs(input: &[u8]) -> Result<(), String> {
     let registry = ToolRegistry::new();
     let n = defs.len();
     match registry.register_all(defs, OnConflict::Refuse) {
-        Ok(()) => ensure(registry.len() == n, || {
-            format!("{n} tools accepted, {} registered", registry.len())
+        Ok(registered) => ensure(registry.len() == n && registered.len() == n, || {
+            format!(
+                "{n} tools accepted, {} registered, {} answered",
+                registry.len(),
+                registered.len()
+            )
         }),
         Err(e) => ensure(registry.is_empty() && !e.to_string().is_empty(), || {
             format!(

@@ -163,6 +163,14 @@ impl GatewayError {
         self.body().0.as_str()
     }
 
+    /// Every [`Self::kind`] a call to a provider can fail with, for the metrics series that
+    /// must exist at zero before the first failure. Not `not_found_error` (a model naming no
+    /// provider never reaches one) nor the admin token's refusal (it shares
+    /// `authentication_error` with a provider refusing the credential, which is listed).
+    pub fn call_failure_kinds() -> impl Iterator<Item = &'static str> {
+        StatusKind::CALL_FAILURES.iter().map(|k| k.as_str())
+    }
+
     /// Whether the gateway itself is overloaded (every adapter instance slot busy): not the
     /// provider's or the adapter's fault, so the breaker, the health monitor and probation
     /// leave it out.
@@ -282,6 +290,21 @@ enum StatusKind {
 }
 
 impl StatusKind {
+    /// The classes a provider call can end in (see [`GatewayError::call_failure_kinds`]).
+    const CALL_FAILURES: [StatusKind; 11] = [
+        StatusKind::InvalidRequest,
+        StatusKind::RateLimited,
+        StatusKind::Timeout,
+        StatusKind::Overloaded,
+        StatusKind::Connection,
+        StatusKind::UpstreamAuth,
+        StatusKind::SchemaMismatch,
+        StatusKind::Upstream,
+        StatusKind::Unsupported,
+        StatusKind::AdapterFault,
+        StatusKind::Unavailable,
+    ];
+
     fn as_str(self) -> &'static str {
         match self {
             StatusKind::InvalidRequest => "invalid_request_error",
@@ -314,5 +337,86 @@ impl StatusKind {
             | StatusKind::Upstream
             | StatusKind::AdapterFault => StatusCode::BAD_GATEWAY,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::bindings::errors::{ErrorDetail, RateLimit, SchemaMismatch};
+
+    /// Every way a call to a provider can fail, as the gateway's walk records it.
+    fn call_failures() -> Vec<GatewayError> {
+        let detail = || ErrorDetail {
+            message: "m".into(),
+            status: None,
+            body: None,
+        };
+        let adapter = || "a".to_owned();
+        let provider = || "p".to_owned();
+        let invoke = |error| GatewayError::Invoke {
+            provider: provider(),
+            error,
+        };
+        let mut all: Vec<GatewayError> = [
+            AdapterError::RateLimited(RateLimit {
+                retry_after_ms: None,
+                detail: detail(),
+            }),
+            AdapterError::Timeout(detail()),
+            AdapterError::Overloaded(detail()),
+            AdapterError::Connection(detail()),
+            AdapterError::Unauthorized(detail()),
+            AdapterError::InvalidRequest(detail()),
+            AdapterError::SchemaMismatch(SchemaMismatch {
+                kind: MismatchKind::UnknownField,
+                path: "x".into(),
+                detail: detail(),
+            }),
+            AdapterError::Upstream(detail()),
+            AdapterError::Unsupported(detail()),
+            AdapterError::Other(detail()),
+        ]
+        .into_iter()
+        .map(|e| invoke(InvokeError::Adapter(e)))
+        .collect();
+        all.extend([
+            invoke(InvokeError::Trap {
+                adapter: adapter(),
+                message: "m".into(),
+            }),
+            invoke(InvokeError::Truncated { adapter: adapter() }),
+            invoke(InvokeError::Overloaded {
+                adapter: adapter(),
+                limit: "l".into(),
+            }),
+            GatewayError::NoAdapter {
+                provider: provider(),
+                adapter: adapter(),
+            },
+            GatewayError::NoBaseUrl {
+                provider: provider(),
+                adapter: adapter(),
+            },
+            GatewayError::BadAdapter {
+                adapter: adapter(),
+                reason: "r".into(),
+            },
+            GatewayError::MissingCredential {
+                provider: provider(),
+                env: "E".into(),
+            },
+        ]);
+        all
+    }
+
+    #[test]
+    fn every_call_failure_has_a_listed_kind() {
+        let listed: Vec<&str> = GatewayError::call_failure_kinds().collect();
+        for e in call_failures() {
+            assert!(listed.contains(&e.kind()), "{e}: {} not listed", e.kind());
+        }
+        let unique: std::collections::BTreeSet<&str> = listed.iter().copied().collect();
+        assert_eq!(unique.len(), listed.len(), "{listed:?}");
     }
 }

@@ -95,7 +95,7 @@ impl Gateway {
             runtime,
             config,
             breakers,
-            metrics: Metrics::new(),
+            metrics: observe::metrics(providers.keys()),
             tools: crate::tools::ToolRegistry::new(),
             monitor,
             retry,

@@ -9,8 +9,8 @@ use std::time::Instant;
 use super::{Gateway, GatewayError};
 use crate::config::Config;
 use crate::resilience::{
-    AlertSink, ErrorClass, ErrorSample, HealthMonitor, LogSink, MonitorSettings, RequestShape,
-    Transition, WebhookSink,
+    AlertSink, ErrorClass, ErrorSample, HealthMonitor, LogSink, Metrics, MonitorSettings,
+    RequestShape, Transition, WebhookSink,
 };
 use crate::runtime::InvokeError;
 
@@ -109,8 +109,11 @@ impl Gateway {
 
     /// Log and count a breaker's state change.
     pub fn note_transition(&self, provider: &str, transition: Transition) {
-        let to = match transition {
-            Transition::None => return,
+        let Some(to) = transition.label() else {
+            return;
+        };
+        match transition {
+            Transition::None => {}
             Transition::Opened => {
                 self.metrics
                     .circuit_opens
@@ -120,20 +123,15 @@ impl Gateway {
                     provider,
                     "circuit breaker opened: calls fail fast until it recovers"
                 );
-                "open"
             }
             Transition::HalfOpened => {
                 tracing::info!(
                     provider,
                     "circuit breaker half-open: letting probes through"
                 );
-                "half_open"
             }
-            Transition::Closed => {
-                tracing::info!(provider, "circuit breaker closed");
-                "closed"
-            }
-        };
+            Transition::Closed => tracing::info!(provider, "circuit breaker closed"),
+        }
         self.metrics
             .circuit_transitions
             .with_label_values(&[provider, to])
@@ -142,6 +140,17 @@ impl Gateway {
             .open_circuits
             .set(self.breakers.open_count() as i64);
     }
+}
+
+/// The gateway's metrics, with every series of each of `providers` created at zero (see
+/// [`Metrics::seed_provider`]), so they are listed before the first request.
+pub(super) fn metrics<'a>(providers: impl Iterator<Item = &'a String>) -> Metrics {
+    let metrics = Metrics::new();
+    let kinds: Vec<&str> = GatewayError::call_failure_kinds().collect();
+    for provider in providers {
+        metrics.seed_provider(provider, &kinds);
+    }
+    metrics
 }
 
 /// The health monitor for `config`'s `[healing]`: a log line per trigger, and a webhook when

@@ -34,6 +34,15 @@ pub enum CycleStatus {
 }
 
 impl CycleStatus {
+    /// The outcomes `heal_requests_total` counts, each when a cycle ends: a running cycle is
+    /// not counted yet, and one a restart interrupted never ended.
+    pub const COUNTED: [CycleStatus; 4] = [
+        CycleStatus::Swapped,
+        CycleStatus::Queued,
+        CycleStatus::Failed,
+        CycleStatus::Skipped,
+    ];
+
     /// The `outcome` label of `heal_requests_total`.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -96,6 +96,13 @@ impl HealWorker {
     /// A worker for `gateway`'s adapters, swapping through `reload`, keeping cycles in `home`.
     pub fn new(gateway: Arc<Gateway>, reload: Arc<ReloadManager>, home: &Home) -> Arc<Self> {
         let settings = gateway.config.healing.clone();
+        // Every configured provider's adapter has its heal series from the start, at zero.
+        let outcomes = CycleStatus::COUNTED.map(CycleStatus::as_str);
+        for provider in gateway.providers() {
+            gateway
+                .metrics
+                .seed_heal(&provider.config.adapter, &outcomes);
+        }
         let webhook = settings.alert_webhook_url.as_deref().and_then(|url| {
             WebhookSink::new(
                 url,

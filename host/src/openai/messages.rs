@@ -168,12 +168,8 @@ fn tool_call(call: &Obj) -> Result<ToolCall, RequestError> {
             ));
         }
     };
-    // Google's OpenAI-compatible API carries Gemini's thought signature here.
-    let signature = call
-        .get("extra_content")
-        .and_then(|v| v.pointer("/google/thought_signature"))
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    // Google's OpenAI-compatible API carries Gemini's thought signature on the call itself.
+    let signature = reasoning::call_signature_from_extra(call);
     Ok(ToolCall {
         id,
         name,

@@ -11,6 +11,11 @@
 //! | `reasoning.encrypted` {id: a tool call's id}   | that `ToolCall.signature`               |
 //!
 //! The last row is how OpenRouter carries Gemini's thought signatures on function calls.
+//! A call's signature is also written on the call itself, where Google's own
+//! OpenAI-compatible endpoint puts it: `tool_calls[i].extra_content.google.thought_signature`
+//! (in a stream, on the `tool_calls` delta that opens the call, next to its `id` and `name`).
+//! Agent code that rebuilds the assistant turn from `tool_calls` alone keeps that field, and
+//! it is read back from there too; when both forms are sent, `reasoning_details` wins.
 //! Signatures, data and formats are copied byte for byte in both directions.
 
 use serde_json::{Map, Value, json};
@@ -137,6 +142,22 @@ pub(crate) fn call_signature(call_id: &str, signature: &str, index: usize) -> Va
     })
 }
 
+/// A tool call's `extra_content` carrying its signature, the shape Google's OpenAI-compatible
+/// API writes on each signed call (`{"google": {"thought_signature": ...}}`).
+pub(crate) fn call_extra_content(signature: &str) -> Value {
+    json!({"google": {"thought_signature": signature}})
+}
+
+/// The signature in a tool call's `extra_content.google.thought_signature`, if it has one.
+/// Anything else under `extra_content` is not Aratta's to interpret and is ignored.
+pub(crate) fn call_signature_from_extra(call: &Obj) -> Option<String> {
+    call.get("extra_content")
+        .and_then(|v| v.pointer("/google/thought_signature"))
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,5 +234,17 @@ mod tests {
                 (&b.text, &b.signature, &b.redacted, &b.format)
             );
         }
+    }
+
+    #[test]
+    fn extra_content_is_googles_shape_and_reads_back() {
+        let extra = call_extra_content("CiQB+/=");
+        assert_eq!(extra, json!({"google": {"thought_signature": "CiQB+/="}}));
+        let call = json!({"id": "call_1", "extra_content": extra});
+        let call = Obj::new(&call, "messages[1].tool_calls[0]").unwrap();
+        assert_eq!(call_signature_from_extra(&call).as_deref(), Some("CiQB+/="));
+        let bare = json!({"id": "call_1", "extra_content": {"other": 1}});
+        let bare = Obj::new(&bare, "messages[1].tool_calls[0]").unwrap();
+        assert_eq!(call_signature_from_extra(&bare), None);
     }
 }

@@ -1,6 +1,7 @@
 //! SCRI `ChatResponse` → OpenAI `chat.completion`. One choice; the model is the one the
 //! provider reported (not Aratta's `provider:model` form), reasoning rides in
-//! `reasoning_content` / `reasoning_details` (see `reasoning`), and an unknown finish reason
+//! `reasoning_content` / `reasoning_details` (see `reasoning`), a signed tool call also carries
+//! its signature in `extra_content` as Google's endpoint does, and an unknown finish reason
 //! reads as `stop` with the provider's own value kept in `native_finish_reason`.
 
 use serde_json::{Map, Value, json};
@@ -27,14 +28,16 @@ pub fn chat_completion(resp: &ChatResponse, created: u64) -> Value {
                 details.push(reasoning::detail(r, details.len()));
             }
             ContentBlock::ToolUse(call) => {
-                calls.push(json!({
+                let mut entry = json!({
                     "id": call.id,
                     "type": "function",
                     "function": {"name": call.name, "arguments": arguments_text(&call.arguments)},
-                }));
+                });
                 if let Some(signature) = &call.signature {
+                    entry["extra_content"] = reasoning::call_extra_content(signature);
                     signatures.push((call.id.as_str(), signature.as_str()));
                 }
+                calls.push(entry);
             }
             // Images and tool results are not part of an OpenAI assistant message.
             ContentBlock::Image(_) | ContentBlock::ToolResult(_) => {}

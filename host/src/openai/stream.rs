@@ -1,6 +1,7 @@
 //! SCRI stream events → OpenAI `chat.completion.chunk` payloads, the `data:` lines of an
 //! OpenAI stream. The shape follows OpenAI's: the first chunk carries `role`, deltas carry
-//! `content` / `tool_calls`, the finish chunk has an empty delta, and with
+//! `content` / `tool_calls` (a signed call's opening delta also carries its `extra_content`,
+//! as Google's endpoint streams it), the finish chunk has an empty delta, and with
 //! `stream_options.include_usage` a last chunk with no choices carries `usage` (buffered,
 //! since SCRI may report usage before `stop`). `[DONE]` follows a clean stop only; a failure
 //! is an `{"error": {...}}` payload, which the OpenAI SDKs raise as `APIError`.
@@ -118,11 +119,12 @@ impl ChunkEncoder {
                 name,
                 signature,
             } => {
-                delta.insert(
-                    "tool_calls".into(),
-                    json!([{"index": index, "id": id, "type": "function",
-                            "function": {"name": name, "arguments": ""}}]),
-                );
+                let mut call = json!({"index": index, "id": id, "type": "function",
+                                      "function": {"name": name, "arguments": ""}});
+                if let Some(signature) = signature {
+                    call["extra_content"] = reasoning::call_extra_content(signature);
+                }
+                delta.insert("tool_calls".into(), json!([call]));
                 if let Some(signature) = signature {
                     let detail = reasoning::call_signature(id, signature, self.next_detail);
                     self.next_detail += 1;

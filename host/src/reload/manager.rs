@@ -26,6 +26,10 @@ use crate::gateway::Gateway;
 use crate::home::Home;
 use crate::runtime::{Adapter, AdapterSource, LoadError, declared};
 
+/// The `action` label values of `adapter_swaps_total` (and of the recent events): a version
+/// swapped in, refused, or rolled back.
+pub(super) const SWAP_ACTIONS: [&str; 3] = ["swapped", "refused", "rolled_back"];
+
 /// Why a version was not swapped in.
 #[derive(Debug, thiserror::Error)]
 pub enum ReloadError {
@@ -147,6 +151,12 @@ impl ReloadManager {
         let settings = gateway.config.reload.clone();
         let probation = Arc::new(Probation::default());
         gateway.add_observer(probation.clone());
+        // Every configured provider's adapter has its swap series from the start, at zero.
+        for provider in gateway.providers() {
+            gateway
+                .metrics
+                .seed_swaps(&provider.config.adapter, &SWAP_ACTIONS);
+        }
         Arc::new(ReloadManager {
             history: History::new(home.history_dir(), settings.history_limit),
             approvals: Approvals::new(home.approvals_dir()),
@@ -426,6 +436,7 @@ impl ReloadManager {
         events.iter().cloned().collect()
     }
 
+    /// Count and keep one event; `action` is one of [`SWAP_ACTIONS`].
     pub(super) fn report(
         &self,
         action: &'static str,
@@ -434,6 +445,7 @@ impl ReloadManager {
         source: &str,
         detail: String,
     ) {
+        debug_assert!(SWAP_ACTIONS.contains(&action), "unlisted action {action}");
         self.gateway
             .metrics
             .adapter_swaps

@@ -91,6 +91,27 @@ pub enum Transition {
     Closed,
 }
 
+impl Transition {
+    /// Every real change, so a provider's `circuit_transitions_total` series can exist at zero
+    /// before its breaker first moves.
+    pub const CHANGES: [Transition; 3] = [
+        Transition::Opened,
+        Transition::HalfOpened,
+        Transition::Closed,
+    ];
+
+    /// The `to` label of `circuit_transitions_total` (`open`, `half_open`, `closed`); `None`
+    /// when nothing changed.
+    pub fn label(self) -> Option<&'static str> {
+        match self {
+            Transition::None => None,
+            Transition::Opened => Some("open"),
+            Transition::HalfOpened => Some("half_open"),
+            Transition::Closed => Some("closed"),
+        }
+    }
+}
+
 /// Every provider's breaker.
 pub struct Breakers {
     settings: BreakerSettings,
@@ -237,6 +258,20 @@ pub enum Action {
     Close,
     /// Back to closed, history cleared, no longer forced.
     Reset,
+}
+
+impl Action {
+    /// Every command, so their `circuit_transitions_total` series can exist at zero.
+    pub const ALL: [Action; 3] = [Action::Open, Action::Close, Action::Reset];
+
+    /// The `to` label an operator's command is counted under (`open`, `close`, `reset`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Action::Open => "open",
+            Action::Close => "close",
+            Action::Reset => "reset",
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,28 @@
 //! Counters, gauges and histograms of everything the gateway does, kept in one Prometheus
 //! registry (the `prometheus` crate: lock-free counters, the standard text format) and served
 //! as Prometheus text at `/metrics` and as JSON at `/api/v1/metrics`.
+//!
+//! Series exist from the start: a labelled series shows up only once its label values are
+//! used, so every combination that can be known before the first call is created at zero when
+//! the server starts, and dashboards and alerts (`increase(circuit_opens_total[5m]) > 0`) can
+//! be written before the first failure. For each configured provider:
+//!
+//! | metric | created at zero for | seeded by |
+//! | --- | --- | --- |
+//! | `aratta_requests_total` | each route of [`ROUTES`] × `ok` and every failure kind | the gateway |
+//! | `aratta_request_duration_seconds` | each route of [`ROUTES`] | the gateway |
+//! | `provider_errors_total` | every failure kind | the gateway |
+//! | `adapter_errors_total` | every [`ErrorClass`] | the gateway |
+//! | `provider_retries_total`, `circuit_opens_total` | the provider | the gateway |
+//! | `circuit_transitions_total` | every breaker [`Transition`] and operator [`Action`] | the gateway |
+//! | `heal_requests_total` | the provider's adapter × each counted outcome | the heal worker |
+//! | `adapter_swaps_total` | the provider's adapter × each action | the reload manager |
+//!
+//! What cannot be known up front is left to appear on first use: adapters no provider names
+//! (installed later, or only refused), `adapter_swaps_total{adapter="unknown"}` (a file refused
+//! before its name was read), and `heal_duration_seconds{phase}` and `aratta_adapter_seconds`,
+//! which carry no provider label. Unlabelled metrics (`open_circuits`,
+//! `heal_triggers_total`) always exist.
 
 use prometheus::proto::MetricType;
 use prometheus::{
@@ -8,6 +30,13 @@ use prometheus::{
     TextEncoder,
 };
 use serde_json::{Value, json};
+
+use super::breaker::{Action, Transition};
+use super::samples::ErrorClass;
+
+/// The `route` label of `aratta_requests_total` and `aratta_request_duration_seconds`: the
+/// gateway's three operations (`Gateway::chat`, `chat_stream` and `embed` walk under these).
+pub const ROUTES: [&str; 3] = ["chat", "chat_stream", "embed"];
 
 /// Latency buckets from 100 µs to 2 min: gateway overhead and provider calls on one scale.
 const SECONDS: &[f64] = &[
@@ -162,6 +191,49 @@ impl Metrics {
         }
     }
 
+    /// Create at zero every series of `provider` whose label values are known before its
+    /// first call (see the module's table). `failure_kinds` are the `outcome` / `type` values
+    /// a failed call is counted under (the gateway's error kinds).
+    pub fn seed_provider(&self, provider: &str, failure_kinds: &[&str]) {
+        for route in ROUTES {
+            self.request_seconds.with_label_values(&[provider, route]);
+            self.requests.with_label_values(&[provider, route, "ok"]);
+            for kind in failure_kinds {
+                self.requests.with_label_values(&[provider, route, kind]);
+            }
+        }
+        for kind in failure_kinds {
+            self.provider_errors.with_label_values(&[provider, kind]);
+        }
+        for class in ErrorClass::ALL {
+            self.adapter_errors
+                .with_label_values(&[provider, class.as_str()]);
+        }
+        self.retries.with_label_values(&[provider]);
+        self.circuit_opens.with_label_values(&[provider]);
+        let states = Transition::CHANGES.iter().filter_map(|t| t.label());
+        let actions = Action::ALL.iter().map(|a| a.label());
+        for to in states.chain(actions) {
+            self.circuit_transitions.with_label_values(&[provider, to]);
+        }
+    }
+
+    /// Create `heal_requests_total{adapter, outcome}` at zero for each of `outcomes` (the
+    /// heal worker's counted cycle outcomes).
+    pub fn seed_heal(&self, adapter: &str, outcomes: &[&str]) {
+        for outcome in outcomes {
+            self.heal_requests.with_label_values(&[adapter, outcome]);
+        }
+    }
+
+    /// Create `adapter_swaps_total{adapter, action}` at zero for each of `actions` (the
+    /// reload manager's reported actions).
+    pub fn seed_swaps(&self, adapter: &str, actions: &[&str]) {
+        for action in actions {
+            self.adapter_swaps.with_label_values(&[adapter, action]);
+        }
+    }
+
     /// Prometheus text exposition format.
     pub fn prometheus_text(&self) -> String {
         let mut out = Vec::new();
@@ -242,6 +314,41 @@ mod tests {
         assert_eq!(
             json["aratta_request_duration_seconds"]["samples"][0]["count"],
             1
+        );
+    }
+
+    #[test]
+    fn a_seeded_provider_shows_every_series_at_zero() {
+        let m = Metrics::new();
+        m.seed_provider("p", &["rate_limit_error", "upstream_error"]);
+        m.seed_heal("google", &["swapped", "failed"]);
+        m.seed_swaps("google", &["swapped"]);
+        let text = m.prometheus_text();
+        for line in [
+            "circuit_opens_total{provider=\"p\"} 0",
+            "provider_retries_total{provider=\"p\"} 0",
+            "provider_errors_total{provider=\"p\",type=\"upstream_error\"} 0",
+            "adapter_errors_total{class=\"adapter_trap\",provider=\"p\"} 0",
+            "circuit_transitions_total{provider=\"p\",to=\"half_open\"} 0",
+            "circuit_transitions_total{provider=\"p\",to=\"reset\"} 0",
+            "aratta_requests_total{outcome=\"ok\",provider=\"p\",route=\"chat_stream\"} 0",
+            "aratta_request_duration_seconds_count{provider=\"p\",route=\"embed\"} 0",
+            "heal_requests_total{adapter=\"google\",outcome=\"failed\"} 0",
+            "adapter_swaps_total{action=\"swapped\",adapter=\"google\"} 0",
+        ] {
+            assert!(text.contains(line), "{line} missing from:\n{text}");
+        }
+        let json = m.json();
+        let samples = json["adapter_errors_total"]["samples"].as_array().unwrap();
+        assert_eq!(samples.len(), ErrorClass::ALL.len());
+        assert!(samples.iter().all(|s| s["value"] == 0.0));
+        // 3 routes × (ok + 2 kinds).
+        assert_eq!(
+            json["aratta_requests_total"]["samples"]
+                .as_array()
+                .unwrap()
+                .len(),
+            9
         );
     }
 }

@@ -58,6 +58,28 @@ pub enum ErrorClass {
 }
 
 impl ErrorClass {
+    /// Every class, so a provider's `adapter_errors_total` series can exist at zero before
+    /// its first error.
+    pub const ALL: [ErrorClass; 17] = [
+        ErrorClass::RateLimited,
+        ErrorClass::Timeout,
+        ErrorClass::Overloaded,
+        ErrorClass::Connection,
+        ErrorClass::Truncated,
+        ErrorClass::Unauthorized,
+        ErrorClass::InvalidRequest,
+        ErrorClass::UnknownField,
+        ErrorClass::MissingField,
+        ErrorClass::DeprecatedField,
+        ErrorClass::ToolSchemaChange,
+        ErrorClass::StreamFormatChange,
+        ErrorClass::Upstream,
+        ErrorClass::Unsupported,
+        ErrorClass::Other,
+        ErrorClass::AdapterTrap,
+        ErrorClass::AdapterTimeout,
+    ];
+
     /// The class of an adapter call's failure.
     pub fn of(error: &InvokeError) -> ErrorClass {
         match error {
@@ -289,6 +311,13 @@ pub fn bounded(text: &str, max: usize) -> &str {
 mod tests {
     use super::*;
     use crate::runtime::bindings::errors::{ErrorDetail, RateLimit, SchemaMismatch};
+
+    #[test]
+    fn all_lists_each_class_once() {
+        let labels: std::collections::BTreeSet<&str> =
+            ErrorClass::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(labels.len(), ErrorClass::ALL.len());
+    }
 
     fn detail(body: &str) -> ErrorDetail {
         ErrorDetail {

@@ -123,7 +123,7 @@ pub async fn set_breaker(
     tracing::warn!(%provider, ?action, "circuit breaker set by an operator");
     gw.metrics
         .circuit_transitions
-        .with_label_values(&[provider.as_str(), &format!("{action:?}").to_lowercase()])
+        .with_label_values(&[provider.as_str(), action.label()])
         .inc();
     gw.metrics
         .open_circuits

@@ -1,8 +1,9 @@
-//! The HTTP server: SCRI routes under `/api/v1`; OpenAI-, Anthropic- and Gemini-compatible
-//! routes under `/v1` and `/v1beta`; operator routes (breakers, metrics, adapters, heal
-//! cycles, tools, agents); and the OpenAPI document of the SCRI API generated from the same
-//! types the handlers use. Every chat route is one [`dialect::chat`] over the dialect's
-//! [`dialect::Dialect`] impl. The server speaks SCRI to the gateway and never sees WIT.
+//! The HTTP server: SCRI routes under `/api/v1` (chat, embeddings, models, health, and the tool
+//! registry, agents, adapters, heal cycles, breakers and metrics), the OpenAI-, Anthropic- and
+//! Gemini-compatible routes under `/v1` and `/v1beta`, and the OpenAPI document of the SCRI API
+//! generated from the same types the handlers use. Any other path is a 404 `not_found`. Every
+//! chat route is one [`dialect::chat`] over the dialect's [`dialect::Dialect`] impl; the
+//! server speaks SCRI to the gateway and never sees WIT.
 
 mod adapter_routes;
 mod admin_routes;
@@ -90,13 +91,21 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .with_state(gateway)
 }
 
-async fn not_found(uri: http::Uri) -> Failure {
-    Failure(GatewayError::UnknownModel {
+/// The answer to a path no route serves: 404 `not_found` (not `model_not_found`: no model
+/// was named), in the same `{"error": {...}}` shape as every other error.
+async fn not_found(uri: http::Uri) -> axum::response::Response {
+    let body = crate::scri::ApiErrorBody {
         message: format!(
             "no route {}; see /api/v1/openapi.json for the SCRI API and /v1/* for the OpenAI-compatible one",
             uri.path()
         ),
-    })
+        kind: "not_found_error".into(),
+        param: None,
+        code: Some("not_found".into()),
+        provider: None,
+        upstream_status: None,
+    };
+    error::error_response(http::StatusCode::NOT_FOUND, body)
 }
 
 /// Everything the server serves, assembled at start-up by `crate::bootstrap`.

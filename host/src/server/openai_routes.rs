@@ -1,5 +1,6 @@
 //! OpenAI-compatible routes, so the official OpenAI SDKs work with `base_url` pointed at
-//! Aratta: `/v1/chat/completions`, `/v1/embeddings`, `/v1/models`. Lineage travels in
+//! Aratta: `/v1/chat/completions`, `/v1/embeddings`, and the OpenAI form of `/v1/models` (which
+//! `model_routes` answers for each SDK in its own). Lineage travels in
 //! `x-aratta-*` headers, since OpenAI's bodies have no place for it.
 
 use std::sync::Arc;

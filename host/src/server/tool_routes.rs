@@ -40,10 +40,12 @@ pub struct ToolList {
     pub tools: Vec<ToolDef>,
 }
 
-/// `?replace=true`: a tool whose name is registered replaces it instead of being refused.
+/// `?replace=true`: a tool whose name is registered with a different definition replaces it
+/// instead of being refused.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 pub struct RegisterParams {
-    /// Replace registered tools of the same name (default false: duplicates are refused).
+    /// Replace registered tools of the same name (default false: a different definition under
+    /// a taken name is refused).
     #[serde(default)]
     pub replace: bool,
 }
@@ -51,11 +53,13 @@ pub struct RegisterParams {
 /// Options of an import.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 pub struct ImportParams {
-    /// The permission tier the imported tools require (default `standard`).
+    /// The permission tier the imported tools require (default: a registered tool's own,
+    /// `standard` for a new one).
     #[serde(default)]
     #[param(value_type = Option<String>)]
     pub tier: Option<Tier>,
-    /// Replace registered tools of the same name (default false: duplicates are refused).
+    /// Replace registered tools of the same name (default false: a different definition under
+    /// a taken name is refused).
     #[serde(default)]
     pub replace: bool,
 }
@@ -208,13 +212,15 @@ pub async fn list(State(gw): State<Arc<Gateway>>) -> Json<ToolList> {
 }
 
 /// Register a tool, or an array of tools (all or none). Refusals name the tool and the rule.
+/// A tool identical to the registered one of its name (same name, tier and description, and
+/// `parameters` equal as JSON whatever the key order) is a no-op, not a conflict.
 #[utoipa::path(post, path = "/api/v1/tools", params(RegisterParams),
     request_body(content = ToolDef, description = "A tool, or an array of tools"),
     responses(
         (status = 201, description = "What was registered", body = ToolList),
         (status = 400, description = "A definition breaks a rule (named in the message)", body = ApiError),
         (status = 401, description = "Beyond loopback: the admin token is missing or wrong", body = ApiError),
-        (status = 409, description = "A name is already registered", body = ApiError),
+        (status = 409, description = "A name is already registered with a different definition", body = ApiError),
     ))]
 pub async fn register(
     _admin: Admin,
@@ -224,11 +230,12 @@ pub async fn register(
 ) -> Result<(StatusCode, Json<ToolList>), Response> {
     let Query(params) = params.map_err(bad_query)?;
     let defs = super::bodies::tool_defs(&body).map_err(IntoResponse::into_response)?;
-    gw.tools
-        .register_all(defs.clone(), conflict(params.replace))
+    let tools = gw
+        .tools
+        .register_all(defs, conflict(params.replace))
         .map_err(|e| ToolFailure(e).into_response())?;
-    tracing::info!(tools = ?defs.iter().map(|d| &d.name).collect::<Vec<_>>(), "tools registered");
-    Ok((StatusCode::CREATED, Json(ToolList { tools: defs })))
+    tracing::info!(tools = ?tools.iter().map(|d| &d.name).collect::<Vec<_>>(), "tools registered");
+    Ok((StatusCode::CREATED, Json(ToolList { tools })))
 }
 
 /// One registered tool.
@@ -298,7 +305,9 @@ pub async fn export(
 }
 
 /// Register the tools in a provider's native format (the body, as that provider takes them),
-/// parsed by its adapter. All or none; refusals name the tool and the rule.
+/// parsed by its adapter. All or none; refusals name the tool and the rule. A tool identical
+/// to the registered one is a no-op; without `?tier=` a registered tool's tier is kept (the
+/// native formats carry none), so an export imported back, built-in tools included, succeeds.
 #[utoipa::path(post, path = "/api/v1/tools/import/{provider}", params(ImportParams),
     request_body(content = Object, description = "The provider's native tool definitions"),
     responses(
@@ -306,7 +315,7 @@ pub async fn export(
         (status = 400, description = "The body is not the provider's tool format, or a tool breaks a rule", body = ApiError),
         (status = 401, description = "Beyond loopback: the admin token is missing or wrong", body = ApiError),
         (status = 404, description = "No such provider or adapter", body = ApiError),
-        (status = 409, description = "A name is already registered", body = ApiError),
+        (status = 409, description = "A name is already registered with a different definition", body = ApiError),
     ))]
 pub async fn import(
     _admin: Admin,
@@ -328,7 +337,7 @@ pub async fn import(
             &translator,
             &provider,
             native,
-            params.tier.unwrap_or_default(),
+            params.tier,
             conflict(params.replace),
         )
         .await

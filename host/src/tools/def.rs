@@ -44,6 +44,18 @@ impl ToolDef {
         self
     }
 
+    /// Whether `other` defines the same tool, which makes registering it again a no-op
+    /// rather than a conflict. Identical means: the same name and tier, the same description
+    /// (a missing one and an empty one are the same), and `parameters` equal as JSON values
+    /// ([`same_json`]: objects whatever their key order, numbers by value).
+    pub fn same_definition(&self, other: &ToolDef) -> bool {
+        let description = |d: &ToolDef| d.description.clone().filter(|d| !d.is_empty());
+        self.name == other.name
+            && self.tier == other.tier
+            && description(self) == description(other)
+            && same_json(&self.parameters, &other.parameters)
+    }
+
     /// The SCRI tool offered to a model (the tier stays with the registry).
     pub fn to_scri(&self) -> scri::Tool {
         scri::Tool {
@@ -61,6 +73,24 @@ impl ToolDef {
             parameters: tool.parameters,
             tier,
         }
+    }
+}
+
+/// JSON equality as JSON means it: objects are equal when they hold the same keys with equal
+/// values, whatever the order the keys were written in; arrays are equal element by element,
+/// in order; numbers are equal by value (`1` and `1.0` are the same number).
+pub fn same_json(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Object(a), Value::Object(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .all(|(k, v)| b.get(k).is_some_and(|w| same_json(v, w)))
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(v, w)| same_json(v, w))
+        }
+        (Value::Number(a), Value::Number(b)) => a == b || a.as_f64() == b.as_f64(),
+        _ => a == b,
     }
 }
 
@@ -101,5 +131,31 @@ mod tests {
         }))
         .unwrap_err();
         assert!(err.to_string().contains("input_schema"), "{err}");
+    }
+
+    #[test]
+    fn identical_means_equal_json_whatever_the_key_order() {
+        let def: ToolDef = serde_json::from_str(
+            r#"{"name": "w", "description": "", "parameters":
+                {"type": "object", "properties": {"c": {"type": "number", "minimum": 1}}}}"#,
+        )
+        .unwrap();
+        let reordered: ToolDef = serde_json::from_str(
+            r#"{"parameters": {"properties": {"c": {"minimum": 1.0, "type": "number"}},
+                "type": "object"}, "name": "w"}"#,
+        )
+        .unwrap();
+        assert!(def.same_definition(&reordered));
+        assert!(!def.same_definition(&reordered.clone().with_tier(Tier::Elevated)));
+        let mut described = reordered.clone();
+        described.description = Some("Weather".into());
+        assert!(!def.same_definition(&described));
+        let mut required = reordered;
+        required.parameters["required"] = json!(["c"]);
+        assert!(!def.same_definition(&required));
+        assert!(
+            !same_json(&json!([1, 2]), &json!([2, 1])),
+            "arrays keep their order"
+        );
     }
 }

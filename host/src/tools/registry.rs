@@ -5,6 +5,11 @@
 //! exported like any other, but deleting or replacing it through the registry is refused, since
 //! its provider would go on running it. Once [`ToolRegistry::restore`] has given it a
 //! [`ToolStore`], every change is saved before it takes effect (pinned tools are not saved).
+//!
+//! Registering a definition identical to the registered one of that name
+//! ([`ToolDef::same_definition`]) changes nothing and is not a conflict, pinned tools included,
+//! so a registry exported and imported back goes through; a different definition under a taken
+//! name is refused (or, with [`OnConflict::Replace`], replaces it).
 
 use std::collections::HashMap;
 use std::sync::{OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -19,7 +24,8 @@ use super::tier::Tier;
 use super::translate::Translator;
 use super::validate;
 
-/// What to do when a registered name is registered again.
+/// What to do when a registered name is registered again with a different definition (an
+/// identical one is always a no-op).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OnConflict {
     /// Refuse the whole batch (the default: names are unique).
@@ -27,6 +33,16 @@ pub enum OnConflict {
     Refuse,
     /// Replace the registered tool, keeping its place in the order.
     Replace,
+}
+
+/// Which tier a definition in a batch has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tiers {
+    /// Its own.
+    AsGiven,
+    /// The registered tool's of that name, if there is one (an import that names no tier: a
+    /// provider's format carries none, so it says nothing about tiers).
+    KeepRegistered,
 }
 
 /// The registered tools, by name. Thread-safe; share it behind an `Arc` (the gateway holds one).
@@ -64,9 +80,10 @@ impl ToolRegistry {
         self.tools.write().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Register one tool; refused if it breaks a rule or its name is taken.
+    /// Register one tool; refused if it breaks a rule or its name is taken by a different
+    /// definition (the same one again is a no-op).
     pub fn register(&self, def: ToolDef) -> Result<(), ToolError> {
-        self.register_all(vec![def], OnConflict::Refuse)
+        self.register_all(vec![def], OnConflict::Refuse).map(drop)
     }
 
     /// Register a tool that `owner` (e.g. "the agent executor (built in)") provides and runs:
@@ -105,12 +122,23 @@ impl ToolRegistry {
         }
     }
 
-    /// Register several tools at once: all of them or, on the first refusal, none.
+    /// Register several tools at once: all of them or, on the first refusal, none. A tool
+    /// identical to the registered one of its name is left as it is. Returns the tools as
+    /// they are now registered, in the order given.
     pub fn register_all(
         &self,
         defs: Vec<ToolDef>,
         on_conflict: OnConflict,
-    ) -> Result<(), ToolError> {
+    ) -> Result<Vec<ToolDef>, ToolError> {
+        self.apply(defs, on_conflict, Tiers::AsGiven)
+    }
+
+    fn apply(
+        &self,
+        mut defs: Vec<ToolDef>,
+        on_conflict: OnConflict,
+        tiers: Tiers,
+    ) -> Result<Vec<ToolDef>, ToolError> {
         for (i, def) in defs.iter().enumerate() {
             validate::check(def)?;
             if defs[..i].iter().any(|d| d.name == def.name) {
@@ -121,24 +149,44 @@ impl ToolRegistry {
             }
         }
         let mut tools = self.write();
-        for def in &defs {
-            self.check_unpinned(&def.name)?;
+        if tiers == Tiers::KeepRegistered {
+            for def in &mut defs {
+                if let Some(registered) = tools.get(&def.name) {
+                    def.tier = registered.tier;
+                }
+            }
         }
-        if on_conflict == OnConflict::Refuse
-            && let Some(taken) = defs.iter().find(|d| tools.contains_key(&d.name))
-        {
-            return Err(ToolError::Duplicate {
-                tool: taken.name.clone(),
-                hint: " (delete it first, or register with replace)",
-            });
+        let mut changes = Vec::new();
+        let mut result = Vec::with_capacity(defs.len());
+        for def in defs {
+            match tools.get(&def.name) {
+                Some(registered) if registered.same_definition(&def) => {
+                    result.push(registered.clone());
+                    continue;
+                }
+                registered => {
+                    self.check_unpinned(&def.name)?;
+                    if registered.is_some() && on_conflict == OnConflict::Refuse {
+                        return Err(ToolError::Duplicate {
+                            tool: def.name.clone(),
+                            hint: " with a different definition (delete it first, or register with replace)",
+                        });
+                    }
+                }
+            }
+            result.push(def.clone());
+            changes.push(def);
+        }
+        if changes.is_empty() {
+            return Ok(result);
         }
         let mut next = tools.clone();
-        for def in defs {
+        for def in changes {
             next.insert(def.name.clone(), def);
         }
         self.save(&next)?;
         *tools = next;
-        Ok(())
+        Ok(result)
     }
 
     /// Save `tools` (the registry as it is about to become; pinned ones left out) to the
@@ -171,7 +219,7 @@ impl ToolRegistry {
                 for def in defs {
                     let name = def.name.clone();
                     match self.register_all(vec![def], OnConflict::Refuse) {
-                        Ok(()) => report.loaded.push(name),
+                        Ok(_) => report.loaded.push(name),
                         Err(e) => report.problems.push(format!("{shown}: not restored: {e}")),
                     }
                 }
@@ -280,23 +328,28 @@ impl ToolRegistry {
     }
 
     /// Register the tools in `native` (`provider`'s own format, as JSON text), parsed by that
-    /// provider's adapter, at `tier`. Returns what was registered.
+    /// provider's adapter, at `tier`. Without a tier (a provider's format carries none), a
+    /// tool keeps the tier of the registered tool of its name, and a new one gets the default,
+    /// so importing an export back is a no-op. Returns the tools as now registered.
     pub async fn import(
         &self,
         translator: &Translator<'_>,
         provider: &str,
         native: &str,
-        tier: Tier,
+        tier: Option<Tier>,
         on_conflict: OnConflict,
     ) -> Result<Vec<ToolDef>, ToolError> {
         let defs: Vec<ToolDef> = translator
             .import(provider, native)
             .await?
             .into_iter()
-            .map(|d| d.with_tier(tier))
+            .map(|d| d.with_tier(tier.unwrap_or_default()))
             .collect();
-        self.register_all(defs.clone(), on_conflict)?;
-        Ok(defs)
+        let tiers = match tier {
+            Some(_) => Tiers::AsGiven,
+            None => Tiers::KeepRegistered,
+        };
+        self.apply(defs, on_conflict, tiers)
     }
 }
 
@@ -330,7 +383,9 @@ mod tests {
     fn duplicates_are_refused_naming_the_tool() {
         let r = ToolRegistry::new();
         r.register(tool("a")).unwrap();
-        let err = r.register(tool("a")).unwrap_err();
+        r.register(tool("a"))
+            .expect("the same definition again is a no-op");
+        let err = r.register(tool("a").with_tier(Tier::Elevated)).unwrap_err();
         assert!(
             err.to_string().starts_with("tool `a`: duplicate name"),
             "{err}"
@@ -373,13 +428,19 @@ mod tests {
                 .contains("provided by the agent executor (built in)"),
             "{err}"
         );
+        let changed = tool("python").with_tier(Tier::System);
         for on_conflict in [OnConflict::Replace, OnConflict::Refuse] {
             let err = r
-                .register_all(vec![tool("ok"), tool("python")], on_conflict)
+                .register_all(vec![tool("ok"), changed.clone()], on_conflict)
                 .unwrap_err();
             assert!(matches!(err, ToolError::Pinned { .. }), "{err}");
         }
         assert!(r.get("ok").is_none(), "the batch is all or nothing");
+        // The same definition again changes nothing, so it is no conflict.
+        let same = r
+            .register_all(vec![tool("python")], OnConflict::Refuse)
+            .unwrap();
+        assert_eq!(same, vec![tool("python")]);
         let err = r.register_pinned(tool("python"), "x").unwrap_err();
         assert!(matches!(err, ToolError::Pinned { .. }), "{err}");
         r.register(tool("mine")).unwrap();
@@ -387,6 +448,37 @@ mod tests {
         assert!(matches!(err, ToolError::Duplicate { .. }), "{err}");
         assert_eq!(r.remove("mine").unwrap(), tool("mine"));
         assert_eq!(r.list(), vec![tool("python")]);
+    }
+
+    #[test]
+    fn an_import_without_a_tier_keeps_the_registered_ones() {
+        let r = ToolRegistry::new();
+        r.register(tool("a").with_tier(Tier::Elevated)).unwrap();
+        let got = r
+            .apply(
+                vec![tool("a"), tool("b")],
+                OnConflict::Refuse,
+                Tiers::KeepRegistered,
+            )
+            .unwrap();
+        assert_eq!(got, vec![tool("a").with_tier(Tier::Elevated), tool("b")]);
+        let mut changed = tool("a");
+        changed.description = Some("another".into());
+        let err = r
+            .apply(
+                vec![changed.clone()],
+                OnConflict::Refuse,
+                Tiers::KeepRegistered,
+            )
+            .unwrap_err();
+        assert!(err.to_string().contains("different definition"), "{err}");
+        r.apply(
+            vec![changed.clone()],
+            OnConflict::Replace,
+            Tiers::KeepRegistered,
+        )
+        .unwrap();
+        assert_eq!(r.get("a"), Some(changed.with_tier(Tier::Elevated)));
     }
 
     #[test]

@@ -266,8 +266,11 @@ mod tests {
         fn a_saved_tool_now_refused_is_reported_and_the_file_copied_aside() {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("tools.json");
+            // Saved by an older version whose python tool was defined otherwise.
+            let mut older = tool("python");
+            older.description = Some("an older python".into());
             ToolStore::new(&path)
-                .save(&[&tool("python"), &tool("mine")])
+                .save(&[&older, &tool("mine")])
                 .unwrap();
             let r = ToolRegistry::new();
             r.register_pinned(tool("python"), "the agent executor (built in)")

@@ -145,13 +145,34 @@ async fn native_definitions_import_through_their_adapter() {
                 &translator,
                 provider,
                 &native,
-                Tier::Elevated,
+                Some(Tier::Elevated),
                 OnConflict::Refuse,
             )
             .await
             .unwrap_or_else(|e| panic!("{provider}: {e}"));
         assert!(registered.iter().all(|t| t.tier == Tier::Elevated));
         assert_eq!(registry.len(), expected.len(), "{provider}");
+        // Again without a tier: the same tools, so nothing changes, tiers included.
+        let again = registry
+            .import(&translator, provider, &native, None, OnConflict::Refuse)
+            .await
+            .unwrap_or_else(|e| panic!("{provider}: a re-import is a no-op: {e}"));
+        assert_eq!(again, registered, "{provider}");
+        // Naming another tier makes it a different definition.
+        let err = registry
+            .import(
+                &translator,
+                provider,
+                &native,
+                Some(Tier::Standard),
+                OnConflict::Refuse,
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ToolError::Duplicate { .. }),
+            "{provider}: {err}"
+        );
     }
 }
 

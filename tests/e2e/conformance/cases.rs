@@ -56,4 +56,5 @@ pub const CASES: &[(&str, Case)] = &[
     ("openai-route-usage", openai_route::usage),
     ("openai-route-reasoning", openai_route::reasoning),
     ("openai-route-native-tools", openai_route::native_tools),
+    ("openai-route-call-signature", openai_route::call_signature),
 ];

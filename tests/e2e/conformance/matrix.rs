@@ -23,6 +23,8 @@ const NO_SIGNATURES: &str = "OpenAI-compatible servers return reasoning without 
 const NO_RESPONSES: &str = "the provider has no Responses API";
 /// Only Gemini reports these.
 const GEMINI_ONLY: &str = "a Gemini finish reason / prompt feedback; others have no equivalent";
+/// Only Gemini signs its function calls.
+const NO_CALL_SIGNATURES: &str = "only Gemini signs function calls (thought signatures)";
 
 /// Cases an adapter declares it does not support: `(adapter, case, asserted?, why)`.
 const DECLARED: &[(&str, &str, bool, &str)] = &[
@@ -67,6 +69,30 @@ const DECLARED: &[(&str, &str, bool, &str)] = &[
     ("local", "responses-stream", false, NO_RESPONSES),
     ("anthropic", "responses-stream", false, NO_RESPONSES),
     ("google", "responses-stream", false, NO_RESPONSES),
+    (
+        "local",
+        "openai-route-call-signature",
+        false,
+        NO_CALL_SIGNATURES,
+    ),
+    (
+        "openai",
+        "openai-route-call-signature",
+        false,
+        NO_CALL_SIGNATURES,
+    ),
+    (
+        "xai",
+        "openai-route-call-signature",
+        false,
+        NO_CALL_SIGNATURES,
+    ),
+    (
+        "anthropic",
+        "openai-route-call-signature",
+        false,
+        NO_CALL_SIGNATURES,
+    ),
     (
         "local",
         "openai-route-native-tools",

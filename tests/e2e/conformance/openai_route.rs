@@ -1,9 +1,11 @@
 //! The OpenAI-compatible route (`/v1/chat/completions`) over every adapter: an OpenAI SDK client
 //! gets text, streamed tool calls and usage in OpenAI's format; reasoning comes back in
 //! `reasoning_content` / `reasoning_details` and, sent back on the next turn, reaches the
-//! provider with its signatures unchanged; provider-native tools (`web_search`, ...) reach it too.
+//! provider with its signatures unchanged; a Gemini call's signature comes back on the call
+//! itself (`extra_content`) and survives a turn rebuilt from `tool_calls` alone;
+//! provider-native tools (`web_search`, ...) reach it too.
 
-use aratta_tests::conformance::{Wire, checks};
+use aratta_tests::conformance::{self, Wire, checks};
 use aratta_tests::expect::{self, Answer};
 use aratta_tests::sse;
 use serde_json::{Value, json};
@@ -213,4 +215,135 @@ case!(native_tools, |c| {
             "server-side tools need the Responses API"
         );
     }
+});
+
+/// The assistant turn as most agent code writes it back after a tool call: rebuilt from the
+/// `tool_calls` alone (each call as the SDK gave it, `extra_content` included), without the
+/// message's `reasoning_details`; then one result per call.
+fn rebuilt_from_tool_calls(question: &str, calls: &[Value]) -> Vec<Value> {
+    let mut messages = vec![
+        user(question),
+        json!({"role": "assistant", "content": null, "tool_calls": calls}),
+    ];
+    for call in calls {
+        messages.push(json!({"role": "tool", "tool_call_id": call["id"], "content": "18 C"}));
+    }
+    messages
+}
+
+/// The `thoughtSignature` of each `functionCall` part of the model turn Gemini was sent.
+fn sent_call_signatures(sent: &Value) -> Vec<Option<String>> {
+    sent["contents"][1]["parts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p.get("functionCall").is_some())
+        .map(|p| p["thoughtSignature"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// The signature on the first `functionCall` part of a recorded Gemini answer.
+fn fixture_signature(value: &Value) -> String {
+    value["candidates"][0]["content"]["parts"][0]["thoughtSignature"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the fixture's first part is unsigned: {value}"))
+        .to_string()
+}
+
+case!(call_signature, |c| {
+    let tools = json!([{"type": "function", "function": checks::weather_tool()}]);
+    let question = "Weather in Paris?";
+
+    // Answered whole: each signed call carries its signature where Google's own
+    // OpenAI-compatible endpoint puts it.
+    let expected = fixture_signature(&conformance::fixture_json("google", "function_call.json"));
+    let request = json!({"messages": [user(question)], "tools": tools});
+    let answer = c.openai_chat("oai-call-sig", request).await;
+    answer.assert_status(200);
+    let body = answer.json();
+    let message = &expect::chat_completion(&body)["message"];
+    let calls = message["tool_calls"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        calls[0]["extra_content"],
+        json!({"google": {"thought_signature": expected}}),
+        "{body}"
+    );
+    c.sent("oai-call-sig");
+    let next = json!({"messages": rebuilt_from_tool_calls(question, &calls), "tools": tools});
+    c.openai_chat("oai-call-sig-next", next)
+        .await
+        .assert_status(200);
+    let sent = c.sent("oai-call-sig-next").request.json_body().clone();
+    assert_eq!(
+        sent_call_signatures(&sent),
+        [Some(expected)],
+        "the call's own signature, not the placeholder: {sent}"
+    );
+
+    // Streamed: the signature rides on the delta that opens the call, next to its id.
+    let first = conformance::fixture("google", "stream_function_calls.sse");
+    let first = first
+        .lines()
+        .find_map(|l| l.strip_prefix("data: "))
+        .unwrap();
+    let expected = fixture_signature(&serde_json::from_str(first).unwrap());
+    let request = json!({"messages": [user(question)], "tools": tools});
+    let read = c
+        .stream("/v1/chat/completions", "oai-call-sig-stream", request)
+        .await;
+    // Accumulated as the OpenAI SDKs do: by index, arguments concatenated, the rest kept.
+    let mut calls: Vec<Value> = Vec::new();
+    for chunk in read.json_events() {
+        for delta in chunk["choices"][0]["delta"]["tool_calls"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let index = delta["index"].as_u64().expect("tool_calls[].index") as usize;
+            if calls.len() <= index {
+                calls.resize(index + 1, json!({"function": {"arguments": ""}}));
+            }
+            let call = &mut calls[index];
+            for key in ["id", "type", "extra_content"] {
+                if let Some(value) = delta.get(key) {
+                    call[key] = value.clone();
+                }
+            }
+            if let Some(name) = delta["function"].get("name") {
+                call["function"]["name"] = name.clone();
+            }
+            let more = delta["function"]["arguments"].as_str().unwrap_or_default();
+            let so_far = call["function"]["arguments"].as_str().unwrap_or_default();
+            call["function"]["arguments"] = json!(format!("{so_far}{more}"));
+        }
+    }
+    assert_eq!(calls.len(), 2, "{}", read.raw);
+    assert_eq!(
+        calls[0]["extra_content"]["google"]["thought_signature"], expected,
+        "{}",
+        read.raw
+    );
+    assert!(
+        calls[1].get("extra_content").is_none(),
+        "Gemini signs only a step's first call: {}",
+        read.raw
+    );
+    c.sent("oai-call-sig-stream");
+    let next = json!({"messages": rebuilt_from_tool_calls(question, &calls), "tools": tools});
+    c.openai_chat("oai-call-sig-stream-next", next)
+        .await
+        .assert_status(200);
+    let sent = c
+        .sent("oai-call-sig-stream-next")
+        .request
+        .json_body()
+        .clone();
+    assert_eq!(
+        sent_call_signatures(&sent),
+        [Some(expected), None],
+        "the first call's own signature, and none made up for the second: {sent}"
+    );
 });

@@ -147,6 +147,9 @@ fn file_for(spec: &Spec, case: &str, stream: bool) -> Option<File> {
         ("google", "tools" | "stream-tools", false) => own("function_call.json"),
         ("google", "parallel", false) => own("parallel_function_calls.json"),
         ("google", "tools" | "stream-tools" | "parallel", true) => own("stream_function_calls.sse"),
+        // Signed calls sent back in a turn rebuilt from `tool_calls` (the OpenAI route).
+        ("google", "call-sig", false) => own("function_call.json"),
+        ("google", "call-sig-stream", true) => own("stream_function_calls.sse"),
         // Reasoning with signatures, usage with cache and reasoning tokens, JSON output.
         ("anthropic", "reasoning" | "usage-r", false) => own("thinking.json"),
         ("anthropic", "reasoning" | "usage-r", true) => own("thinking.stream.sse"),

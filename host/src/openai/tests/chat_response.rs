@@ -163,3 +163,55 @@ fn unknown_finish_reason_keeps_the_providers_value() {
     assert_eq!(choice["finish_reason"], "stop");
     assert_eq!(choice["native_finish_reason"], "MALFORMED_FUNCTION_CALL");
 }
+
+/// The turn most agent code writes back: the assistant's `tool_calls` copied call by call
+/// (as the SDK's `model_dump()` gives them), without the message's `reasoning_details`.
+fn rebuilt_from_tool_calls(message: &Value) -> Value {
+    json!({"role": "assistant", "content": null, "tool_calls": message["tool_calls"]})
+}
+
+#[test]
+fn a_signed_call_carries_its_signature_where_google_puts_it_and_keeps_it_without_details() {
+    let content = vec![
+        ContentBlock::ToolUse(ToolCall {
+            id: "call_1".into(),
+            name: "weather".into(),
+            arguments: json!({"city": "Paris"}),
+            signature: Some("EpwCCpkCAdHtim+qV0cH7x==".into()),
+        }),
+        ContentBlock::ToolUse(ToolCall {
+            id: "call_2".into(),
+            name: "weather".into(),
+            arguments: json!({"city": "London"}),
+            signature: None,
+        }),
+    ];
+    let resp = response(content.clone(), FinishReason::ToolCalls, None);
+    let body = chat_completion(&resp, 0);
+    let message = &body["choices"][0]["message"];
+    // Google's OpenAI-compatible response: the signature on the call it belongs to.
+    assert_eq!(
+        message["tool_calls"][0],
+        json!({"id": "call_1", "type": "function",
+               "function": {"name": "weather", "arguments": "{\"city\":\"Paris\"}"},
+               "extra_content": {"google": {"thought_signature": "EpwCCpkCAdHtim+qV0cH7x=="}}})
+    );
+    assert!(
+        message["tool_calls"][1].get("extra_content").is_none(),
+        "an unsigned call has no extra_content: {message}"
+    );
+
+    let next = json!({"model": "google:gemini-3-flash-preview", "messages": [
+        {"role": "user", "content": "Weather in Paris and London?"},
+        rebuilt_from_tool_calls(message),
+        {"role": "tool", "tool_call_id": "call_1", "content": "18 C"},
+        {"role": "tool", "tool_call_id": "call_2", "content": "12 C"}]});
+    let req = chat_request(next.to_string().as_bytes()).unwrap().request;
+    let Content::Blocks(blocks) = &req.messages[1].content else {
+        panic!("blocks expected")
+    };
+    assert_eq!(
+        serde_json::to_value(blocks).unwrap(),
+        serde_json::to_value(&content).unwrap()
+    );
+}

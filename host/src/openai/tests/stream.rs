@@ -294,3 +294,70 @@ fn a_streamed_answer_accumulated_by_the_sdk_comes_back_as_the_same_blocks() {
         ])
     );
 }
+
+#[test]
+fn a_signed_call_streams_its_signature_on_the_opening_delta_and_survives_a_rebuilt_turn() {
+    let mut enc = ChunkEncoder::new("id", "m", 1, false);
+    let events = [
+        StreamEvent::ToolCallStart {
+            index: 0,
+            id: "call_1".into(),
+            name: "weather".into(),
+            signature: Some("Eq4DCqsDAdHtim8Z==".into()),
+        },
+        StreamEvent::ToolCallDelta {
+            index: 0,
+            arguments: "{\"city\":\"Paris\"}".into(),
+        },
+        StreamEvent::ToolCallStart {
+            index: 1,
+            id: "call_2".into(),
+            name: "weather".into(),
+            signature: None,
+        },
+        StreamEvent::ToolCallDelta {
+            index: 1,
+            arguments: "{\"city\":\"London\"}".into(),
+        },
+        stop(FinishReason::ToolCalls),
+    ];
+    let chunks = run(&mut enc, &events);
+    // Google's stream: `extra_content` on the tool-call delta that opens the call.
+    assert_eq!(
+        chunks[0]["choices"][0]["delta"]["tool_calls"][0],
+        json!({"index": 0, "id": "call_1", "type": "function",
+               "function": {"name": "weather", "arguments": ""},
+               "extra_content": {"google": {"thought_signature": "Eq4DCqsDAdHtim8Z=="}}})
+    );
+    assert!(
+        chunks[2]["choices"][0]["delta"]["tool_calls"][0]
+            .get("extra_content")
+            .is_none()
+    );
+
+    let mut message = serde_json::Map::new();
+    for chunk in &chunks {
+        super::sdk::accumulate(
+            &mut message,
+            chunk["choices"][0]["delta"].as_object().unwrap(),
+        );
+    }
+    // The agent keeps only the calls, each as the SDK accumulated it.
+    let rebuilt = json!({"role": "assistant", "tool_calls": message["tool_calls"]});
+    let next = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}, rebuilt]});
+    let req = crate::openai::chat_request(next.to_string().as_bytes())
+        .unwrap()
+        .request;
+    let crate::scri::Content::Blocks(blocks) = &req.messages[1].content else {
+        panic!("blocks expected")
+    };
+    assert_eq!(
+        serde_json::to_value(blocks).unwrap(),
+        json!([
+            {"type": "tool_use", "id": "call_1", "name": "weather",
+             "arguments": {"city": "Paris"}, "signature": "Eq4DCqsDAdHtim8Z=="},
+            {"type": "tool_use", "id": "call_2", "name": "weather",
+             "arguments": {"city": "London"}}
+        ])
+    );
+}
