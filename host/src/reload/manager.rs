@@ -378,6 +378,8 @@ impl ReloadManager {
         } else {
             runtime.probation.end(name);
         }
+        // The providers it serves may list other models now (or at all, if it was broken).
+        self.gateway.refresh_model_lists_soon();
         Ok(())
     }
 

@@ -100,6 +100,8 @@ async fn not_found(uri: http::Uri) -> Failure {
 /// Prints `aratta listening on http://ADDR` on stdout once bound.
 pub async fn run(config: Config, home: Home) -> anyhow::Result<()> {
     let gateway = Arc::new(start_gateway(config, &home).await?);
+    // Model lists for bare model names load in the background; nothing waits for them.
+    gateway.start_model_refresh();
     let ip: std::net::IpAddr = gateway.config.server.host.parse().with_context(|| {
         format!(
             "[server] host {:?} is not an IP address",
@@ -231,7 +233,7 @@ fn validate_chat(gw: &Gateway, request: &mut scri::ChatRequest) -> Result<(), Fa
             Some(model) => request.model = model.clone(),
             None => {
                 return Err(error::bad_request(
-                    "model: required (name `provider:model` or an alias, or set [behaviour] default_model)",
+                    "model: required (name an alias, `provider:model` or a model a provider lists, or set [behaviour] default_model)",
                     Some("model".into()),
                 ));
             }
