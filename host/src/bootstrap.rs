@@ -19,6 +19,8 @@ use crate::server::{self, AdminPolicy, Services};
 /// `aratta listening on http://ADDR` on stdout once bound.
 pub async fn serve(config: Config, home: Home) -> anyhow::Result<()> {
     let gateway = Arc::new(start_gateway(config, &home).await?);
+    // Model lists for bare model names load in the background; nothing waits for them.
+    gateway.start_model_refresh();
     let settings = gateway.config.server.clone();
     let ip: std::net::IpAddr = settings
         .host

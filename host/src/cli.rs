@@ -87,7 +87,8 @@ pub struct AgentRunArgs {
     /// The task for the agent.
     #[arg(value_name = "TASK")]
     pub task: String,
-    /// Model to use: `provider:model` or an alias from the config.
+    /// Model to use: an alias from the config, `provider:model`, or a bare model name that
+    /// providers list.
     #[arg(long, value_name = "ALIAS")]
     pub model: String,
     /// Tools the agent may use, comma-separated (default: every tool within its tier).

@@ -19,7 +19,7 @@ pub struct AgentConfig {
     /// A name for logs and the audit log.
     #[serde(default = "default_name")]
     pub name: String,
-    /// `provider:model` or an alias from the config.
+    /// An alias from the config, `provider:model`, or a bare model name that providers list.
     pub model: String,
     /// Model turns before the run stops without an answer.
     #[serde(default = "default_max_iterations")]

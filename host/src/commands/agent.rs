@@ -17,6 +17,8 @@ pub async fn run(args: &AgentRunArgs, home: &Home) -> anyhow::Result<()> {
     let env = |name: &str| std::env::var(name).ok();
     let executor = Arc::new(setup::executor(home, &env)?);
     let gateway = Arc::new(crate::bootstrap::start_gateway(config, home).await?);
+    // One run, no server: the model lists a bare `--model llama3.2` routes by are worth the wait.
+    gateway.refresh_model_lists().await;
     let agent_config = AgentConfig {
         name: args.name.clone(),
         model: args.model.clone(),

@@ -194,6 +194,9 @@ pub struct BehaviourConfig {
     /// Adapter instances that may exist at once (calls in progress and open streams); a call
     /// beyond it is answered 503 with `retry-after`.
     pub adapter_max_instances: u32,
+    /// How often every enabled provider's model list is fetched again in the background, for
+    /// routing bare model names (`llama3.2`); requests never wait for a list.
+    pub model_list_refresh_seconds: u64,
 }
 
 impl Default for BehaviourConfig {
@@ -205,6 +208,7 @@ impl Default for BehaviourConfig {
             adapter_memory_mib: 64,
             adapter_fuel: 5_000_000_000,
             adapter_max_instances: 1000,
+            model_list_refresh_seconds: 60,
         }
     }
 }
@@ -218,6 +222,11 @@ impl BehaviourConfig {
     /// `upstream_timeout_seconds` as a [`Duration`].
     pub fn upstream_timeout(&self) -> Duration {
         Duration::from_secs(self.upstream_timeout_seconds)
+    }
+
+    /// `model_list_refresh_seconds` as a [`Duration`].
+    pub fn model_list_refresh(&self) -> Duration {
+        Duration::from_secs(self.model_list_refresh_seconds)
     }
 }
 
@@ -389,7 +398,8 @@ pub struct ProviderConfig {
     /// (`gateway::known`), never the adapter's own default.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base_url: Option<String>,
-    /// Order in which providers are tried; lower first.
+    /// Order in which providers offering the same model are tried (lower first, then by
+    /// name); 0 for providers on the `local` adapter, 100 for the others, so local goes first.
     pub priority: i32,
     /// Disabled providers stay configured but are never called.
     pub enabled: bool,
@@ -483,13 +493,16 @@ pub(crate) struct ProviderFile {
 
 impl ProviderFile {
     fn resolve(self, name: &str) -> ProviderConfig {
+        let adapter = self.adapter.unwrap_or_else(|| name.to_string());
         ProviderConfig {
             base_url: self.base_url,
+            // Local models first: by the adapter, so a `[providers.vllm] adapter = "local"`
+            // goes before the cloud too.
             priority: self
                 .priority
-                .unwrap_or(if name == "local" { 0 } else { 100 }),
+                .unwrap_or(if adapter == "local" { 0 } else { 100 }),
             enabled: self.enabled.unwrap_or(true),
-            adapter: self.adapter.unwrap_or_else(|| name.to_string()),
+            adapter,
             api_key_env: self
                 .api_key_env
                 .unwrap_or_else(|| ProviderConfig::api_key_env(name)),

@@ -34,6 +34,7 @@ fn defaults_without_a_file() {
     assert_eq!(config.behaviour.adapter_memory_mib, 64);
     assert_eq!(config.behaviour.adapter_fuel, 5_000_000_000);
     assert_eq!(config.behaviour.adapter_max_instances, 1000);
+    assert_eq!(config.behaviour.model_list_refresh_seconds, 60);
     assert!(!config.healing.enabled);
     assert_eq!(config.healing.error_threshold, 5);
     assert_eq!(config.healing.window_seconds, 300);
@@ -70,6 +71,10 @@ fn provider_defaults_depend_on_the_name() {
     assert_eq!(openai.api_key_env, "OPENAI_API_KEY");
     assert!(openai.api_key_required());
     assert_eq!(config.providers["my-vllm"].api_key_env, "MY_VLLM_API_KEY");
+    assert_eq!(
+        config.providers["my-vllm"].priority, 0,
+        "a provider on the local adapter goes before the cloud ones"
+    );
     assert_eq!(ProviderConfig::api_key_env("google"), "GEMINI_API_KEY");
     assert_eq!(config.file.as_deref(), Some(Path::new(FILE)));
 }
@@ -345,6 +350,10 @@ fn behaviour_values_are_checked() {
     assert_eq!(
         invalid("[behaviour]\nadapter_max_instances = 0\n"),
         "behaviour.adapter_max_instances: must be at least 1 (default 1000)"
+    );
+    assert_eq!(
+        invalid("[behaviour]\nmodel_list_refresh_seconds = 0\n"),
+        "behaviour.model_list_refresh_seconds: must be at least 1 (default 60)"
     );
     let ok = load_toml(
         "[aliases]\nfast = [\"local:a\"]\n[behaviour]\ndefault_model = \"fast\"\n",

@@ -1,34 +1,36 @@
-//! The gateway: resolves a request's model to providers (an alias walks its list in order),
-//! calls each provider's adapter, falls back on provider-side failures, and records lineage.
+//! The gateway: resolves a request's model to providers ([`resolve`]: an alias walks its list
+//! in order, a bare model name the providers that list it by priority), calls each provider's
+//! adapter, falls back on provider-side failures, and records lineage ([`walk`]).
 
 mod error;
 mod health;
 pub mod known;
+mod model_lists;
 mod observe;
 mod provider;
+mod refresh;
+mod resolve;
 mod stream;
+mod walk;
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Instant;
 
 pub use error::GatewayError;
 pub use health::{HealthReport, ProviderHealth};
+pub use model_lists::{ListState, ModelLists};
 pub use observe::CallObserver;
 pub use provider::Provider;
 pub use stream::ChatStream;
 
-use crate::config::{Config, parse_model_ref};
+use crate::config::Config;
 use crate::resilience::{
-    BreakerSettings, Breakers, HealthMonitor, Metrics, Next, RequestShape, RetryPolicy, Why,
+    BreakerSettings, Breakers, HealthMonitor, Metrics, RequestShape, RetryPolicy,
 };
 use crate::runtime::bindings::chat as wit;
-use crate::runtime::bindings::provider::CallContext;
-use crate::runtime::outbound::UPSTREAM_STATUS;
-use crate::runtime::{CallEnv, InvokeError, Runtime};
-use crate::scri::{self, Attempt, Lineage, convert};
+use crate::runtime::{InvokeError, Runtime};
+use crate::scri::{self, convert};
 
 /// Providers, aliases and the runtime, shared by every request.
 pub struct Gateway {
@@ -44,9 +46,13 @@ pub struct Gateway {
     pub tools: crate::tools::ToolRegistry,
     /// Turns bursts of adapter errors into heal triggers (logged, listed, sent to the webhook).
     pub monitor: HealthMonitor,
+    /// The providers' model lists, which bare model names are routed by (kept fresh in the
+    /// background: see [`Gateway::start_model_refresh`]).
+    pub model_lists: ModelLists,
     retry: RetryPolicy,
     providers: BTreeMap<String, Provider>,
     observers: std::sync::RwLock<Vec<Arc<dyn CallObserver>>>,
+    refresh_now: Arc<tokio::sync::Notify>,
 }
 
 /// A fresh request id, also written to the logs.
@@ -98,9 +104,11 @@ impl Gateway {
             metrics: observe::metrics(providers.keys()),
             tools: crate::tools::ToolRegistry::new(),
             monitor,
+            model_lists: ModelLists::default(),
             retry,
             providers,
             observers: std::sync::RwLock::new(Vec::new()),
+            refresh_now: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
@@ -114,179 +122,14 @@ impl Gateway {
         self.providers.values()
     }
 
-    /// The `(provider, model)` pairs a model reference stands for, in the order to try them.
+    /// The `(provider, model)` pairs a model reference stands for, in the order to try them
+    /// (see [`resolve`] for the order); never empty.
     pub fn targets(&self, reference: &str) -> Result<Vec<(&Provider, String)>, GatewayError> {
-        if let Some(entries) = self.config.aliases.get(reference) {
-            return Ok(entries
-                .iter()
-                .filter_map(|e| parse_model_ref(e))
-                .filter_map(|(p, m)| self.providers.get(p).map(|p| (p, m.to_owned())))
-                .filter(|(p, _)| p.config.enabled)
-                .collect());
-        }
-        let unknown = |what: String| GatewayError::UnknownModel {
-            message: format!(
-                "{what}; use `provider:model` with a configured provider ({}) or an alias ({})",
-                join_or_none(self.providers.keys()),
-                join_or_none(self.config.aliases.keys()),
-            ),
-        };
-        let Some((provider, model)) = parse_model_ref(reference) else {
-            return Err(unknown(format!(
-                "model '{reference}' names no provider and is not an alias"
-            )));
-        };
-        match self.providers.get(provider) {
-            Some(p) if p.config.enabled => Ok(vec![(p, model.to_owned())]),
-            Some(_) => Err(unknown(format!(
-                "provider '{provider}' is disabled in the config"
-            ))),
-            None => Err(unknown(format!("no provider or alias named '{provider}'"))),
-        }
-    }
-
-    /// Try each target in order until one answers; fall back only on provider-side failures.
-    /// A provider's transient failures are retried first (`[retry]`), each retry an attempt
-    /// of its own in the lineage. Every adapter error goes to the health monitor, with the
-    /// request's shape from `shape` (given the provider's model).
-    async fn walk<T, F, Fut>(
-        &self,
-        route: &'static str,
-        reference: &str,
-        request_id: &str,
-        shape: &(dyn Fn(&str) -> RequestShape + Sync),
-        mut op: F,
-    ) -> Result<(T, Lineage), GatewayError>
-    where
-        F: FnMut(CallEnv, CallContext, String) -> Fut,
-        Fut: Future<Output = Result<T, InvokeError>>,
-    {
-        let started = Instant::now();
-        let deadline = started + self.config.server.request_timeout();
-        let targets = self.targets(reference)?;
-        if targets.is_empty() {
-            return Err(GatewayError::UnknownModel {
-                message: format!("alias '{reference}' has no enabled provider"),
-            });
-        }
-        let mut attempts = Vec::new();
-        let mut last = None;
-        'targets: for (provider, model) in targets {
-            let mut retries = self.retry.start();
-            // The last upstream status each attempt saw, for errors that carry none.
-            let upstream_status = Arc::new(AtomicU16::new(0));
-            loop {
-                let t0 = Instant::now();
-                let (allowed, transition) = self.breakers.allow(&provider.name, t0);
-                self.note_transition(&provider.name, transition);
-                if !allowed {
-                    tracing::info!(request_id, provider = %provider.name, "skipped: circuit breaker open");
-                    attempts.push(Attempt {
-                        provider: provider.name.clone(),
-                        model,
-                        outcome: "circuit_open".into(),
-                        latency_us: 0,
-                    });
-                    last.get_or_insert(GatewayError::CircuitOpen {
-                        provider: provider.name.clone(),
-                    });
-                    continue 'targets;
-                }
-                let (outcome, adapter) = match provider.call_env(&self.runtime, request_id) {
-                    Ok((env, ctx)) => {
-                        let adapter = env.adapter.clone();
-                        let call = op(env, ctx, model.clone());
-                        let result = UPSTREAM_STATUS
-                            .scope(upstream_status.clone(), call)
-                            .await
-                            .map_err(|error| GatewayError::Invoke {
-                                provider: provider.name.clone(),
-                                error,
-                            });
-                        (result, Some(adapter))
-                    }
-                    Err(e) => (Err(e), None),
-                };
-                let elapsed = t0.elapsed();
-                let latency_us = elapsed.as_micros() as u64;
-                self.observe(&provider.name, route, &outcome, elapsed, t0);
-                let e = match outcome {
-                    Ok(value) => {
-                        let adapter = adapter.expect("a call that answered had an adapter");
-                        attempts.push(Attempt {
-                            provider: provider.name.clone(),
-                            model: model.clone(),
-                            outcome: "ok".into(),
-                            latency_us,
-                        });
-                        let lineage = Lineage {
-                            provider: provider.name.clone(),
-                            model,
-                            adapter: adapter.info.name.clone(),
-                            adapter_version: adapter.info.version.clone(),
-                            latency_us: started.elapsed().as_micros() as u64,
-                            request_id: request_id.to_owned(),
-                            attempts,
-                        };
-                        return Ok((value, lineage));
-                    }
-                    Err(e) => e,
-                };
-                tracing::warn!(request_id, provider = %provider.name, %model, error = %e, "provider failed");
-                attempts.push(Attempt {
-                    provider: provider.name.clone(),
-                    model: model.clone(),
-                    outcome: e.kind().to_owned(),
-                    latency_us,
-                });
-                let mut next = Next::FallBack(Why::NotTransient);
-                if let GatewayError::Invoke { error, .. } = &e {
-                    let seen = upstream_status.swap(0, Ordering::Relaxed);
-                    if let Some(adapter) = &adapter {
-                        self.note_error(
-                            &provider.name,
-                            adapter,
-                            (error, (seen != 0).then_some(seen)),
-                            &|| shape(&model),
-                            t0 + elapsed,
-                        );
-                    }
-                    if e.falls_back() {
-                        next =
-                            retries.next(error, deadline.saturating_duration_since(Instant::now()));
-                    }
-                }
-                let falls_back = e.falls_back();
-                last = Some(e);
-                match next {
-                    Next::Retry(delay) => {
-                        tracing::info!(request_id, provider = %provider.name, delay_ms = delay.as_millis() as u64, "retrying after a transient failure");
-                        self.metrics
-                            .retries
-                            .with_label_values(&[provider.name.as_str()])
-                            .inc();
-                        tokio::time::sleep(delay).await;
-                    }
-                    Next::FallBack(why) if falls_back => {
-                        if why != Why::NotTransient && why != Why::OutOfRetries {
-                            tracing::info!(request_id, provider = %provider.name, reason = ?why, "not retrying: falling back");
-                        }
-                        continue 'targets;
-                    }
-                    Next::FallBack(_) => break 'targets,
-                }
-            }
-        }
-        let last = last.expect("at least one target was tried");
-        if attempts.len() == 1 {
-            Err(last)
-        } else {
-            Err(GatewayError::Exhausted {
-                reference: reference.to_owned(),
-                attempts,
-                last: Box::new(last),
-            })
-        }
+        let targets = resolve::resolve(&self.config, &self.model_lists, reference)?;
+        Ok(targets
+            .into_iter()
+            .map(|(name, model)| (&self.providers[name], model))
+            .collect())
     }
 
     /// Fill in `[behaviour] default_model` when the request names no model, and refuse a
@@ -407,35 +250,25 @@ impl Gateway {
     }
 
     /// Every enabled provider's models, asked concurrently; failures are listed, not fatal.
+    /// What the providers answer also refreshes the lists bare model names route by.
     pub async fn models(&self) -> scri::ModelList {
-        let request_id = request_id();
+        let request_id = &request_id();
         let calls = self
             .providers
             .values()
             .filter(|p| p.config.enabled)
-            .map(|p| {
-                let request_id = request_id.clone();
-                async move {
-                    let result = match p.call_env(&self.runtime, &request_id) {
-                        Ok((env, ctx)) => {
-                            env.models(&ctx)
-                                .await
-                                .map_err(|error| GatewayError::Invoke {
-                                    provider: p.name.clone(),
-                                    error,
-                                })
-                        }
-                        Err(e) => Err(e),
-                    };
-                    (p, result)
-                }
-            });
+            .map(|p| async move { (p, self.list_models(p, request_id).await) });
         let mut list = scri::ModelList {
             models: Vec::new(),
             aliases: self.config.aliases.clone(),
             unavailable: Vec::new(),
         };
         for (provider, result) in futures::future::join_all(calls).await {
+            let outcome = match &result {
+                Ok(models) => Ok(refresh::ids(models)),
+                Err(e) => Err(e.to_string()),
+            };
+            self.record_models(&provider.name, outcome);
             match result {
                 Ok(models) => list
                     .models
@@ -454,14 +287,5 @@ impl Gateway {
             }
         }
         list
-    }
-}
-
-fn join_or_none<'a>(names: impl Iterator<Item = &'a String>) -> String {
-    let names: Vec<&str> = names.map(String::as_str).collect();
-    if names.is_empty() {
-        "none configured".into()
-    } else {
-        names.join(", ")
     }
 }

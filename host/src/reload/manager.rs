@@ -392,6 +392,8 @@ impl ReloadManager {
         } else {
             self.probation.end(name);
         }
+        // The providers it serves may list other models now (or at all, if it was broken).
+        self.gateway.refresh_model_lists_soon();
         Ok(())
     }
 

@@ -36,6 +36,7 @@ impl ReloadManager {
                 continue;
             };
             runtime.install(builtin);
+            self.gateway.refresh_model_lists_soon();
             if let AdapterSource::File(path) = &adapter.source {
                 self.set_aside(path, &adapter.sha256, "refused");
             }

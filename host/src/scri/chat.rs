@@ -9,8 +9,9 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChatRequest {
-    /// `provider:model` (split at the first colon) or an alias from the config; when absent,
-    /// `[behaviour] default_model` applies.
+    /// An alias from the config, `provider:model` (split at the first colon), or a bare model
+    /// name that providers list (tried by priority); when absent, `[behaviour] default_model`
+    /// applies.
     #[serde(default)]
     pub model: String,
     /// The conversation so far; at least one message.

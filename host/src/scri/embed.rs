@@ -10,7 +10,7 @@ use super::{Lineage, Usage};
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmbedRequest {
-    /// `provider:model` or an alias.
+    /// An alias, `provider:model`, or a bare model name that providers list.
     pub model: String,
     /// The texts, embedded in order.
     pub inputs: Vec<String>,

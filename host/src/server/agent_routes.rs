@@ -45,7 +45,7 @@ pub struct AgentApi;
 pub struct AgentRunRequest {
     /// The task.
     pub task: String,
-    /// `provider:model` or an alias.
+    /// An alias, `provider:model`, or a bare model name that providers list.
     pub model: String,
     /// The tools the agent may use; empty or absent means every tool within its tier.
     #[serde(default)]
