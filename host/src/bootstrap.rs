@@ -1,7 +1,7 @@
 //! Start-up, in one place: build the runtime and load the adapters, bind the gateway to the
 //! configured providers, start the reload manager, the heal worker and the agents' executor,
 //! and hand them to the server. The top of the host's layers: it may use every module, and
-//! no module below uses it (commands call it; see the layer check in `tests/layers.rs`).
+//! no module below uses it (commands call it; see the layer check in `host/tests/layers.rs`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;

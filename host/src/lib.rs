@@ -2,7 +2,7 @@
 //! SCRI and OpenAI-compatible HTTP APIs on top of them.
 //!
 //! The modules form layers, listed here from the bottom up; a module uses only modules on
-//! its own line or above it, never below (`tests/layers.rs` fails the build otherwise):
+//! its own line or above it, never below (the test `host/tests/layers.rs` fails otherwise):
 //!
 //! 1. [`clock`], [`fs`], [`home`]: time as records write it, durable file writes, where
 //!    everything lives.

@@ -7,7 +7,6 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use futures::Stream;
-use futures::stream::BoxStream;
 
 use super::GatewayError;
 use crate::runtime::bindings::chat as wit;
@@ -18,8 +17,11 @@ use crate::scri::{Lineage, StreamEvent, convert};
 /// until then). Ends after `stop` or `error`; a stream the adapter cut short ends with an
 /// `error` event of kind `stream_truncated`.
 pub struct ChatStream {
-    inner: BoxStream<'static, StreamEvent>,
-    opened: Lineage,
+    pending: Option<wit::StreamEvent>,
+    rest: EventReceiver,
+    lineage: Lineage,
+    started: Instant,
+    done: bool,
 }
 
 impl ChatStream {
@@ -29,40 +31,19 @@ impl ChatStream {
         lineage: Lineage,
         started: Instant,
     ) -> Self {
-        let opened = lineage.clone();
-        let pump = Pump {
+        ChatStream {
             pending: Some(first),
             rest,
             lineage,
             started,
             done: false,
-        };
-        let inner = futures::stream::unfold(pump, |mut pump| async move {
-            if pump.done {
-                return None;
-            }
-            let next = match pump.pending.take() {
-                Some(first) => Ok(first),
-                None => pump.rest.next().await,
-            };
-            pump.lineage.latency_us = pump.started.elapsed().as_micros() as u64;
-            let event = match next {
-                Ok(event) => to_scri(event, &pump.lineage),
-                Err(error) => failure(&pump.lineage, error),
-            };
-            pump.done = matches!(event, StreamEvent::Stop { .. } | StreamEvent::Error { .. });
-            Some((event, pump))
-        });
-        ChatStream {
-            inner: Box::pin(inner),
-            opened,
         }
     }
 
-    /// Where the answer comes from, as known when it opened (the `stop` event carries the
-    /// final latency): what a dialect writes into its response headers.
+    /// Where the answer comes from (the `stop` event carries it again, with the final
+    /// latency): what a dialect writes into its response headers.
     pub fn lineage(&self) -> &Lineage {
-        &self.opened
+        &self.lineage
     }
 }
 
@@ -70,16 +51,22 @@ impl Stream for ChatStream {
     type Item = StreamEvent;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<StreamEvent>> {
-        self.inner.as_mut().poll_next(cx)
+        let this = &mut *self;
+        if this.done {
+            return Poll::Ready(None);
+        }
+        let next = match this.pending.take() {
+            Some(first) => Ok(first),
+            None => std::task::ready!(this.rest.poll_next(cx)),
+        };
+        this.lineage.latency_us = this.started.elapsed().as_micros() as u64;
+        let event = match next {
+            Ok(event) => to_scri(event, &this.lineage),
+            Err(error) => failure(&this.lineage, error),
+        };
+        this.done = matches!(event, StreamEvent::Stop { .. } | StreamEvent::Error { .. });
+        Poll::Ready(Some(event))
     }
-}
-
-struct Pump {
-    pending: Option<wit::StreamEvent>,
-    rest: EventReceiver,
-    lineage: Lineage,
-    started: Instant,
-    done: bool,
 }
 
 /// A failure after the first event: too late to fall back, so the client gets it as the

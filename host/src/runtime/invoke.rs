@@ -176,9 +176,19 @@ impl EventReceiver {
     /// returned none, or the task driving it ended) reads as [`InvokeError::Truncated`];
     /// read no further after a terminal event or an error (it reads as truncated again).
     pub async fn next(&mut self) -> Result<chat::StreamEvent, InvokeError> {
-        self.rx.recv().await.unwrap_or_else(|| {
-            Err(InvokeError::Truncated {
-                adapter: self.adapter.clone(),
+        std::future::poll_fn(|cx| self.poll_next(cx)).await
+    }
+
+    /// [`EventReceiver::next`] for a hand-written `Stream`.
+    pub fn poll_next(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<chat::StreamEvent, InvokeError>> {
+        self.rx.poll_recv(cx).map(|event| {
+            event.unwrap_or_else(|| {
+                Err(InvokeError::Truncated {
+                    adapter: self.adapter.clone(),
+                })
             })
         })
     }

@@ -21,9 +21,15 @@ use super::error::{Failure, error_response};
 use super::lineage::lineage_headers;
 use super::with_timeout;
 
-fn request_failure(e: RequestError) -> Response {
+/// A request the OpenAI translator refused, with the status it names.
+fn refusal(e: RequestError) -> Box<Refusal> {
     let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
-    error_response(status, e.to_api_error())
+    Refusal::boxed(status, e.to_api_error())
+}
+
+fn request_failure(e: RequestError) -> Response {
+    let refused = refusal(e);
+    error_response(refused.status, refused.error)
 }
 
 /// OpenAI's chat completions.
@@ -40,10 +46,7 @@ impl Dialect for OpenAi {
     fn decode(body: &[u8], _: PathArgs<'_>) -> Result<(ChatRequest, bool), Box<Refusal>> {
         openai::chat_request(body)
             .map(|parsed| (parsed.request, parsed.include_usage))
-            .map_err(|e| {
-                let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
-                Refusal::boxed(status, e.to_api_error())
-            })
+            .map_err(refusal)
     }
 
     fn encode(answer: &ChatResponse, _: &bool) -> impl serde::Serialize {

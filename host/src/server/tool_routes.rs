@@ -147,11 +147,8 @@ pub fn api_error(e: &ToolError) -> (StatusCode, ApiErrorBody) {
             None,
             Some(provider.clone()),
         ),
-        ToolError::Adapter { adapter, .. } => {
-            let failure = e
-                .translation_failure()
-                .unwrap_or(TranslationFailure::Failed);
-            let (status, kind, code) = match failure {
+        ToolError::Adapter { adapter, error, .. } => {
+            let (status, kind, code) = match TranslationFailure::of(error) {
                 TranslationFailure::Rejected => (
                     S::BAD_REQUEST,
                     "invalid_request_error",

@@ -166,14 +166,11 @@ pub enum TranslationFailure {
     Failed,
 }
 
-impl ToolError {
-    /// For [`ToolError::Adapter`], how the translation failed; `None` for other errors.
-    pub fn translation_failure(&self) -> Option<TranslationFailure> {
+impl TranslationFailure {
+    /// How the call behind a [`ToolError::Adapter`] failed.
+    pub fn of(error: &InvokeError) -> Self {
         use crate::runtime::bindings::errors::AdapterError as A;
-        let ToolError::Adapter { error, .. } = self else {
-            return None;
-        };
-        Some(match error.as_ref() {
+        match error {
             InvokeError::Adapter(A::InvalidRequest(_) | A::SchemaMismatch(_)) => {
                 TranslationFailure::Rejected
             }
@@ -182,9 +179,11 @@ impl ToolError {
             InvokeError::Timeout { .. } => TranslationFailure::TimedOut,
             InvokeError::Overloaded { .. } => TranslationFailure::Overloaded,
             _ => TranslationFailure::Failed,
-        })
+        }
     }
+}
 
+impl ToolError {
     /// A refusal of `tool` under `rule`.
     pub fn invalid(tool: &str, rule: Rule) -> Self {
         ToolError::Invalid {
