@@ -15,6 +15,7 @@ use super::bindings::{Adapter as AdapterBindings, chat, embeddings, errors, mode
 use super::deadline::{Call, NETWORK_GRACE};
 use super::outbound::{Grant, Hooks, Outbound};
 use super::sandbox::{self, HostState};
+use super::spares::{self, Spare};
 use super::{Adapter, SandboxLimits};
 
 /// Why a call into an adapter produced no answer.
@@ -90,40 +91,6 @@ pub struct CallEnv {
     pub(super) grant: Arc<Grant>,
 }
 
-/// An instance made ahead of time for the next call into `adapter` on this thread, under
-/// `grant`: its start functions (guest code, which may make requests and keep what they got)
-/// ran with that grant, so it serves only a call with the same grant.
-struct Spare {
-    adapter: Arc<Adapter>,
-    grant: Arc<Grant>,
-    store: Store<HostState>,
-    instance: AdapterBindings,
-}
-
-thread_local! {
-    /// At most one spare instance per adapter and thread. When a call has answered and no
-    /// other call is in progress on the thread, the instance for the next call into the same
-    /// adapter is made (see [`CallEnv::retire`]), so a request does not wait for
-    /// instantiation. Each instance still serves one call only, with the grant it was made
-    /// under (see [`take_spare`]).
-    static SPARES: std::cell::RefCell<Vec<Spare>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// This thread's spare instance of `adapter`, if there is one and it was made under the same
-/// grant as `grant` (the same provider, origins, credential and timeout). A spare made for
-/// another provider is dropped, not reused: what its start functions fetched under that
-/// provider's grant must not reach a call with another. Spares of adapters that have been
-/// replaced (held by nothing else) are dropped on the way.
-fn take_spare(adapter: &Arc<Adapter>, grant: &Grant) -> Option<Spare> {
-    SPARES.with_borrow_mut(|spares| {
-        spares.retain(|s| Arc::strong_count(&s.adapter) > 1);
-        let i = spares
-            .iter()
-            .position(|s| Arc::ptr_eq(&s.adapter, adapter))?;
-        Some(spares.swap_remove(i)).filter(|s| *s.grant == *grant)
-    })
-}
-
 thread_local! {
     /// Calls in progress that started on this thread (streams aside).
     static BUSY: Arc<AtomicUsize> = Arc::new(AtomicUsize::new(0));
@@ -150,17 +117,6 @@ impl Drop for InFlight {
 /// every call would wait for one anyway, and making them ahead costs ~4% more CPU.
 fn busy() -> bool {
     BUSY.with(|count| count.load(Ordering::Relaxed) > 0)
-}
-
-/// Drop this thread's spare instances (of every adapter), returning their slots to the pool.
-/// Returns whether there were any.
-fn drop_spares() -> bool {
-    let spares = SPARES.with_borrow_mut(std::mem::take);
-    !spares.is_empty()
-}
-
-fn has_spare(adapter: &Arc<Adapter>) -> bool {
-    SPARES.with_borrow(|spares| spares.iter().any(|s| Arc::ptr_eq(&s.adapter, adapter)))
 }
 
 /// Events of a streamed answer, delivered by the task that drives the adapter. The one
@@ -215,15 +171,15 @@ impl CallEnv {
     }
 
     async fn instantiate_now(&self) -> Result<(Store<HostState>, AdapterBindings), InvokeError> {
-        if let Some(mut spare) = take_spare(&self.adapter, &self.grant) {
+        if let Some(mut spare) = spares::take(&self.adapter, &self.grant) {
             // Made under an equal grant after an earlier call; from here on, this call's.
             spare.store.data_mut().set_hooks(self.hooks());
             return Ok((spare.store, spare.instance));
         }
         let mut store = sandbox::new_store(&self.engine, self.hooks(), &self.limits);
         let instance = match self.adapter.pre.instantiate_async(&mut store).await {
-            // Spares hold slots too: give this thread's back and try once more.
-            Err(e) if pool_exhausted(&e) && drop_spares() => {
+            // Spares hold slots too: give them back and try once more.
+            Err(e) if pool_exhausted(&e) && spares::drop_all() => {
                 drop(store);
                 store = sandbox::new_store(&self.engine, self.hooks(), &self.limits);
                 self.adapter.pre.instantiate_async(&mut store).await
@@ -235,7 +191,7 @@ impl CallEnv {
     }
 
     /// Whether less than half of the instance pool is in use: only then is a spare made, so
-    /// spares (one per thread and adapter) never take the slots a busy gateway's calls need.
+    /// spares (one per adapter) do not crowd the calls of a busy gateway, which can reclaim them.
     fn pool_has_room(&self) -> bool {
         self.engine
             .pooling_allocator_metrics()
@@ -283,7 +239,7 @@ impl CallEnv {
         }
     }
 
-    /// After a call: tear its store down and make this thread's spare instance of the adapter,
+    /// After a call: tear its store down and make the adapter's spare instance,
     /// in a task of their own that runs once the current task has answered. Resetting the
     /// store's memory and ending its fiber (~10 µs), and instantiating (~10-15 µs), need not
     /// delay the response.
@@ -294,7 +250,7 @@ impl CallEnv {
         let env = self.clone();
         drop(runtime.spawn(async move {
             drop(store);
-            if busy() || has_spare(&env.adapter) || !env.pool_has_room() {
+            if busy() || spares::has(&env.adapter) || !env.pool_has_room() {
                 return;
             }
             let mut store = sandbox::new_store(&env.engine, env.hooks(), &env.limits);
@@ -304,16 +260,13 @@ impl CallEnv {
                 env.adapter.pre.instantiate_async(&mut store),
             )
             .await;
-            if let Ok(Ok(instance)) = made
-                && !has_spare(&env.adapter)
-            {
-                let spare = Spare {
+            if let Ok(Ok(instance)) = made {
+                spares::put(Spare {
                     adapter: env.adapter.clone(),
                     grant: env.grant.clone(),
                     store,
                     instance,
-                };
-                SPARES.with_borrow_mut(|spares| spares.push(spare));
+                });
             }
         }));
     }

@@ -13,6 +13,7 @@ mod invoke;
 pub(crate) mod loader;
 pub mod outbound;
 mod sandbox;
+mod spares;
 
 use std::collections::BTreeMap;
 use std::path::Path;
