@@ -4,8 +4,10 @@
 //! `/v1/echo` on 127.0.0.1:47914, :47915 and :47916 with raw `wasi:http`.
 //!
 //! The host instantiates an adapter at load (for `describe`, with no grant) and for every call
-//! (with the calling provider's grant), and keeps one spare instance per adapter and thread,
-//! made after a call. So:
+//! (with the calling provider's grant), and keeps one spare instance per adapter, made after a
+//! call. The background model-list refresh is turned off here (`model_list_refresh_seconds =
+//! 0`): its listings are calls too, and would run the start function at times these tests do
+//! not choose. So:
 //! - at load the requests are denied and nothing arrives anywhere;
 //! - in a call they follow that call's grant and credential rules, as a request made in `chat`
 //!   would: the provider's base URL gets the request with its credential, another origin
@@ -93,13 +95,12 @@ async fn a_request_at_instantiation_follows_the_calls_grant_and_reaches_nothing_
     let local = MockUpstream::start(Script::new()).await;
     let config = Config::local(&local.base_url())
         .provider(provider("first", &first, "FIRST_KEY"))
-        .provider(provider("second", &second, "SECOND_KEY"));
-    // One worker: the spare instance made after a call is on the thread of the next call.
+        .provider(provider("second", &second, "SECOND_KEY"))
+        .behaviour("model_list_refresh_seconds", "0");
     let gateway = Gateway::builder(&config)
         .adapter_file(&bins::misbehaving_variant("request-at-start"))
         .env("FIRST_KEY", first_key)
         .env("SECOND_KEY", second_key)
-        .env("TOKIO_WORKER_THREADS", "1")
         .start()
         .await;
 
@@ -163,7 +164,8 @@ async fn a_start_function_that_never_returns_is_cut_off_at_the_calls_deadline() 
     // Three slots: if cut-off instantiations kept theirs, `local` would find none.
     let config = Config::local(&local.base_url())
         .provider(provider("sleeper", &sleeper, "SLEEPER_KEY").raw("timeout_seconds", "1"))
-        .behaviour("adapter_max_instances", "3");
+        .behaviour("adapter_max_instances", "3")
+        .behaviour("model_list_refresh_seconds", "0");
     let gateway = Gateway::builder(&config)
         .adapter_file(&bins::misbehaving_variant("request-at-start"))
         .env("SLEEPER_KEY", "k")

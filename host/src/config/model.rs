@@ -195,7 +195,8 @@ pub struct BehaviourConfig {
     /// beyond it is answered 503 with `retry-after`.
     pub adapter_max_instances: u32,
     /// How often every enabled provider's model list is fetched again in the background, for
-    /// routing bare model names (`llama3.2`); requests never wait for a list.
+    /// routing bare model names (`llama3.2`); requests never wait for a list. 0 turns the
+    /// refresh off (no background calls to providers; bare names are then not routed).
     pub model_list_refresh_seconds: u64,
 }
 
@@ -224,9 +225,10 @@ impl BehaviourConfig {
         Duration::from_secs(self.upstream_timeout_seconds)
     }
 
-    /// `model_list_refresh_seconds` as a [`Duration`].
-    pub fn model_list_refresh(&self) -> Duration {
-        Duration::from_secs(self.model_list_refresh_seconds)
+    /// `model_list_refresh_seconds` as a [`Duration`]; `None` when it is 0 (off).
+    pub fn model_list_refresh(&self) -> Option<Duration> {
+        (self.model_list_refresh_seconds > 0)
+            .then(|| Duration::from_secs(self.model_list_refresh_seconds))
     }
 }
 

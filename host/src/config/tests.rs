@@ -351,9 +351,11 @@ fn behaviour_values_are_checked() {
         invalid("[behaviour]\nadapter_max_instances = 0\n"),
         "behaviour.adapter_max_instances: must be at least 1 (default 1000)"
     );
+    let off = load_toml("[behaviour]\nmodel_list_refresh_seconds = 0\n", &[]).unwrap();
     assert_eq!(
-        invalid("[behaviour]\nmodel_list_refresh_seconds = 0\n"),
-        "behaviour.model_list_refresh_seconds: must be at least 1 (default 60)"
+        off.behaviour.model_list_refresh(),
+        None,
+        "0 turns the refresh off"
     );
     let ok = load_toml(
         "[aliases]\nfast = [\"local:a\"]\n[behaviour]\ndefault_model = \"fast\"\n",

@@ -129,11 +129,6 @@ fn behaviour(config: &Config, problems: &mut Problems) {
         u64::from(behaviour.adapter_max_instances),
         1000,
     );
-    problems.at_least_one(
-        "behaviour.model_list_refresh_seconds",
-        behaviour.model_list_refresh_seconds,
-        60,
-    );
 }
 
 fn provider(name: &str, provider: &ProviderConfig, problems: &mut Problems) {

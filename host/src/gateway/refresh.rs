@@ -2,7 +2,8 @@
 //! ([`super::model_lists`]), always in the background: at start, then every
 //! `[behaviour] model_list_refresh_seconds`, and again at once when an adapter is swapped (a
 //! provider whose adapter was missing or broken can list its models now). A request never
-//! waits for a list; the server serves everything else while the first ones load.
+//! waits for a list; the server serves everything else while the first ones load. With the
+//! setting at 0 nothing is fetched: no call reaches a provider that a client did not ask for.
 //!
 //! Listings are not provider calls in the breaker's or the metrics' sense: a provider that is
 //! down fails its listing, keeps its last good list, and its breaker opens on real traffic.
@@ -81,8 +82,13 @@ impl Gateway {
     /// every `[behaviour] model_list_refresh_seconds` or when asked. It ends once the gateway
     /// is dropped.
     pub fn start_model_refresh(self: &Arc<Self>) {
+        let Some(every) = self.config.behaviour.model_list_refresh() else {
+            tracing::info!(
+                "model lists are not fetched ([behaviour] model_list_refresh_seconds = 0): bare model names are not routed"
+            );
+            return;
+        };
         let gateway = Arc::downgrade(self);
-        let every = self.config.behaviour.model_list_refresh();
         let now = self.refresh_now.clone();
         tokio::spawn(async move {
             loop {

@@ -82,6 +82,12 @@ fn bare<'c>(
     if !targets.is_empty() {
         return Ok(targets);
     }
+    if config.behaviour.model_list_refresh().is_none() {
+        let what = format!(
+            "model '{name}' is not an alias and names no configured provider; bare model names are not routed while [behaviour] model_list_refresh_seconds = 0: name provider:model or an alias"
+        );
+        return Err(unknown(config, &what));
+    }
     let names: Vec<&str> = enabled.iter().map(|(p, _)| *p).collect();
     let mut what = format!(
         "model '{name}' is not an alias, names no configured provider, and no enabled provider lists it ({})",
@@ -277,5 +283,18 @@ mod tests {
         assert!(text.contains("no enabled provider"), "{text}");
         // A disabled provider's list is not consulted.
         assert!(resolve(&config, &lists, "gpt-4o").is_err());
+    }
+
+    #[test]
+    fn with_the_refresh_off_a_bare_name_says_how_to_name_a_model() {
+        let config = config(&format!(
+            "{THREE}[behaviour]\nmodel_list_refresh_seconds = 0\n"
+        ));
+        let e = resolve(&config, &lists(&[]), "llama3.2").unwrap_err();
+        let message = message(e);
+        assert!(
+            message.contains("model_list_refresh_seconds = 0: name provider:model or an alias"),
+            "{message}"
+        );
     }
 }
