@@ -19,27 +19,26 @@
 //!     verify, decide) that patch an adapter's source and swap the rebuilt component in.
 //! 11. [`agent`]: a ReAct loop over the gateway, an audited tool executor with permission
 //!     tiers, and a sandbox for model-written Python.
-//! 12. [`openai`], [`anthropic_api`], [`gemini_api`]: the wire formats of OpenAI's, Anthropic's
-//!     and Google's APIs, translated to and from SCRI, so those official SDKs reach every
-//!     provider.
-//! 13. [`server`]: the HTTP API (SCRI, OpenAI-, Anthropic- and Gemini-compatible routes).
+//! 12. [`dialects`]: the APIs clients speak (SCRI, OpenAI's, Anthropic's, Gemini's), each a
+//!     folder with its translator to and from SCRI and its routes, behind one trait, so those
+//!     official SDKs reach every provider.
+//! 13. [`server`]: the HTTP server: the dialects' routes, the operator's routes, the ingress
+//!     guard.
 //! 14. [`bootstrap`]: start-up, wiring every part together.
 //! 15. [`cli`], [`commands`]: how an operator runs it.
 
 pub mod agent;
-pub mod anthropic_api;
 pub mod bootstrap;
 pub mod build;
 pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod dialects;
 pub mod fs;
 pub mod gateway;
-pub mod gemini_api;
 pub mod heal;
 pub mod home;
-pub mod openai;
 pub mod reload;
 pub mod resilience;
 pub mod runtime;

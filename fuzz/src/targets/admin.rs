@@ -1,7 +1,8 @@
-//! The SCRI, agent and admin bodies, parsed by `server::bodies` as their handlers parse them.
+//! The SCRI, agent and admin bodies, parsed as their handlers parse them (`dialects::scri`, `server::bodies`).
 //! A refusal must be a 400 that names the field; what is accepted must go on through the next
 //! pure step the handler runs (re-encoding, the agent's config check, the tool registry).
 
+use aratta_host::dialects::scri as scri_dialect;
 use aratta_host::server::bodies;
 use aratta_host::tools::{OnConflict, Tier, ToolRegistry};
 
@@ -11,13 +12,13 @@ use crate::Target;
 /// `POST /api/v1/chat`.
 pub const SCRI_CHAT: Target = Target {
     name: "scri_chat",
-    about: "SCRI chat request (server::bodies::scri_chat)",
+    about: "SCRI chat request (dialects::scri::chat_request)",
     dict: dict::SCRI,
     check: scri_chat,
 };
 
 fn scri_chat(input: &[u8]) -> Result<(), String> {
-    match bodies::scri_chat(input) {
+    match scri_dialect::chat_request(input) {
         Ok(request) => reencodes(&request),
         Err(failure) => is_bad_request(&failure),
     }
@@ -26,13 +27,13 @@ fn scri_chat(input: &[u8]) -> Result<(), String> {
 /// `POST /api/v1/embed`.
 pub const SCRI_EMBED: Target = Target {
     name: "scri_embed",
-    about: "SCRI embedding request (server::bodies::scri_embed)",
+    about: "SCRI embedding request (dialects::scri::embed_request)",
     dict: dict::SCRI,
     check: scri_embed,
 };
 
 fn scri_embed(input: &[u8]) -> Result<(), String> {
-    match bodies::scri_embed(input) {
+    match scri_dialect::embed_request(input) {
         Ok(request) => reencodes_embed(&request),
         Err(failure) => is_bad_request(&failure),
     }

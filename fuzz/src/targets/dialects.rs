@@ -2,8 +2,8 @@
 //! paths, and the model-list query strings. Every refusal must be the dialect's typed error
 //! naming the field; every request they accept must re-encode as SCRI.
 
+use aratta_host::dialects::{self, anthropic, gemini, openai};
 use aratta_host::scri::ModelList;
-use aratta_host::{anthropic_api, gemini_api, openai};
 use axum::extract::Query;
 
 use super::{dict, ensure, names_field, reencodes, reencodes_embed};
@@ -26,8 +26,8 @@ fn openai_chat(input: &[u8]) -> Result<(), String> {
             reencodes(&chat.request)
         }
         Err(e) => {
-            let is_json = matches!(e, openai::RequestError::Json { .. });
-            ensure((400..500).contains(&e.status()), || {
+            let is_json = matches!(e, dialects::RequestError::Json { .. });
+            ensure(e.status().is_client_error(), || {
                 format!("status {}", e.status())
             })?;
             names_field(&e.to_string(), e.param(), is_json)
@@ -47,7 +47,7 @@ fn openai_embeddings(input: &[u8]) -> Result<(), String> {
     match openai::embeddings_request(input) {
         Ok((request, _format)) => reencodes_embed(&request),
         Err(e) => {
-            let is_json = matches!(e, openai::RequestError::Json { .. });
+            let is_json = matches!(e, dialects::RequestError::Json { .. });
             names_field(&e.to_string(), e.param(), is_json)
         }
     }
@@ -56,16 +56,16 @@ fn openai_embeddings(input: &[u8]) -> Result<(), String> {
 /// `POST /v1/messages`.
 pub const ANTHROPIC_MESSAGES: Target = Target {
     name: "anthropic_messages",
-    about: "Anthropic Messages request -> SCRI (anthropic_api::messages_request)",
+    about: "Anthropic Messages request -> SCRI (anthropic::messages_request)",
     dict: dict::ANTHROPIC,
     check: anthropic_messages,
 };
 
 fn anthropic_messages(input: &[u8]) -> Result<(), String> {
-    match anthropic_api::messages_request(input) {
+    match anthropic::messages_request(input) {
         Ok(request) => reencodes(&request),
         Err(e) => {
-            let is_json = matches!(e, anthropic_api::RequestError::Json { .. });
+            let is_json = matches!(e, dialects::RequestError::Json { .. });
             names_field(&e.to_string(), e.to_api_error().param.as_deref(), is_json)
         }
     }
@@ -76,14 +76,14 @@ const GEMINI_MODEL: &str = "local:llama3.2:3b";
 /// `POST /v1beta/models/{model}:generateContent` and `:streamGenerateContent`.
 pub const GEMINI_GENERATE: Target = Target {
     name: "gemini_generate",
-    about: "Gemini generateContent body -> SCRI (gemini_api::generate_request)",
+    about: "Gemini generateContent body -> SCRI (gemini::generate_request)",
     dict: dict::GEMINI,
     check: gemini_generate,
 };
 
 fn gemini_generate(input: &[u8]) -> Result<(), String> {
     let stream = !input.len().is_multiple_of(2);
-    match gemini_api::generate_request(GEMINI_MODEL, input, stream) {
+    match gemini::generate_request(GEMINI_MODEL, input, stream) {
         Ok(request) => {
             ensure(
                 request.model == GEMINI_MODEL && request.stream == stream,
@@ -100,8 +100,8 @@ fn gemini_generate(input: &[u8]) -> Result<(), String> {
     }
 }
 
-fn gemini_error(e: &gemini_api::RequestError) -> Result<(), String> {
-    let is_json = matches!(e, gemini_api::RequestError::Json { .. });
+fn gemini_error(e: &dialects::RequestError) -> Result<(), String> {
+    let is_json = matches!(e, dialects::RequestError::Json { .. });
     names_field(&e.to_string(), e.to_api_error().param.as_deref(), is_json)
 }
 
@@ -115,8 +115,8 @@ pub const GEMINI_EMBED: Target = Target {
 
 fn gemini_embed(input: &[u8]) -> Result<(), String> {
     for parsed in [
-        gemini_api::embed_request(GEMINI_MODEL, input),
-        gemini_api::batch_embed_request(GEMINI_MODEL, input),
+        gemini::embed_request(GEMINI_MODEL, input),
+        gemini::batch_embed_request(GEMINI_MODEL, input),
     ] {
         match parsed {
             Ok(request) => {
@@ -132,7 +132,7 @@ fn gemini_embed(input: &[u8]) -> Result<(), String> {
 /// The `{model}:{method}` path of the Gemini routes, and `GET /v1beta/models/{model}`.
 pub const GEMINI_MODEL_PATH: Target = Target {
     name: "gemini_model_path",
-    about: "Gemini model path split at the last colon (gemini_api::split_model_method)",
+    about: "Gemini model path split at the last colon (gemini::split_model_method)",
     dict: dict::MODEL_PATH,
     check: gemini_model_path,
 };
@@ -141,8 +141,8 @@ fn gemini_model_path(input: &[u8]) -> Result<(), String> {
     // axum hands the handler the percent-decoded path as a String.
     let rest = String::from_utf8_lossy(input);
     let list = model_list();
-    let _ = gemini_api::model(&list, &rest);
-    let Some((model, method)) = gemini_api::split_model_method(&rest) else {
+    let _ = gemini::model(&list, &rest);
+    let Some((model, method)) = gemini::split_model_method(&rest) else {
         return ensure(!rest.contains(':'), || {
             format!("`{rest}` has a colon but no split")
         });
@@ -156,7 +156,7 @@ fn gemini_model_path(input: &[u8]) -> Result<(), String> {
     })?;
     // The model travels untouched into the request.
     let body = br#"{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}"#;
-    match gemini_api::generate_request(model, body, false) {
+    match gemini::generate_request(model, body, false) {
         Ok(request) => ensure(request.model == model, || "the model changed".into()),
         Err(e) => Err(format!("a valid body refused for model `{model}`: {e}")),
     }
@@ -165,7 +165,7 @@ fn gemini_model_path(input: &[u8]) -> Result<(), String> {
 /// `GET /v1/models` (Anthropic's paging) and `GET /v1beta/models` (Gemini's).
 pub const MODELS_QUERY: Target = Target {
     name: "models_query",
-    about: "model-list query strings and paging (anthropic_api / gemini_api models_page)",
+    about: "model-list query strings and paging (anthropic / gemini models_page)",
     dict: dict::QUERY,
     check: models_query,
 };
@@ -180,15 +180,15 @@ fn models_query(input: &[u8]) -> Result<(), String> {
     };
     let list = model_list();
     let total = list.models.len() + list.aliases.len();
-    if let Ok(Query(q)) = Query::<anthropic_api::ModelsQuery>::try_from_uri(&uri) {
-        let page = anthropic_api::models_page(&list, &q);
+    if let Ok(Query(q)) = Query::<anthropic::ModelsQuery>::try_from_uri(&uri) {
+        let page = anthropic::models_page(&list, &q);
         let n = page["data"].as_array().map_or(usize::MAX, Vec::len);
         ensure(n <= total, || {
             format!("an Anthropic page of {n} from {total}")
         })?;
     }
-    if let Ok(Query(q)) = Query::<gemini_api::ModelsQuery>::try_from_uri(&uri) {
-        let page = gemini_api::models_page(&list, &q);
+    if let Ok(Query(q)) = Query::<gemini::ModelsQuery>::try_from_uri(&uri) {
+        let page = gemini::models_page(&list, &q);
         let n = page["models"].as_array().map_or(usize::MAX, Vec::len);
         ensure(n <= total, || format!("a Gemini page of {n} from {total}"))?;
     }

@@ -2,8 +2,8 @@
 //! and the whole-answer encoders. Every payload must be JSON (or OpenAI's `[DONE]`), survive
 //! axum's SSE framing unchanged, and follow its dialect's order; nothing follows the end.
 
+use aratta_host::dialects::{anthropic, gemini, openai};
 use aratta_host::scri::{ChatResponse, StreamEvent};
-use aratta_host::{anthropic_api, gemini_api, openai};
 use serde_json::Value;
 
 use super::{dict, ensure, events, sse};
@@ -67,14 +67,14 @@ fn openai_stream(input: &[u8]) -> Result<(), String> {
 /// `POST /v1/messages` with `"stream": true`.
 pub const ANTHROPIC_STREAM: Target = Target {
     name: "anthropic_stream",
-    about: "SCRI events -> Anthropic Messages SSE (anthropic_api::EventEncoder)",
+    about: "SCRI events -> Anthropic Messages SSE (anthropic::EventEncoder)",
     dict: dict::EVENTS,
     check: anthropic_stream,
 };
 
 fn anthropic_stream(input: &[u8]) -> Result<(), String> {
     let events = events::from_input(input);
-    let mut encoder = anthropic_api::EventEncoder::new("msg_1", "local:m");
+    let mut encoder = anthropic::EventEncoder::new("msg_1", "local:m");
     let mut sent: Vec<(Option<&str>, String)> = Vec::new();
     let mut open: Option<u64> = None;
     let mut over = false;
@@ -129,14 +129,14 @@ fn anthropic_stream(input: &[u8]) -> Result<(), String> {
 /// `POST /v1beta/models/{model}:streamGenerateContent`.
 pub const GEMINI_STREAM: Target = Target {
     name: "gemini_stream",
-    about: "SCRI events -> Gemini streamGenerateContent SSE (gemini_api::ChunkEncoder)",
+    about: "SCRI events -> Gemini streamGenerateContent SSE (gemini::ChunkEncoder)",
     dict: dict::EVENTS,
     check: gemini_stream,
 };
 
 fn gemini_stream(input: &[u8]) -> Result<(), String> {
     let events = events::from_input(input);
-    let mut encoder = gemini_api::ChunkEncoder::new("1", "local:m");
+    let mut encoder = gemini::ChunkEncoder::new("1", "local:m");
     let mut sent: Vec<(Option<&str>, String)> = Vec::new();
     let mut over = false;
     for event in &events {
@@ -168,7 +168,7 @@ pub const SCRI_STREAM: Target = Target {
 fn scri_stream(input: &[u8]) -> Result<(), String> {
     let mut sent: Vec<(Option<&str>, String)> = Vec::new();
     for event in events::from_input(input) {
-        // As the SCRI dialect's stream encoder (`server::scri_routes::ScriEvents`) writes it.
+        // As the SCRI dialect's stream encoder (`dialects::scri::routes::ScriEvents`) writes it.
         let data = serde_json::to_string(&event).map_err(|e| format!("does not serialise: {e}"))?;
         let back: StreamEvent = serde_json::from_str(&data)
             .map_err(|e| format!("a client cannot read the event back ({e}): {data}"))?;
@@ -200,8 +200,8 @@ fn responses(input: &[u8]) -> Result<(), String> {
     for answer in [
         scri,
         openai::chat_completion(&response, 1),
-        anthropic_api::message(&response),
-        gemini_api::generate_response(&response),
+        anthropic::message(&response),
+        gemini::generate_response(&response),
     ] {
         ensure(answer.is_object(), || {
             format!("an answer that is no object: {answer}")

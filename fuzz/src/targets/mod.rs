@@ -8,10 +8,9 @@ mod encoders;
 mod events;
 mod sse;
 
+use aratta_host::dialects::{Failure, scri as scri_dialect};
 use aratta_host::gateway::GatewayError;
 use aratta_host::scri::{self, ChatRequest};
-use aratta_host::server::Failure;
-use aratta_host::server::bodies;
 
 use crate::Target;
 
@@ -79,7 +78,7 @@ pub(crate) fn reencodes(request: &ChatRequest) -> Result<(), String> {
     if too_deep(&text) {
         return Ok(());
     }
-    let back = bodies::scri_chat(text.as_bytes()).map_err(|f| {
+    let back = scri_dialect::chat_request(text.as_bytes()).map_err(|f| {
         format!(
             "/api/v1/chat refuses the SCRI form of a decoded request ({}): {text}",
             f.0
@@ -108,7 +107,7 @@ pub(crate) fn reencodes_embed(request: &scri::EmbedRequest) -> Result<(), String
     if too_deep(&text) {
         return Ok(());
     }
-    let back = bodies::scri_embed(text.as_bytes()).map_err(|f| {
+    let back = scri_dialect::embed_request(text.as_bytes()).map_err(|f| {
         format!(
             "/api/v1/embed refuses the SCRI form of a decoded request ({}): {text}",
             f.0

@@ -21,7 +21,7 @@ use crate::reload::{
 use crate::scri::{ApiError, ApiErrorBody};
 
 use super::admin_routes::Admin;
-use super::error::error_response;
+use crate::dialects::scri::error_response;
 
 /// The reload routes in the OpenAPI document (merged into `/api/v1/openapi.json`).
 #[derive(OpenApi)]

@@ -13,7 +13,7 @@ use http::HeaderMap;
 use crate::gateway::{Gateway, GatewayError};
 use crate::resilience::{Action, BreakerStatus};
 
-use super::error::Failure;
+use crate::dialects::scri::Failure;
 
 /// Who may use admin routes.
 #[derive(Debug, Clone)]
@@ -109,7 +109,7 @@ pub async fn set_breaker(
         "close" => Action::Close,
         "reset" => Action::Reset,
         other => {
-            return Err(super::error::bad_request(
+            return Err(crate::dialects::scri::bad_request(
                 &format!("unknown breaker action `{other}`; use open, close or reset"),
                 Some("action".into()),
             ));

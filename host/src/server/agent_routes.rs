@@ -22,7 +22,7 @@ use crate::gateway::{Gateway, GatewayError};
 use crate::tools::Tier;
 
 use super::admin_routes::AdminPolicy;
-use super::error::{Failure, bad_request};
+use crate::dialects::scri::{Failure, bad_request};
 
 /// The agent route in the OpenAPI document.
 #[derive(utoipa::OpenApi)]

@@ -1,30 +1,14 @@
-//! The request bodies of the SCRI, agent and admin routes, parsed exactly as their handlers
-//! parse them: pure functions from the bytes to the typed request or the 400 the client gets.
-//! The handlers call these, and so does the fuzz harness (`fuzz/`), so what is fuzzed is what
-//! the server runs. (The OpenAI, Anthropic and Gemini bodies have their own pure parsers in
-//! [`crate::openai`], [`crate::anthropic_api`] and [`crate::gemini_api`].)
+//! The request bodies of the agent and admin routes, parsed exactly as their handlers parse
+//! them: pure functions from the bytes to the typed request or the 400 the client gets. The
+//! handlers call these, and so does the fuzz harness (`fuzz/`), so what is fuzzed is what the
+//! server runs. (The chat and embedding bodies of every dialect are parsed in
+//! [`crate::dialects`].)
 
-use super::error::{Failure, bad_request, parse_json};
-use crate::scri;
+use crate::dialects::scri::{Failure, bad_request, parse_json};
 use crate::tools::ToolDef;
 
 pub use super::adapter_routes::{Rejection, RollbackTo};
 pub use super::agent_routes::AgentRunRequest;
-
-/// `POST /api/v1/chat`: a SCRI chat request.
-pub fn scri_chat(body: &[u8]) -> Result<scri::ChatRequest, Failure> {
-    let request: scri::ChatRequest = parse_json(body)?;
-    if let Some(field) = request.sampling.out_of_range() {
-        let message = format!("{field}: out of range for this setting (at most ±3.4e38)");
-        return Err(bad_request(&message, Some(field.into())));
-    }
-    Ok(request)
-}
-
-/// `POST /api/v1/embed`: a SCRI embedding request.
-pub fn scri_embed(body: &[u8]) -> Result<scri::EmbedRequest, Failure> {
-    parse_json(body)
-}
 
 /// `POST /api/v1/agents/run`: an agent run (its settings and task).
 pub fn agent_run(body: &[u8]) -> Result<AgentRunRequest, Failure> {
@@ -77,21 +61,11 @@ mod tests {
 
     #[test]
     fn an_out_of_range_float_is_refused_naming_the_field() {
-        let chat = br#"{"model": "m", "messages": [{"role": "user", "content": "x"}], "temperature": 1e300}"#;
-        assert_eq!(
-            refused_param(scri_chat(chat)).as_deref(),
-            Some("temperature")
-        );
         let run = br#"{"task": "x", "model": "m", "temperature": -1e39}"#;
         assert_eq!(
             refused_param(agent_run(run)).as_deref(),
             Some("temperature")
         );
-        let fine = br#"{"model": "m", "messages": [{"role": "user", "content": "x"}], "temperature": 3e38}"#;
-        let Ok(request) = scri_chat(fine) else {
-            panic!("3e38 fits an f32")
-        };
-        assert_eq!(request.sampling.temperature, Some(3e38));
     }
 
     #[test]

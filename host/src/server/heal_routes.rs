@@ -20,7 +20,7 @@ use crate::scri::ApiError;
 
 use super::adapter_routes::status_error;
 use super::admin_routes::Admin;
-use super::error::{Failure, parse_json};
+use crate::dialects::scri::{Failure, parse_json};
 
 /// The heal routes in the OpenAPI document (merged into `/api/v1/openapi.json`).
 #[derive(OpenApi)]

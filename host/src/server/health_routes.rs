@@ -13,7 +13,7 @@ use crate::gateway::Gateway;
 use crate::resilience::{HealTrigger, WindowStatus};
 
 use super::admin_routes::Admin;
-use super::error::Failure;
+use crate::dialects::scri::Failure;
 
 /// What the health monitor has seen.
 #[derive(Serialize)]

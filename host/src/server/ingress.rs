@@ -10,27 +10,20 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Json;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use http::{HeaderValue, Method, StatusCode, header};
+use axum::response::Response;
+use http::{HeaderValue, StatusCode, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use crate::config::ServerConfig;
+use crate::dialects::{DEADLINE, Shape};
 use crate::scri::ApiErrorBody;
 
 use super::guard::{Guard, Refusal, check_content_type};
-use super::model_routes::{Dialect, dialect};
-
-tokio::task_local! {
-    /// When the request being handled must have its answer: set here, read by
-    /// [`with_timeout`](super::with_timeout).
-    pub(super) static DEADLINE: Instant;
-}
 
 /// The ingress rules and limits for one bound server.
 pub struct Ingress {
@@ -59,7 +52,7 @@ pub async fn admit(State(ingress): State<Arc<Ingress>>, request: Request, next: 
     let started = Instant::now();
     let deadline = started + ingress.request_timeout;
     let (parts, body) = request.into_parts();
-    let shape = || dialect_of(&parts.method, &parts.uri, &parts.headers);
+    let shape = || Shape::of(&parts.method, &parts.uri, &parts.headers);
     if let Err(refusal) = ingress
         .guard
         .check(&parts.headers, &parts.uri)
@@ -133,23 +126,7 @@ pub async fn admit(State(ingress): State<Arc<Ingress>>, request: Request, next: 
     })
 }
 
-/// The API whose error shape a route answers in.
-fn dialect_of(method: &Method, uri: &http::Uri, headers: &http::HeaderMap) -> Dialect {
-    let path = uri.path();
-    if path == "/v1/messages" {
-        Dialect::Anthropic
-    } else if path.starts_with("/v1beta/")
-        || (path.starts_with("/v1/models/") && method == Method::POST)
-    {
-        Dialect::Gemini
-    } else if path == "/v1/models" || path.starts_with("/v1/models/") {
-        dialect(headers, uri)
-    } else {
-        Dialect::OpenAi
-    }
-}
-
-fn refuse(shape: Dialect, refusal: &Refusal) -> Response {
+fn refuse(shape: Shape, refusal: &Refusal) -> Response {
     let kind = match refusal {
         Refusal::ContentType { .. } => "invalid_request_error",
         _ => "permission_error",
@@ -163,7 +140,7 @@ fn refuse(shape: Dialect, refusal: &Refusal) -> Response {
     )
 }
 
-fn too_large(shape: Dialect, max: u64) -> Response {
+fn too_large(shape: Shape, max: u64) -> Response {
     close(answer(
         shape,
         StatusCode::PAYLOAD_TOO_LARGE,
@@ -181,7 +158,7 @@ fn close(mut response: Response) -> Response {
     response
 }
 
-fn answer(shape: Dialect, status: StatusCode, kind: &str, code: &str, message: String) -> Response {
+fn answer(shape: Shape, status: StatusCode, kind: &str, code: &str, message: String) -> Response {
     let body = ApiErrorBody {
         message,
         kind: kind.to_owned(),
@@ -190,15 +167,5 @@ fn answer(shape: Dialect, status: StatusCode, kind: &str, code: &str, message: S
         provider: None,
         upstream_status: None,
     };
-    match shape {
-        Dialect::OpenAi => super::error::error_response(status, body),
-        Dialect::Anthropic => {
-            (status, Json(crate::anthropic_api::error_body(&body))).into_response()
-        }
-        Dialect::Gemini => (
-            status,
-            Json(crate::gemini_api::error_body(status.as_u16(), &body)),
-        )
-            .into_response(),
-    }
+    shape.error(status, &body)
 }

@@ -1,27 +1,19 @@
-//! The HTTP server: SCRI routes under `/api/v1` (chat, embeddings, models, health, and the tool
-//! registry, agents, adapters, heal cycles, breakers and metrics), the OpenAI-, Anthropic- and
-//! Gemini-compatible routes under `/v1` and `/v1beta`, and the OpenAPI document of the SCRI API
-//! generated from the same types the handlers use. Any other path is a 404 `not_found`. Every
-//! chat route is one [`dialect::chat`] over the dialect's [`dialect::Dialect`] impl; the
-//! server speaks SCRI to the gateway and never sees WIT.
+//! The HTTP server: every dialect's routes ([`crate::dialects::router`]: chat, embeddings,
+//! models and health in SCRI, OpenAI's, Anthropic's and Gemini's), the operator's routes under
+//! `/api/v1` (the tool registry, agents, adapters, heal cycles, breakers and metrics), the
+//! OpenAPI document of the SCRI API generated from the same types the handlers use, and the
+//! ingress guard and connection workers in front of them all. Any other path is a 404
+//! `not_found`. The server speaks SCRI to the gateway and never sees WIT.
 
 mod adapter_routes;
 mod admin_routes;
 mod agent_routes;
-mod anthropic_routes;
 pub mod bodies;
-pub mod dialect;
-mod error;
-mod gemini_routes;
 mod guard;
 mod heal_routes;
 mod health_routes;
 mod ingress;
-mod lineage;
-mod model_routes;
-mod openai_routes;
 mod openapi;
-mod scri_routes;
 mod tool_routes;
 mod workers;
 
@@ -35,21 +27,16 @@ use axum::routing::{get, post};
 
 use crate::agent::Executor;
 use crate::config::ServerConfig;
-use crate::gateway::{Gateway, GatewayError};
+use crate::gateway::Gateway;
 use crate::heal::HealWorker;
 use crate::reload::ReloadManager;
 
 pub use admin_routes::{Admin, AdminPolicy};
-pub use error::Failure;
 
 /// The router over a gateway: every route Aratta serves.
 pub fn router(gateway: Arc<Gateway>) -> Router {
     let limit = usize::try_from(gateway.config.server.max_body_bytes).unwrap_or(usize::MAX);
-    Router::new()
-        .route("/api/v1/chat", post(scri_routes::chat))
-        .route("/api/v1/embed", post(scri_routes::embed))
-        .route("/api/v1/models", get(scri_routes::models))
-        .route("/api/v1/health", get(scri_routes::health))
+    crate::dialects::router()
         .route("/api/v1/openapi.json", get(openapi::document))
         .route(
             "/api/v1/tools",
@@ -61,22 +48,6 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         )
         .route("/api/v1/tools/export/{provider}", get(tool_routes::export))
         .route("/api/v1/tools/import/{provider}", post(tool_routes::import))
-        .route(
-            "/v1/chat/completions",
-            post(openai_routes::chat_completions),
-        )
-        .route("/v1/embeddings", post(openai_routes::embeddings))
-        .route("/v1/models", get(model_routes::list))
-        .route(
-            "/v1/models/{*rest}",
-            get(model_routes::get).post(gemini_routes::call),
-        )
-        .route("/v1/messages", post(anthropic_routes::messages))
-        .route("/v1beta/models", get(gemini_routes::models))
-        .route(
-            "/v1beta/models/{*rest}",
-            get(gemini_routes::model).post(gemini_routes::call),
-        )
         .route("/api/v1/breakers", get(admin_routes::breakers))
         .route(
             "/api/v1/breakers/{provider}/{action}",
@@ -105,7 +76,7 @@ async fn not_found(uri: http::Uri) -> axum::response::Response {
         provider: None,
         upstream_status: None,
     };
-    error::error_response(http::StatusCode::NOT_FOUND, body)
+    crate::dialects::scri::error_response(http::StatusCode::NOT_FOUND, body)
 }
 
 /// Everything the server serves, assembled at start-up by `crate::bootstrap`.
@@ -151,14 +122,4 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     workers::serve(listener, app, workers::Limits::new(server), shutdown).await
-}
-
-/// Bound a request by `[server] request_timeout_seconds`, counted from the end of its headers
-/// (the deadline the ingress layer set; reading the body has already used part of it).
-async fn with_timeout<T>(
-    gw: &Gateway,
-    call: impl Future<Output = Result<T, GatewayError>>,
-) -> Result<T, Failure> {
-    let deadline = ingress::DEADLINE.try_with(|d| *d).ok();
-    gw.bounded(deadline, call).await.map_err(Failure)
 }

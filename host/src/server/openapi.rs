@@ -15,10 +15,10 @@ use crate::scri;
         description = "One API for every LLM provider: chat, streaming, tools, embeddings, models, health."
     ),
     paths(
-        super::scri_routes::chat,
-        super::scri_routes::embed,
-        super::scri_routes::models,
-        super::scri_routes::health
+        crate::dialects::scri::routes::chat,
+        crate::dialects::scri::routes::embed,
+        crate::dialects::scri::routes::models,
+        crate::dialects::scri::routes::health
     ),
     components(schemas(
         scri::ChatRequest,

@@ -23,7 +23,7 @@ use crate::scri::{ApiError, ApiErrorBody};
 use crate::tools::{OnConflict, Tier, ToolDef, ToolError, TranslationFailure, Translator};
 
 use super::admin_routes::Admin;
-use super::error::{bad_request, error_response, parse_json};
+use crate::dialects::scri::{bad_request, error_response, parse_json};
 
 /// The tool routes in the OpenAPI document (merged into the SCRI API's).
 #[derive(OpenApi)]
