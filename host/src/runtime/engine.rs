@@ -103,7 +103,19 @@ impl ComponentCache {
                 }
             }
         }
+        // A cold start spends ~0.3 s per adapter here; say so, so a first start is not silent.
+        let started = std::time::Instant::now();
+        tracing::info!(
+            "compiling {origin} ({} KB) to native code; {}",
+            bytes.len() / 1024,
+            if path.is_some() {
+                "the result is cached, so later starts skip this"
+            } else {
+                "no compile cache is configured"
+            }
+        );
         let component = Component::new(engine, bytes).map_err(|e| LoadError::invalid(origin, e))?;
+        tracing::info!("compiled {origin} in {} ms", started.elapsed().as_millis());
         if let Some(path) = path
             && let Err(e) = write_entry(&path, &component)
         {
