@@ -1,6 +1,7 @@
 //! The load generator: N workers on one single-threaded runtime, one keep-alive HTTP/1.1
 //! connection each, sequential requests; a warm-up, then a measured run bounded by requests and
-//! seconds, with the gateway's `/proc` usage over the measured part.
+//! seconds, with the gateway's `/proc` usage over the measured part. Each request's latency is
+//! timed to the end of the answer, and to its first body bytes (a stream's first token).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,17 +17,50 @@ use tokio::sync::Barrier;
 
 use crate::REQUEST_TIMEOUT;
 use crate::process::Usage;
+use crate::wire::Wire;
 
+/// Where one phase sends its requests, and how it checks their answers.
 pub(crate) struct Target {
     pub(crate) addr: SocketAddr,
-    pub(crate) path: &'static str,
+    pub(crate) path: String,
+    pub(crate) headers: Vec<(&'static str, String)>,
     pub(crate) body: Bytes,
+    pub(crate) wire: Wire,
+    pub(crate) stream: bool,
+}
+
+impl Target {
+    /// A request in `wire`'s API to the mock (`gateway` false) or to Aratta.
+    pub(crate) fn new(addr: SocketAddr, wire: Wire, gateway: bool, stream: bool) -> Target {
+        Target {
+            addr,
+            path: wire.path(gateway, stream),
+            headers: wire.headers(),
+            body: wire.body(gateway, stream),
+            wire,
+            stream,
+        }
+    }
+
+    /// An OpenAI chat completion, not streamed, for `model`.
+    pub(crate) fn openai(addr: SocketAddr, model: &str) -> Target {
+        Target {
+            addr,
+            path: "/v1/chat/completions".into(),
+            headers: Vec::new(),
+            body: crate::chat_body(model),
+            wire: Wire::OpenAi,
+            stream: false,
+        }
+    }
 }
 
 /// What one phase measured.
 pub(crate) struct PhaseResult {
     pub(crate) concurrency: usize,
     pub(crate) latencies: Vec<Duration>,
+    /// Request sent → first body bytes, per measured request.
+    pub(crate) first_bytes: Vec<Duration>,
     pub(crate) elapsed: Duration,
     pub(crate) warmup_requests: u64,
     pub(crate) non_200: u64,
@@ -40,6 +74,8 @@ pub(crate) struct Summary {
     pub(crate) requests: u64,
     pub(crate) p50: Duration,
     pub(crate) p99: Duration,
+    /// Median time to the first body bytes.
+    pub(crate) first_p50: Duration,
     pub(crate) rps: f64,
     pub(crate) cpu_per_request: Option<Duration>,
     pub(crate) faults_per_request: Option<f64>,
@@ -68,7 +104,10 @@ impl PhaseResult {
         let mut sorted = self.latencies.clone();
         sorted.sort_unstable();
         let n = sorted.len() as u64;
+        let mut first = self.first_bytes.clone();
+        first.sort_unstable();
         Summary {
+            first_p50: percentile(&first, 0.50),
             requests: n,
             p50: percentile(&sorted, 0.50),
             p99: percentile(&sorted, 0.99),
@@ -127,7 +166,15 @@ pub(crate) async fn run_phase(
     for _ in 0..concurrency {
         let (budget, warmed, go, deadline) =
             (budget.clone(), warmed.clone(), go.clone(), deadline.clone());
-        let (addr, path, body) = (target.addr, target.path, target.body.clone());
+        let target = Arc::new(Target {
+            addr: target.addr,
+            path: target.path.clone(),
+            headers: target.headers.clone(),
+            body: target.body.clone(),
+            wire: target.wire,
+            stream: target.stream,
+        });
+        let addr = target.addr;
         workers.push(tokio::spawn(async move {
             let mut out = WorkerResult::default();
             let mut conn = match Connection::open(addr).await {
@@ -141,7 +188,7 @@ pub(crate) async fn run_phase(
             let mut checked = false;
             while conn.is_some() && Instant::now() < warm_deadline && take(&budget.warmup_left) {
                 let c = conn.as_mut().unwrap();
-                match c.request(path, &body, !checked).await {
+                match c.request(&target, !checked).await {
                     Ok(_) => {
                         out.warmup += 1;
                         checked = true;
@@ -163,10 +210,10 @@ pub(crate) async fn run_phase(
                 if Instant::now() >= end || !take(&budget.measure_left) {
                     break;
                 }
-                let t0 = Instant::now();
-                match c.request(path, &body, !checked).await {
-                    Ok(()) => {
-                        out.latencies.push(t0.elapsed());
+                match c.request(&target, !checked).await {
+                    Ok(timing) => {
+                        out.latencies.push(timing.total);
+                        out.first_bytes.push(timing.first_bytes);
                         checked = true;
                     }
                     Err(Failure::Status(s, text)) => {
@@ -192,6 +239,7 @@ pub(crate) async fn run_phase(
     let mut result = PhaseResult {
         concurrency,
         latencies: Vec::new(),
+        first_bytes: Vec::new(),
         elapsed: Duration::ZERO,
         warmup_requests: 0,
         non_200: 0,
@@ -201,6 +249,7 @@ pub(crate) async fn run_phase(
     for w in workers {
         let w = w.await.expect("a load generator worker panicked");
         result.latencies.extend(w.latencies);
+        result.first_bytes.extend(w.first_bytes);
         result.warmup_requests += w.warmup;
         result.non_200 += w.non_200;
         result.failures.extend(w.failures);
@@ -215,6 +264,7 @@ pub(crate) async fn run_phase(
 #[derive(Default)]
 pub(crate) struct WorkerResult {
     pub(crate) latencies: Vec<Duration>,
+    pub(crate) first_bytes: Vec<Duration>,
     pub(crate) warmup: u64,
     pub(crate) non_200: u64,
     pub(crate) failures: Vec<String>,
@@ -247,35 +297,50 @@ impl Connection {
         })
     }
 
-    /// POST `body` to `path` and read the whole answer; `check` also parses it.
+    /// POST the target's request and read the whole answer, timing it to the first body bytes
+    /// and to the end; `check` also checks the answer in full.
     pub(crate) async fn request(
         &mut self,
-        path: &str,
-        body: &Bytes,
+        target: &Target,
         check: bool,
-    ) -> Result<(), Failure> {
+    ) -> Result<Timing, Failure> {
         let exchange = async {
             self.sender
                 .ready()
                 .await
                 .map_err(|e| Failure::Other(format!("connection closed: {e}")))?;
-            let request = Request::post(path)
+            let mut request = Request::post(target.path.as_str())
                 .header("host", &self.host)
-                .header("content-type", "application/json")
-                .body(Full::new(body.clone()))
+                .header("content-type", "application/json");
+            for (name, value) in &target.headers {
+                request = request.header(*name, value);
+            }
+            let request = request
+                .body(Full::new(target.body.clone()))
                 .expect("a valid request");
+            let t0 = Instant::now();
             let response = self
                 .sender
                 .send_request(request)
                 .await
                 .map_err(|e| Failure::Other(format!("request failed: {e}")))?;
             let status = response.status();
-            let bytes = response
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| Failure::Other(format!("reading the body failed: {e}")))?
-                .to_bytes();
+            let mut body = response.into_body();
+            let mut bytes = Vec::new();
+            let mut first_bytes = None;
+            while let Some(frame) = body.frame().await {
+                let frame =
+                    frame.map_err(|e| Failure::Other(format!("reading the body failed: {e}")))?;
+                if let Some(data) = frame.data_ref()
+                    && !data.is_empty()
+                {
+                    first_bytes.get_or_insert_with(|| t0.elapsed());
+                    if check || status != StatusCode::OK {
+                        bytes.extend_from_slice(data);
+                    }
+                }
+            }
+            let total = t0.elapsed();
             if status != StatusCode::OK {
                 return Err(Failure::Status(
                     status.as_u16(),
@@ -283,9 +348,15 @@ impl Connection {
                 ));
             }
             if check {
-                check_completion(&bytes).map_err(Failure::Other)?;
+                target
+                    .wire
+                    .check(&bytes, target.stream)
+                    .map_err(Failure::Other)?;
             }
-            Ok(())
+            Ok(Timing {
+                total,
+                first_bytes: first_bytes.unwrap_or(total),
+            })
         };
         match tokio::time::timeout(REQUEST_TIMEOUT, exchange).await {
             Ok(r) => r,
@@ -296,18 +367,8 @@ impl Connection {
     }
 }
 
-/// An answer must be a chat completion carrying the mock's text.
-pub(crate) fn check_completion(bytes: &[u8]) -> Result<(), String> {
-    let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
-        format!(
-            "answer is not JSON ({e}): {}",
-            String::from_utf8_lossy(bytes)
-        )
-    })?;
-    let content = v["choices"][0]["message"]["content"].as_str();
-    if v["object"] == "chat.completion" && content == Some("Hello! How can I assist you today?") {
-        Ok(())
-    } else {
-        Err(format!("answer is not the expected chat.completion: {v}"))
-    }
+/// When one answer arrived, from the request's sending.
+pub(crate) struct Timing {
+    pub(crate) total: Duration,
+    pub(crate) first_bytes: Duration,
 }

@@ -1,6 +1,11 @@
-//! The mock upstream: an OpenAI-compatible server on its own thread and single-threaded
-//! runtime, answering `POST /v1/chat/completions` with a fixed `chat.completion` (or, in
-//! [`Mode::FailEveryOther`], OpenAI's 503 body for every other request) and `GET /v1/models`.
+//! The mock upstream: a server for the three wires ([`Wire`]) on its own thread and
+//! single-threaded runtime. It answers OpenAI's `POST /v1/chat/completions` (or, in
+//! [`Mode::FailEveryOther`], OpenAI's 503 body for every other request), Anthropic's
+//! `POST /v1/messages` and Gemini's `:generateContent` / `:streamGenerateContent`, streamed or
+//! not as the request asks, and `GET /v1/models`. A streamed answer is written one event per
+//! frame, yielding between them, so each event reaches the gateway on its own as a provider's
+//! tokens would. Anthropic and Gemini requests without the provider's key are refused (401): an
+//! answer through the gateway proves the host injected it.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -9,14 +14,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
+use hyper::body::{Frame, Incoming};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-/// The mock's answer: a realistic non-streamed completion (OpenAI's documented shape).
-pub(crate) const CHAT_COMPLETION: &str = r#"{"id":"chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT","object":"chat.completion","created":1741569952,"model":"llama3.2","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! How can I assist you today?","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":19,"completion_tokens":10,"total_tokens":29,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}},"service_tier":"default","system_fingerprint":"fp_44709d6fcb"}"#;
+use crate::wire::Wire;
+
+/// The key the Anthropic and Gemini routes require (the gateway's config hands it to the host).
+pub(crate) const API_KEY: &str = "bench-key-7f3a";
 
 const MODELS: &str = r#"{"object":"list","data":[{"id":"llama3.2","object":"model","created":1741569952,"owned_by":"library"}]}"#;
 
@@ -94,11 +101,14 @@ impl Mock {
     }
 }
 
+/// A response body: a whole answer, or a stream of SSE events one frame at a time.
+type Body = http_body_util::combinators::UnsyncBoxBody<Bytes, Infallible>;
+
 async fn answer(
     req: Request<Incoming>,
     mode: Mode,
     (hits, arrivals): (Arc<AtomicU64>, Arc<AtomicU64>),
-) -> Result<Response<Full<Bytes>>, Infallible> {
+) -> Result<Response<Body>, Infallible> {
     let (parts, body) = req.into_parts();
     let body = body
         .collect()
@@ -109,32 +119,97 @@ async fn answer(
         Response::builder()
             .status(status)
             .header("content-type", "application/json")
-            .body(Full::new(Bytes::from_static(text.as_bytes())))
+            .body(Full::new(Bytes::from_static(text.as_bytes())).boxed_unsync())
             .expect("a valid response")
     };
-    Ok(match (parts.method, parts.uri.path()) {
-        (Method::POST, "/v1/chat/completions") => {
-            if contains(&body, b"\"messages\"") {
-                let n = arrivals.fetch_add(1, Ordering::Relaxed);
-                if mode == Mode::FailEveryOther && n % 2 == 0 {
-                    reply(StatusCode::SERVICE_UNAVAILABLE, OVERLOADED)
-                } else {
-                    hits.fetch_add(1, Ordering::Relaxed);
-                    reply(StatusCode::OK, CHAT_COMPLETION)
-                }
-            } else {
-                reply(
-                    StatusCode::BAD_REQUEST,
-                    r#"{"error":{"message":"no messages","type":"invalid_request_error"}}"#,
-                )
-            }
+    let path = parts.uri.path();
+    let wire = match (&parts.method, path) {
+        (&Method::POST, "/v1/chat/completions") => Wire::OpenAi,
+        (&Method::POST, "/v1/messages") => Wire::Anthropic,
+        (&Method::POST, p) if p.starts_with("/v1beta/models/") && p.contains(":") => Wire::Gemini,
+        (&Method::GET, "/v1/models") => return Ok(reply(StatusCode::OK, MODELS)),
+        _ => {
+            return Ok(reply(
+                StatusCode::NOT_FOUND,
+                r#"{"error":{"message":"not found","type":"invalid_request_error"}}"#,
+            ));
         }
-        (Method::GET, "/v1/models") => reply(StatusCode::OK, MODELS),
-        _ => reply(
-            StatusCode::NOT_FOUND,
-            r#"{"error":{"message":"not found","type":"invalid_request_error"}}"#,
-        ),
-    })
+    };
+    let key = match wire {
+        Wire::OpenAi => None,
+        Wire::Anthropic => Some("x-api-key"),
+        Wire::Gemini => Some("x-goog-api-key"),
+    };
+    if let Some(header) = key
+        && parts.headers.get(header).and_then(|v| v.to_str().ok()) != Some(API_KEY)
+    {
+        return Ok(reply(
+            StatusCode::UNAUTHORIZED,
+            r#"{"error":{"message":"missing or wrong API key","type":"authentication_error"}}"#,
+        ));
+    }
+    let asks = match wire {
+        Wire::Gemini => contains(&body, b"\"contents\""),
+        _ => contains(&body, b"\"messages\""),
+    };
+    if !asks {
+        return Ok(reply(
+            StatusCode::BAD_REQUEST,
+            r#"{"error":{"message":"no messages","type":"invalid_request_error"}}"#,
+        ));
+    }
+    let n = arrivals.fetch_add(1, Ordering::Relaxed);
+    if mode == Mode::FailEveryOther && n % 2 == 0 {
+        return Ok(reply(StatusCode::SERVICE_UNAVAILABLE, OVERLOADED));
+    }
+    hits.fetch_add(1, Ordering::Relaxed);
+    let stream = match wire {
+        Wire::Gemini => path.ends_with(":streamGenerateContent"),
+        _ => contains(&body, b"\"stream\":true"),
+    };
+    if !stream {
+        return Ok(reply(StatusCode::OK, wire.answer()));
+    }
+    Ok(Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", "text/event-stream")
+        .body(
+            Events {
+                events: wire.stream_events().into(),
+                yielded: false,
+            }
+            .boxed_unsync(),
+        )
+        .expect("a valid response"))
+}
+
+/// SSE events written one per frame, with a yield to the runtime before each, so hyper flushes
+/// them one at a time.
+struct Events {
+    events: std::collections::VecDeque<Bytes>,
+    yielded: bool,
+}
+
+impl hyper::body::Body for Events {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        if self.events.is_empty() {
+            return std::task::Poll::Ready(None);
+        }
+        if !self.yielded {
+            self.yielded = true;
+            cx.waker().wake_by_ref();
+            return std::task::Poll::Pending;
+        }
+        self.yielded = false;
+        let event = self.events.pop_front().expect("not empty");
+        std::task::Poll::Ready(Some(Ok(Frame::data(event))))
+    }
 }
 
 pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {

@@ -126,7 +126,11 @@ impl Gateway {
                 cmd.env_remove(&name);
             }
         }
-        cmd.env("ARATTA_HOME", home)
+        // The mock's key for the cloud providers, which also keeps a real key in this shell
+        // from reaching the mock.
+        cmd.env("ANTHROPIC_API_KEY", crate::mock::API_KEY)
+            .env("GEMINI_API_KEY", crate::mock::API_KEY)
+            .env("ARATTA_HOME", home)
             .env("ARATTA_CACHE_DIR", cache)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

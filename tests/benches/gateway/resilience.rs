@@ -24,7 +24,7 @@ use crate::load::{Summary, Target, run_phase};
 use crate::mock::{Mock, Mode};
 use crate::process::Gateway;
 use crate::report::{median, print_paired};
-use crate::{AIM_RESILIENCE_CPU_US, HIGH_CONCURRENCY, Settings, chat_body};
+use crate::{AIM_RESILIENCE_CPU_US, HIGH_CONCURRENCY, Settings};
 
 /// This thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`).
 fn thread_cpu() -> Duration {
@@ -141,11 +141,7 @@ fn start_pair(bin: &Path, work: &Path) -> Pair {
 /// One measured phase on `model`; panics on any failed answer or on answers the mocks did not
 /// give.
 async fn phase(pair: &Pair, model: &str, concurrency: usize, settings: &Settings) -> Summary {
-    let target = Target {
-        addr: pair.gateway.addr,
-        path: "/v1/chat/completions",
-        body: chat_body(model),
-    };
+    let target = Target::openai(pair.gateway.addr, model);
     let (warm_n, warm_t) = if concurrency == 1 {
         (300, Duration::from_millis(300))
     } else {

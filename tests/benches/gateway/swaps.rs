@@ -18,7 +18,7 @@ use crate::load::{Summary, Target, run_phase};
 use crate::mock::{Mock, Mode};
 use crate::process::Gateway;
 use crate::report::print_paired;
-use crate::{HIGH_CONCURRENCY, Settings, chat_body};
+use crate::{HIGH_CONCURRENCY, Settings};
 
 /// The built `local` adapter component.
 fn local_component() -> Vec<u8> {
@@ -77,11 +77,7 @@ fn swaps_logged(gateway: &Gateway) -> u64 {
 
 /// One measured phase; panics on any failed answer.
 async fn phase(gateway: &Gateway, mock: &Mock, concurrency: usize, settings: &Settings) -> Summary {
-    let target = Target {
-        addr: gateway.addr,
-        path: "/v1/chat/completions",
-        body: chat_body("local:llama3.2"),
-    };
+    let target = Target::openai(gateway.addr, "local:llama3.2");
     let (warm_n, warm_t) = if concurrency == 1 {
         (300, Duration::from_millis(300))
     } else {
