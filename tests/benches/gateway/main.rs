@@ -86,7 +86,7 @@ pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 fn main() {
     // `cargo test --benches` runs this without `--bench`: nothing to check there.
     if !std::env::args().any(|a| a == "--bench") {
-        println!("gateway benchmark: run it with `cargo bench -p aratta-tests --bench gateway`");
+        println!("gateway benchmark: run it with `cargo bench --bench gateway`");
         return;
     }
     let settings = Settings::from_env();

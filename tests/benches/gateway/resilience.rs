@@ -171,7 +171,7 @@ async fn phase(pair: &Pair, model: &str, concurrency: usize, settings: &Settings
 /// Alias `flaky` (primary failing 50%, falling back) against alias `steady` (all success).
 pub(crate) async fn fallback(bin: &Path, work: &Path, settings: &Settings) {
     let pair = start_pair(bin, work);
-    // [c=1, c=64] × [steady, flaky], per round.
+    // [c=1, c=50] × [steady, flaky], per round.
     let mut rows: Vec<[[Summary; 2]; 2]> = Vec::new();
     let failed_before = pair.primary.chat_arrivals() - pair.primary.chat_hits();
     for _ in 0..settings.rounds {

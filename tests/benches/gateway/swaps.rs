@@ -126,7 +126,7 @@ pub(crate) async fn hot_swaps(bin: &Path, work: &Path, settings: &Settings) {
     )
     .expect("write the hot-swap config");
     let gateway = Gateway::spawn(bin, &home, &work.join("cache-serve"));
-    // [c=1, c=64] × [quiet, swapping], per round.
+    // [c=1, c=50] × [quiet, swapping], per round.
     let mut rows: Vec<[[Summary; 2]; 2]> = Vec::new();
     let (mut dropped, swapped_before) = (0, swaps_logged(&gateway));
     for _ in 0..settings.rounds {
