@@ -11,8 +11,9 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use wasmtime::Store;
 
-use super::bindings::{Adapter as AdapterBindings, chat, embeddings, errors, models, provider};
+use super::bindings::{chat, embeddings, errors, models, provider};
 use super::deadline::{Call, NETWORK_GRACE};
+use super::exports::Guest;
 use super::outbound::{Grant, Hooks, Outbound};
 use super::sandbox::{self, HostState};
 use super::spares::{self, Spare};
@@ -161,33 +162,30 @@ impl CallEnv {
 
     /// A fresh instance for `call`. Instantiation runs the component's start functions (guest
     /// code), so it is bounded by the call's deadline too.
-    async fn instantiate(
-        &self,
-        call: Call,
-    ) -> Result<(Store<HostState>, AdapterBindings), InvokeError> {
+    async fn instantiate(&self, call: Call) -> Result<(Store<HostState>, Guest), InvokeError> {
         tokio::time::timeout(self.deadline(call), self.instantiate_now())
             .await
             .unwrap_or_else(|_| Err(self.timed_out(call)))
     }
 
-    async fn instantiate_now(&self) -> Result<(Store<HostState>, AdapterBindings), InvokeError> {
+    async fn instantiate_now(&self) -> Result<(Store<HostState>, Guest), InvokeError> {
         if let Some(mut spare) = spares::take(&self.adapter, &self.grant) {
             // Made under an equal grant after an earlier call; from here on, this call's.
             spare.store.data_mut().set_hooks(self.hooks());
-            return Ok((spare.store, spare.instance));
+            return Ok((spare.store, spare.guest));
         }
         let mut store = sandbox::new_store(&self.engine, self.hooks(), &self.limits);
-        let instance = match self.adapter.pre.instantiate_async(&mut store).await {
+        let guest = match self.adapter.pre.instantiate(&mut store).await {
             // Spares hold slots too: give them back and try once more.
             Err(e) if pool_exhausted(&e) && spares::drop_all() => {
                 drop(store);
                 store = sandbox::new_store(&self.engine, self.hooks(), &self.limits);
-                self.adapter.pre.instantiate_async(&mut store).await
+                self.adapter.pre.instantiate(&mut store).await
             }
             other => other,
         }
         .map_err(|e| self.trap(e))?;
-        Ok((store, instance))
+        Ok((store, guest))
     }
 
     /// Whether less than half of the instance pool is in use: only then is a spare made, so
@@ -255,17 +253,15 @@ impl CallEnv {
             }
             let mut store = sandbox::new_store(&env.engine, env.hooks(), &env.limits);
             // A failure here is the next call's to report, when it instantiates inline.
-            let made = tokio::time::timeout(
-                env.local_deadline,
-                env.adapter.pre.instantiate_async(&mut store),
-            )
-            .await;
-            if let Ok(Ok(instance)) = made {
+            let made =
+                tokio::time::timeout(env.local_deadline, env.adapter.pre.instantiate(&mut store))
+                    .await;
+            if let Ok(Ok(guest)) = made {
                 spares::put(Spare {
                     adapter: env.adapter.clone(),
                     grant: env.grant.clone(),
                     store,
-                    instance,
+                    guest,
                 });
             }
         }));
@@ -326,11 +322,10 @@ impl CallEnv {
         request: &chat::ChatRequest,
     ) -> Result<chat::ChatResponse, InvokeError> {
         let _busy = InFlight::enter();
-        let (mut store, instance) = self.instantiate(Call::Chat).await?;
-        let guest = instance.aratta_scri_provider();
+        let (mut store, guest) = self.instantiate(Call::Chat).await?;
         let r = tokio::time::timeout(
             self.deadline(Call::Chat),
-            guest.call_chat(&mut store, ctx, request),
+            guest.chat(&mut store, ctx, request),
         )
         .await;
         self.finish(Call::Chat, store, r)
@@ -343,11 +338,10 @@ impl CallEnv {
         ctx: &provider::CallContext,
         request: &chat::ChatRequest,
     ) -> Result<EventReceiver, InvokeError> {
-        let (mut store, instance) = self.instantiate(Call::ChatStream).await?;
-        let guest = instance.aratta_scri_provider();
+        let (mut store, guest) = self.instantiate(Call::ChatStream).await?;
         let r = tokio::time::timeout(
             self.deadline(Call::ChatStream),
-            guest.call_chat_stream(&mut store, ctx, request),
+            guest.chat_stream(&mut store, ctx, request),
         )
         .await;
         let stream = match r {
@@ -364,10 +358,9 @@ impl CallEnv {
             adapter: self.adapter.info.name.clone(),
         };
         tokio::spawn(async move {
-            let guest = instance.aratta_scri_provider().chat_events();
             let next_deadline = env.deadline(Call::StreamNext);
             loop {
-                let next = tokio::time::timeout(next_deadline, guest.call_next(&mut store, stream));
+                let next = tokio::time::timeout(next_deadline, guest.next(&mut store, stream));
                 // A client that goes away frees the instance now, not at the deadline: a
                 // never-ending stream would otherwise hold its pool slot until then.
                 let next = tokio::select! {
@@ -415,11 +408,10 @@ impl CallEnv {
         request: &embeddings::EmbeddingRequest,
     ) -> Result<embeddings::EmbeddingResponse, InvokeError> {
         let _busy = InFlight::enter();
-        let (mut store, instance) = self.instantiate(Call::Embed).await?;
-        let guest = instance.aratta_scri_provider();
+        let (mut store, guest) = self.instantiate(Call::Embed).await?;
         let r = tokio::time::timeout(
             self.deadline(Call::Embed),
-            guest.call_embed(&mut store, ctx, request),
+            guest.embed(&mut store, ctx, request),
         )
         .await;
         self.finish(Call::Embed, store, r)
@@ -431,11 +423,10 @@ impl CallEnv {
         ctx: &provider::CallContext,
     ) -> Result<Vec<models::ModelInfo>, InvokeError> {
         let _busy = InFlight::enter();
-        let (mut store, instance) = self.instantiate(Call::GetModels).await?;
-        let guest = instance.aratta_scri_provider();
+        let (mut store, guest) = self.instantiate(Call::GetModels).await?;
         let r = tokio::time::timeout(
             self.deadline(Call::GetModels),
-            guest.call_get_models(&mut store, ctx),
+            guest.get_models(&mut store, ctx),
         )
         .await;
         self.finish(Call::GetModels, store, r)
@@ -447,11 +438,10 @@ impl CallEnv {
         ctx: &provider::CallContext,
     ) -> Result<provider::HealthReport, InvokeError> {
         let _busy = InFlight::enter();
-        let (mut store, instance) = self.instantiate(Call::HealthCheck).await?;
-        let guest = instance.aratta_scri_provider();
+        let (mut store, guest) = self.instantiate(Call::HealthCheck).await?;
         let r = tokio::time::timeout(
             self.deadline(Call::HealthCheck),
-            guest.call_health_check(&mut store, ctx),
+            guest.health_check(&mut store, ctx),
         )
         .await;
         self.finish(Call::HealthCheck, store, r)
@@ -460,11 +450,10 @@ impl CallEnv {
     /// `convert-tools`: SCRI tools to the provider's native JSON.
     pub async fn convert_tools(&self, tools: &[chat::Tool]) -> Result<String, InvokeError> {
         let _busy = InFlight::enter();
-        let (mut store, instance) = self.instantiate(Call::ConvertTools).await?;
-        let guest = instance.aratta_scri_provider();
+        let (mut store, guest) = self.instantiate(Call::ConvertTools).await?;
         let r = tokio::time::timeout(
             self.deadline(Call::ConvertTools),
-            guest.call_convert_tools(&mut store, tools),
+            guest.convert_tools(&mut store, tools),
         )
         .await;
         self.finish(Call::ConvertTools, store, r)
@@ -473,11 +462,10 @@ impl CallEnv {
     /// `parse-tools`: the provider's native tool JSON back to SCRI.
     pub async fn parse_tools(&self, native: &str) -> Result<Vec<chat::Tool>, InvokeError> {
         let _busy = InFlight::enter();
-        let (mut store, instance) = self.instantiate(Call::ParseTools).await?;
-        let guest = instance.aratta_scri_provider();
+        let (mut store, guest) = self.instantiate(Call::ParseTools).await?;
         let r = tokio::time::timeout(
             self.deadline(Call::ParseTools),
-            guest.call_parse_tools(&mut store, &native.to_owned()),
+            guest.parse_tools(&mut store, native),
         )
         .await;
         self.finish(Call::ParseTools, store, r)
@@ -489,11 +477,10 @@ impl CallEnv {
         messages: &[chat::Message],
     ) -> Result<String, InvokeError> {
         let _busy = InFlight::enter();
-        let (mut store, instance) = self.instantiate(Call::ConvertMessages).await?;
-        let guest = instance.aratta_scri_provider();
+        let (mut store, guest) = self.instantiate(Call::ConvertMessages).await?;
         let r = tokio::time::timeout(
             self.deadline(Call::ConvertMessages),
-            guest.call_convert_messages(&mut store, messages),
+            guest.convert_messages(&mut store, messages),
         )
         .await;
         self.finish(Call::ConvertMessages, store, r)

@@ -8,7 +8,8 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker, types::ComponentItem};
 use wasmtime::{Engine, Store};
 
-use super::bindings::{AdapterPre, provider};
+use super::bindings::provider;
+use super::exports::{AdapterPre, CheckError, Found};
 use super::sandbox::HostState;
 
 /// The export every adapter must have, at the exact version this host speaks.
@@ -130,10 +131,11 @@ impl std::fmt::Display for AdapterSource {
     }
 }
 
-/// A component that passed every check, ready to instantiate per call.
+/// A component that passed every check it can pass without running: compiled, linked, its
+/// exports found. [`describe`] runs it.
 pub struct CheckedComponent {
     /// Compiled and linked, instantiable in microseconds.
-    pub pre: AdapterPre<HostState>,
+    pub(super) found: Found,
     /// SHA-256 of the component bytes.
     pub sha256: String,
 }
@@ -160,15 +162,15 @@ pub fn check(
     }
     let component: Component = cache.compile(engine, origin, bytes)?;
     check_exports(engine, &component, origin)?;
-    let pre = linker
+    let found = linker
         .instantiate_pre(&component)
-        .and_then(AdapterPre::new)
+        .and_then(Found::new)
         .map_err(|e| LoadError::Link {
             origin: origin.to_owned(),
             reason: format!("{e:#}"),
         })?;
     Ok(CheckedComponent {
-        pre,
+        found,
         sha256: hex::encode(Sha256::digest(bytes)),
     })
 }
@@ -203,31 +205,35 @@ fn check_exports(engine: &Engine, component: &Component, origin: &str) -> Result
     })
 }
 
-/// Call `describe` once in a sandbox that may not reach the network, within `deadline`
-/// (instantiation included: a start function runs guest code too). Past it the call is
-/// dropped, which cancels it, and the store with it.
-pub async fn describe(
-    pre: &AdapterPre<HostState>,
+/// Instantiate the component once in a sandbox that may not reach the network, check its
+/// exports' types on that instance and call `describe`, all within `deadline` (a start
+/// function runs guest code too). Past it the call is dropped, which cancels it, and the
+/// store with it.
+pub(super) async fn describe(
+    found: Found,
     mut store: Store<HostState>,
     origin: &str,
     deadline: std::time::Duration,
-) -> Result<provider::AdapterInfo, LoadError> {
+) -> Result<(provider::AdapterInfo, AdapterPre), LoadError> {
     let fail = |reason: String| LoadError::Describe {
         origin: origin.to_owned(),
         reason,
     };
     let call = async {
-        let instance = pre
-            .instantiate_async(&mut store)
+        let (pre, guest) = found.check(&mut store).await.map_err(|e| match e {
+            CheckError::Instantiate(e) => fail(format!("{e:#}")),
+            CheckError::Types(e) => LoadError::Link {
+                origin: origin.to_owned(),
+                reason: format!("{e:#}"),
+            },
+        })?;
+        let info = guest
+            .describe(&mut store)
             .await
             .map_err(|e| fail(format!("{e:#}")))?;
-        instance
-            .aratta_scri_provider()
-            .call_describe(&mut store)
-            .await
-            .map_err(|e| fail(format!("{e:#}")))
+        Ok((info, pre))
     };
-    let info =
+    let (info, pre) =
         tokio::time::timeout(deadline, call)
             .await
             .map_err(|_| LoadError::DescribeTimeout {
@@ -245,7 +251,7 @@ pub async fn describe(
             info.name
         )));
     }
-    Ok(info)
+    Ok((info, pre))
 }
 
 /// Every `*.wasm` file in `dir`, sorted by name; a missing directory has none.

@@ -9,6 +9,7 @@ mod deadline;
 pub mod declared;
 pub mod egress;
 mod engine;
+mod exports;
 mod invoke;
 pub(crate) mod loader;
 pub mod outbound;
@@ -46,7 +47,7 @@ pub struct Adapter {
     pub bytes: Bytes,
     /// When this version was loaded.
     pub loaded_at: SystemTime,
-    pre: bindings::AdapterPre<HostState>,
+    pre: exports::AdapterPre,
 }
 
 impl Adapter {
@@ -213,14 +214,15 @@ impl Runtime {
         .await
         .map_err(|e| LoadError::Engine(format!("the compile task failed: {e}")))??;
         let store = sandbox::new_store(&self.engine, self.deny_all_hooks(origin), &self.limits);
-        let info = loader::describe(&checked.pre, store, origin, self.local_deadline).await?;
+        let (info, pre) =
+            loader::describe(checked.found, store, origin, self.local_deadline).await?;
         Ok(Adapter {
             info,
             source,
             sha256: checked.sha256,
             bytes,
             loaded_at: SystemTime::now(),
-            pre: checked.pre,
+            pre,
         })
     }
 

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use wasmtime::Store;
 
 use super::Adapter;
-use super::bindings::Adapter as AdapterBindings;
+use super::exports::Guest;
 use super::outbound::Grant;
 use super::sandbox::HostState;
 
@@ -23,7 +23,7 @@ pub(super) struct Spare {
     pub(super) adapter: Arc<Adapter>,
     pub(super) grant: Arc<Grant>,
     pub(super) store: Store<HostState>,
-    pub(super) instance: AdapterBindings,
+    pub(super) guest: Guest,
 }
 
 /// At most one spare per adapter. The lock is held for a scan of a short list, never while an

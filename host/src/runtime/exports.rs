@@ -1,0 +1,316 @@
+//! The adapter's exported functions, type-checked once per component instead of once per call.
+//!
+//! bindgen's `AdapterPre::instantiate` looks up and type-checks all ten exports against the
+//! host's Rust types on every instantiation, walking the SCRI type tree each time: about 12 µs
+//! of a request's CPU (4-5% of it in the gateway benchmark's profile), for an answer that
+//! depends only on the component. Here the check runs once, on the instance that answers
+//! `describe` when the component is loaded ([`Exports::check`]); each call's instance then
+//! looks up the one function it needs by its export index.
+
+use wasmtime::component::{
+    ComponentExportIndex, ComponentNamedList, Instance, InstancePre, Lift, Lower, ResourceAny,
+    TypedFunc,
+};
+use wasmtime::{AsContextMut, Store};
+
+use super::bindings::{chat, embeddings, errors, models, provider};
+use super::loader::PROVIDER_EXPORT;
+use super::sandbox::HostState;
+
+/// What an export answers: its one result, or the adapter's typed error.
+type Answer<T> = (Result<T, errors::AdapterError>,);
+
+macro_rules! exports {
+    ($($field:ident = $name:literal: ($($param:ty),*) -> $ret:ty;)*) => {
+        /// Where each export of the provider interface is, in one component whose exports
+        /// were checked against the host's types ([`Exports::check`]).
+        #[derive(Debug, Clone, Copy)]
+        pub(super) struct Exports {
+            $($field: ComponentExportIndex,)*
+        }
+
+        impl Exports {
+            /// Find every export of `aratta:scri/provider` in `pre`'s component; their types
+            /// are not checked yet, so these indices serve only [`Exports::check`].
+            fn find(pre: &InstancePre<HostState>) -> wasmtime::Result<Self> {
+                let component = pre.component();
+                let interface = component
+                    .get_export_index(None, PROVIDER_EXPORT)
+                    .ok_or_else(|| wasmtime::format_err!("no exported instance `{PROVIDER_EXPORT}`"))?;
+                Ok(Self {
+                    $($field: component
+                        .get_export_index(Some(&interface), $name)
+                        .ok_or_else(|| wasmtime::format_err!("`{PROVIDER_EXPORT}` does not export `{}`", $name))?,)*
+                })
+            }
+
+            /// Type-check every export of `instance` (an instance of the component these
+            /// indices were found in) against the host's types: the check bindgen repeats
+            /// per instantiation. Calls into later instances of the component rely on it.
+            fn check(&self, store: &mut Store<HostState>, instance: &Instance) -> wasmtime::Result<()> {
+                $(
+                    instance
+                        .get_typed_func::<($($param,)*), $ret>(&mut *store, &self.$field)
+                        .map_err(|e| e.context(concat!("type-checking export func `", $name, "`")))?;
+                )*
+                Ok(())
+            }
+        }
+    };
+}
+
+exports! {
+    describe = "describe": () -> (provider::AdapterInfo,);
+    chat = "chat": (&provider::CallContext, &chat::ChatRequest) -> Answer<chat::ChatResponse>;
+    chat_stream = "chat-stream": (&provider::CallContext, &chat::ChatRequest) -> Answer<ResourceAny>;
+    next = "[method]chat-events.next": (ResourceAny) -> (Option<chat::StreamEvent>,);
+    embed = "embed": (&provider::CallContext, &embeddings::EmbeddingRequest) -> Answer<embeddings::EmbeddingResponse>;
+    convert_messages = "convert-messages": (&[chat::Message]) -> Answer<String>;
+    convert_tools = "convert-tools": (&[chat::Tool]) -> Answer<String>;
+    parse_tools = "parse-tools": (&str) -> Answer<Vec<chat::Tool>>;
+    get_models = "get-models": (&provider::CallContext) -> Answer<Vec<models::ModelInfo>>;
+    health_check = "health-check": (&provider::CallContext) -> Answer<provider::HealthReport>;
+}
+
+/// A component linked for this host, with the indices of its exports, found but not yet
+/// type-checked: [`Found::check`] makes it an [`AdapterPre`].
+pub(super) struct Found {
+    pre: InstancePre<HostState>,
+    exports: Exports,
+}
+
+impl Found {
+    /// Find the exports in `pre`'s component. An error names the missing one.
+    pub(super) fn new(pre: InstancePre<HostState>) -> wasmtime::Result<Self> {
+        let exports = Exports::find(&pre)?;
+        Ok(Self { pre, exports })
+    }
+
+    /// Instantiate the component once in `store` and check its exports' types on that
+    /// instance, which is returned to serve the first call (`describe`).
+    pub(super) async fn check(
+        self,
+        store: &mut Store<HostState>,
+    ) -> Result<(AdapterPre, Guest), CheckError> {
+        let instance = self
+            .pre
+            .instantiate_async(&mut *store)
+            .await
+            .map_err(CheckError::Instantiate)?;
+        self.exports
+            .check(store, &instance)
+            .map_err(CheckError::Types)?;
+        let guest = Guest {
+            exports: self.exports,
+            instance,
+        };
+        Ok((
+            AdapterPre {
+                pre: self.pre,
+                exports: self.exports,
+            },
+            guest,
+        ))
+    }
+}
+
+/// Why [`Found::check`] failed.
+#[derive(Debug)]
+pub(super) enum CheckError {
+    /// Instantiation failed (a start function trapped, say).
+    Instantiate(wasmtime::Error),
+    /// An export's type is not the host's.
+    Types(wasmtime::Error),
+}
+
+/// A component whose exports were checked: each call instantiates it and calls one export,
+/// with no check repeated.
+#[derive(Clone)]
+pub(super) struct AdapterPre {
+    pre: InstancePre<HostState>,
+    exports: Exports,
+}
+
+impl AdapterPre {
+    /// A fresh instance in `store`.
+    pub(super) async fn instantiate(
+        &self,
+        store: &mut Store<HostState>,
+    ) -> wasmtime::Result<Guest> {
+        let instance = self.pre.instantiate_async(&mut *store).await?;
+        Ok(Guest {
+            exports: self.exports,
+            instance,
+        })
+    }
+}
+
+/// One instance of an [`AdapterPre`], its exports callable with the host's types. Only
+/// [`AdapterPre::instantiate`] and [`Found::check`] make one, so its exports are always the
+/// checked ones of its own component.
+pub(super) struct Guest {
+    exports: Exports,
+    instance: Instance,
+}
+
+/// Call the export at `index` of `instance` with `params`.
+///
+/// # Safety
+///
+/// `instance` must be an instance of the component `index` was found in, and `(P, R)` the
+/// types [`Exports::check`] checked for that export. The type of an export is a property of
+/// the component (its type section, and the linker, fixed for an `InstancePre`), so what was
+/// checked on one instance holds for every instance of the component.
+async unsafe fn call<P, R>(
+    store: &mut Store<HostState>,
+    instance: &Instance,
+    index: ComponentExportIndex,
+    params: P,
+) -> wasmtime::Result<R>
+where
+    P: ComponentNamedList + Lower + Send + Sync,
+    R: ComponentNamedList + Lift + Send + Sync + 'static,
+{
+    let func = instance
+        .get_func(store.as_context_mut(), index)
+        .ok_or_else(|| wasmtime::format_err!("the instance lacks a checked export"))?;
+    // SAFETY: the caller's contract: `func` has type `(P) -> R`, checked in `Exports::check`.
+    let typed = unsafe { TypedFunc::<P, R>::new_unchecked(func) };
+    typed.call_async(store.as_context_mut(), params).await
+}
+
+impl Guest {
+    /// `describe`.
+    pub(super) async fn describe(
+        &self,
+        store: &mut Store<HostState>,
+    ) -> wasmtime::Result<provider::AdapterInfo> {
+        // SAFETY: a `Guest`'s exports are its component's, checked; the types are `describe`'s
+        // in `exports!`.
+        let (info,) = unsafe { call(store, &self.instance, self.exports.describe, ()) }.await?;
+        Ok(info)
+    }
+
+    /// `chat`.
+    pub(super) async fn chat(
+        &self,
+        store: &mut Store<HostState>,
+        ctx: &provider::CallContext,
+        request: &chat::ChatRequest,
+    ) -> wasmtime::Result<Result<chat::ChatResponse, errors::AdapterError>> {
+        // SAFETY: as above, with `chat`'s types.
+        let (r,) =
+            unsafe { call(store, &self.instance, self.exports.chat, (ctx, request)) }.await?;
+        Ok(r)
+    }
+
+    /// `chat-stream`: the stream resource, which [`Guest::next`] reads.
+    pub(super) async fn chat_stream(
+        &self,
+        store: &mut Store<HostState>,
+        ctx: &provider::CallContext,
+        request: &chat::ChatRequest,
+    ) -> wasmtime::Result<Result<ResourceAny, errors::AdapterError>> {
+        // SAFETY: as above, with `chat-stream`'s types.
+        let (r,) = unsafe {
+            call(
+                store,
+                &self.instance,
+                self.exports.chat_stream,
+                (ctx, request),
+            )
+        }
+        .await?;
+        Ok(r)
+    }
+
+    /// `chat-events.next`.
+    pub(super) async fn next(
+        &self,
+        store: &mut Store<HostState>,
+        stream: ResourceAny,
+    ) -> wasmtime::Result<Option<chat::StreamEvent>> {
+        // SAFETY: as above, with `[method]chat-events.next`'s types.
+        let (event,) = unsafe { call(store, &self.instance, self.exports.next, (stream,)) }.await?;
+        Ok(event)
+    }
+
+    /// `embed`.
+    pub(super) async fn embed(
+        &self,
+        store: &mut Store<HostState>,
+        ctx: &provider::CallContext,
+        request: &embeddings::EmbeddingRequest,
+    ) -> wasmtime::Result<Result<embeddings::EmbeddingResponse, errors::AdapterError>> {
+        // SAFETY: as above, with `embed`'s types.
+        let (r,) =
+            unsafe { call(store, &self.instance, self.exports.embed, (ctx, request)) }.await?;
+        Ok(r)
+    }
+
+    /// `convert-messages`.
+    pub(super) async fn convert_messages(
+        &self,
+        store: &mut Store<HostState>,
+        messages: &[chat::Message],
+    ) -> wasmtime::Result<Result<String, errors::AdapterError>> {
+        // SAFETY: as above, with `convert-messages`' types.
+        let (r,) = unsafe {
+            call(
+                store,
+                &self.instance,
+                self.exports.convert_messages,
+                (messages,),
+            )
+        }
+        .await?;
+        Ok(r)
+    }
+
+    /// `convert-tools`.
+    pub(super) async fn convert_tools(
+        &self,
+        store: &mut Store<HostState>,
+        tools: &[chat::Tool],
+    ) -> wasmtime::Result<Result<String, errors::AdapterError>> {
+        // SAFETY: as above, with `convert-tools`' types.
+        let (r,) =
+            unsafe { call(store, &self.instance, self.exports.convert_tools, (tools,)) }.await?;
+        Ok(r)
+    }
+
+    /// `parse-tools`.
+    pub(super) async fn parse_tools(
+        &self,
+        store: &mut Store<HostState>,
+        native: &str,
+    ) -> wasmtime::Result<Result<Vec<chat::Tool>, errors::AdapterError>> {
+        // SAFETY: as above, with `parse-tools`' types.
+        let (r,) =
+            unsafe { call(store, &self.instance, self.exports.parse_tools, (native,)) }.await?;
+        Ok(r)
+    }
+
+    /// `get-models`.
+    pub(super) async fn get_models(
+        &self,
+        store: &mut Store<HostState>,
+        ctx: &provider::CallContext,
+    ) -> wasmtime::Result<Result<Vec<models::ModelInfo>, errors::AdapterError>> {
+        // SAFETY: as above, with `get-models`' types.
+        let (r,) = unsafe { call(store, &self.instance, self.exports.get_models, (ctx,)) }.await?;
+        Ok(r)
+    }
+
+    /// `health-check`.
+    pub(super) async fn health_check(
+        &self,
+        store: &mut Store<HostState>,
+        ctx: &provider::CallContext,
+    ) -> wasmtime::Result<Result<provider::HealthReport, errors::AdapterError>> {
+        // SAFETY: as above, with `health-check`'s types.
+        let (r,) =
+            unsafe { call(store, &self.instance, self.exports.health_check, (ctx,)) }.await?;
+        Ok(r)
+    }
+}
