@@ -65,6 +65,10 @@ impl ChunkEncoder {
                     self.model = model.clone();
                 }
             }
+            StreamEvent::TextDelta { text } if self.calls.is_empty() => {
+                self.in_thought = false;
+                return vec![self.text_chunk(text)];
+            }
             StreamEvent::TextDelta { text } => {
                 self.flush_calls(&mut parts);
                 self.in_thought = false;
@@ -150,6 +154,24 @@ impl ChunkEncoder {
         json!({"candidates": [candidate], "modelVersion": self.model, "responseId": self.id})
     }
 
+    /// A text chunk with no call to flush before it, the bulk of every stream, written
+    /// straight from borrowed fields: byte for byte what [`Self::chunk`] writes for it, without
+    /// building a `Value` tree per chunk (an `IndexMap`, a hash and a `String` per key).
+    fn text_chunk(&self, text: &str) -> String {
+        let chunk = TextChunk {
+            candidates: [TextCandidate {
+                content: TextContent {
+                    role: "model",
+                    parts: [TextPart { text }],
+                },
+                index: 0,
+            }],
+            model_version: &self.model,
+            response_id: &self.id,
+        };
+        serde_json::to_string(&chunk).expect("a text chunk always serializes")
+    }
+
     fn flush_calls(&mut self, parts: &mut Vec<Value>) {
         for mut pending in self.calls.drain(..) {
             pending.call.arguments = if pending.arguments.trim().is_empty() {
@@ -159,5 +181,85 @@ impl ChunkEncoder {
             };
             parts.push(call_part(&pending.call));
         }
+    }
+}
+
+/// [`ChunkEncoder::text_chunk`]'s shape, fields in the order [`ChunkEncoder::chunk`] writes
+/// them.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TextChunk<'a> {
+    candidates: [TextCandidate<'a>; 1],
+    model_version: &'a str,
+    response_id: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct TextCandidate<'a> {
+    content: TextContent<'a>,
+    index: u32,
+}
+
+#[derive(serde::Serialize)]
+struct TextContent<'a> {
+    role: &'static str,
+    parts: [TextPart<'a>; 1],
+}
+
+#[derive(serde::Serialize)]
+struct TextPart<'a> {
+    text: &'a str,
+}
+
+#[cfg(test)]
+mod text_chunk_tests {
+    use super::*;
+
+    /// The fast path writes exactly the generic path's bytes, for text that needs escaping,
+    /// before and after a start event names the provider's id and model.
+    #[test]
+    fn text_chunk_is_the_generic_chunk() {
+        let mut enc = ChunkEncoder::new("resp-1", "gemini-2.5-flash");
+        for round in 0..2 {
+            if round == 1 {
+                enc.push(&StreamEvent::Start {
+                    id: "provider-id".into(),
+                    model: "gemini-2.5-pro".into(),
+                });
+            }
+            for text in ["Hello", "", "quote \" back\\ slash\n\u{1F600} \u{7}"] {
+                let fast = enc
+                    .clone()
+                    .push(&StreamEvent::TextDelta { text: text.into() });
+                let candidate =
+                    json!({"content": {"role": "model", "parts": [{"text": text}]}, "index": 0});
+                let generic = enc.chunk(candidate).to_string();
+                assert_eq!(fast, vec![generic]);
+            }
+        }
+    }
+
+    /// A text delta after a tool call still flushes the call first (the generic path).
+    #[test]
+    fn text_after_a_call_flushes_it() {
+        let mut enc = ChunkEncoder::new("resp-1", "m");
+        enc.push(&StreamEvent::ToolCallStart {
+            index: 0,
+            id: "call-1".into(),
+            name: "lookup".into(),
+            signature: None,
+        });
+        enc.push(&StreamEvent::ToolCallDelta {
+            index: 0,
+            arguments: "{\"q\": 1}".into(),
+        });
+        let chunks = enc.push(&StreamEvent::TextDelta {
+            text: "done".into(),
+        });
+        assert_eq!(chunks.len(), 1);
+        let chunk: Value = serde_json::from_str(&chunks[0]).unwrap();
+        let parts = &chunk["candidates"][0]["content"]["parts"];
+        assert_eq!(parts[0]["functionCall"]["name"], "lookup");
+        assert_eq!(parts[1]["text"], "done");
     }
 }
