@@ -314,3 +314,118 @@ impl Guest {
         Ok(r)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use wit_component::{ComponentEncoder, StringEncoding, dummy_module};
+    use wit_parser::{ManglingAndAbi, Resolve};
+
+    use crate::runtime::outbound::Outbound;
+    use crate::runtime::{AdapterSource, LoadError, Runtime, SandboxLimits};
+
+    /// An adapter component for `wit/` with `edit` applied to `provider.wit`: every function
+    /// body is `unreachable`, so nothing in it runs but its start (none) and what is called.
+    fn component_for(edit: impl Fn(&str) -> String) -> Vec<u8> {
+        let wit = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit");
+        let copy = tempfile::tempdir().expect("temporary directory");
+        copy_dir(&wit, copy.path());
+        let provider = copy.path().join("provider.wit");
+        let text = std::fs::read_to_string(&provider).expect("read provider.wit");
+        let edited = edit(&text);
+        std::fs::write(&provider, edited).expect("write provider.wit");
+        let mut resolve = Resolve::default();
+        let (package, _) = resolve
+            .push_dir(copy.path())
+            .expect("the edited WIT parses");
+        let world = resolve
+            .select_world(&[package], Some("adapter"))
+            .expect("the adapter world");
+        let mut module = dummy_module(&resolve, world, ManglingAndAbi::Standard32);
+        wit_component::embed_component_metadata(&mut module, &resolve, world, StringEncoding::UTF8)
+            .expect("embed the world");
+        ComponentEncoder::default()
+            .module(&module)
+            .and_then(|e| e.validate(true).encode())
+            .expect("a valid component")
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).expect("create directory");
+        for entry in std::fs::read_dir(from).expect("read directory") {
+            let entry = entry.expect("directory entry");
+            let target = to.join(entry.file_name());
+            if entry.file_type().expect("file type").is_dir() {
+                copy_dir(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), &target).expect("copy file");
+            }
+        }
+    }
+
+    async fn load(bytes: Vec<u8>) -> Result<(), LoadError> {
+        let runtime = Runtime::new(
+            SandboxLimits {
+                memory_bytes: 64 << 20,
+                fuel: 1_000_000_000,
+                max_instances: 4,
+            },
+            None,
+            Outbound::new(std::time::Duration::from_secs(1)),
+        )
+        .expect("runtime");
+        runtime
+            .load_bytes("test component", bytes.into(), AdapterSource::Builtin)
+            .await
+            .map(drop)
+    }
+
+    /// The control: the contract as it is passes the type check, then `describe` traps (its
+    /// body is `unreachable`). So the refusals below come from the edits, not from the build.
+    #[tokio::test]
+    async fn the_contract_as_it_is_passes_the_check_and_reaches_describe() {
+        let err = load(component_for(str::to_owned)).await.unwrap_err();
+        assert!(
+            matches!(&err, LoadError::Describe { reason, .. } if reason.contains("unreachable")),
+            "{err}"
+        );
+    }
+
+    /// Calls skip the per-instance type check because this one runs at load: an export whose
+    /// type is not the host's is refused there, naming it, and nothing of it is called.
+    #[tokio::test]
+    async fn a_mistyped_export_is_refused_at_load_naming_it() {
+        let bytes = component_for(|wit| {
+            let edited = wit.replace(
+                "describe: func() -> adapter-info;",
+                "describe: func() -> u32;",
+            );
+            assert_ne!(edited, wit, "provider.wit declares describe as expected");
+            edited
+        });
+        let err = load(bytes).await.unwrap_err();
+        assert!(
+            matches!(&err, LoadError::Link { reason, .. } if reason.contains("type-checking export func `describe`")),
+            "{err}"
+        );
+    }
+
+    /// An export the host calls that the component lacks is refused at load, naming it.
+    #[tokio::test]
+    async fn a_missing_export_is_refused_at_load_naming_it() {
+        let bytes = component_for(|wit| {
+            let edited = wit.replace("health-check: func", "health-probe: func");
+            assert_ne!(
+                edited, wit,
+                "provider.wit declares health-check as expected"
+            );
+            edited
+        });
+        let err = load(bytes).await.unwrap_err();
+        assert!(
+            matches!(&err, LoadError::Link { reason, .. } if reason.contains("does not export `health-check`")),
+            "{err}"
+        );
+    }
+}
