@@ -17,11 +17,8 @@ use super::bindings::{chat, embeddings, errors, models, provider};
 use super::loader::PROVIDER_EXPORT;
 use super::sandbox::HostState;
 
-/// What an export answers: its one result, or the adapter's typed error.
-type Answer<T> = (Result<T, errors::AdapterError>,);
-
 macro_rules! exports {
-    ($($field:ident = $name:literal: ($($param:ty),*) -> $ret:ty;)*) => {
+    ($($(#[$doc:meta])* $field:ident = $name:literal: ($($param:ty),*) -> $ret:ty;)*) => {
         /// Where each export of the provider interface is, in one component whose exports
         /// were checked against the host's types ([`Exports::check`]).
         #[derive(Debug, Clone, Copy)]
@@ -50,25 +47,59 @@ macro_rules! exports {
             fn check(&self, store: &mut Store<HostState>, instance: &Instance) -> wasmtime::Result<()> {
                 $(
                     instance
-                        .get_typed_func::<($($param,)*), $ret>(&mut *store, &self.$field)
+                        .get_typed_func::<($($param,)*), ($ret,)>(&mut *store, &self.$field)
                         .map_err(|e| e.context(concat!("type-checking export func `", $name, "`")))?;
                 )*
                 Ok(())
             }
         }
+
+        impl Guest {
+            $(
+                $(#[$doc])*
+                pub(super) async fn $field(
+                    &self,
+                    store: &mut Store<HostState>,
+                    params: ($($param,)*),
+                ) -> wasmtime::Result<$ret> {
+                    // SAFETY: a `Guest`'s instance is of the component its `exports` were
+                    // found in and checked for (only `Found::check` and
+                    // `AdapterPre::instantiate` make one), and these are the types the check
+                    // used: both come from this one line of `exports!`.
+                    let (answer,) = unsafe {
+                        call::<($($param,)*), ($ret,)>(store, &self.instance, self.exports.$field, params)
+                    }
+                    .await?;
+                    Ok(answer)
+                }
+            )*
+        }
     };
 }
 
+/// What an export answers: its result, or the adapter's typed error.
+type Answer<T> = Result<T, errors::AdapterError>;
+
 exports! {
-    describe = "describe": () -> (provider::AdapterInfo,);
+    /// `describe`: what the adapter is and what it may reach.
+    describe = "describe": () -> provider::AdapterInfo;
+    /// `chat`.
     chat = "chat": (&provider::CallContext, &chat::ChatRequest) -> Answer<chat::ChatResponse>;
+    /// `chat-stream`: the stream resource, which [`Guest::next`] reads.
     chat_stream = "chat-stream": (&provider::CallContext, &chat::ChatRequest) -> Answer<ResourceAny>;
-    next = "[method]chat-events.next": (ResourceAny) -> (Option<chat::StreamEvent>,);
+    /// `chat-events.next`: the stream's next event, `None` at its end.
+    next = "[method]chat-events.next": (ResourceAny) -> Option<chat::StreamEvent>;
+    /// `embed`.
     embed = "embed": (&provider::CallContext, &embeddings::EmbeddingRequest) -> Answer<embeddings::EmbeddingResponse>;
+    /// `convert-messages`: a SCRI conversation in the provider's native JSON.
     convert_messages = "convert-messages": (&[chat::Message]) -> Answer<String>;
+    /// `convert-tools`: SCRI tools in the provider's native JSON.
     convert_tools = "convert-tools": (&[chat::Tool]) -> Answer<String>;
+    /// `parse-tools`: the provider's native tool JSON back to SCRI.
     parse_tools = "parse-tools": (&str) -> Answer<Vec<chat::Tool>>;
+    /// `get-models`.
     get_models = "get-models": (&provider::CallContext) -> Answer<Vec<models::ModelInfo>>;
+    /// `health-check`.
     health_check = "health-check": (&provider::CallContext) -> Answer<provider::HealthReport>;
 }
 
@@ -177,142 +208,6 @@ where
     // SAFETY: the caller's contract: `func` has type `(P) -> R`, checked in `Exports::check`.
     let typed = unsafe { TypedFunc::<P, R>::new_unchecked(func) };
     typed.call_async(store.as_context_mut(), params).await
-}
-
-impl Guest {
-    /// `describe`.
-    pub(super) async fn describe(
-        &self,
-        store: &mut Store<HostState>,
-    ) -> wasmtime::Result<provider::AdapterInfo> {
-        // SAFETY: a `Guest`'s exports are its component's, checked; the types are `describe`'s
-        // in `exports!`.
-        let (info,) = unsafe { call(store, &self.instance, self.exports.describe, ()) }.await?;
-        Ok(info)
-    }
-
-    /// `chat`.
-    pub(super) async fn chat(
-        &self,
-        store: &mut Store<HostState>,
-        ctx: &provider::CallContext,
-        request: &chat::ChatRequest,
-    ) -> wasmtime::Result<Result<chat::ChatResponse, errors::AdapterError>> {
-        // SAFETY: as above, with `chat`'s types.
-        let (r,) =
-            unsafe { call(store, &self.instance, self.exports.chat, (ctx, request)) }.await?;
-        Ok(r)
-    }
-
-    /// `chat-stream`: the stream resource, which [`Guest::next`] reads.
-    pub(super) async fn chat_stream(
-        &self,
-        store: &mut Store<HostState>,
-        ctx: &provider::CallContext,
-        request: &chat::ChatRequest,
-    ) -> wasmtime::Result<Result<ResourceAny, errors::AdapterError>> {
-        // SAFETY: as above, with `chat-stream`'s types.
-        let (r,) = unsafe {
-            call(
-                store,
-                &self.instance,
-                self.exports.chat_stream,
-                (ctx, request),
-            )
-        }
-        .await?;
-        Ok(r)
-    }
-
-    /// `chat-events.next`.
-    pub(super) async fn next(
-        &self,
-        store: &mut Store<HostState>,
-        stream: ResourceAny,
-    ) -> wasmtime::Result<Option<chat::StreamEvent>> {
-        // SAFETY: as above, with `[method]chat-events.next`'s types.
-        let (event,) = unsafe { call(store, &self.instance, self.exports.next, (stream,)) }.await?;
-        Ok(event)
-    }
-
-    /// `embed`.
-    pub(super) async fn embed(
-        &self,
-        store: &mut Store<HostState>,
-        ctx: &provider::CallContext,
-        request: &embeddings::EmbeddingRequest,
-    ) -> wasmtime::Result<Result<embeddings::EmbeddingResponse, errors::AdapterError>> {
-        // SAFETY: as above, with `embed`'s types.
-        let (r,) =
-            unsafe { call(store, &self.instance, self.exports.embed, (ctx, request)) }.await?;
-        Ok(r)
-    }
-
-    /// `convert-messages`.
-    pub(super) async fn convert_messages(
-        &self,
-        store: &mut Store<HostState>,
-        messages: &[chat::Message],
-    ) -> wasmtime::Result<Result<String, errors::AdapterError>> {
-        // SAFETY: as above, with `convert-messages`' types.
-        let (r,) = unsafe {
-            call(
-                store,
-                &self.instance,
-                self.exports.convert_messages,
-                (messages,),
-            )
-        }
-        .await?;
-        Ok(r)
-    }
-
-    /// `convert-tools`.
-    pub(super) async fn convert_tools(
-        &self,
-        store: &mut Store<HostState>,
-        tools: &[chat::Tool],
-    ) -> wasmtime::Result<Result<String, errors::AdapterError>> {
-        // SAFETY: as above, with `convert-tools`' types.
-        let (r,) =
-            unsafe { call(store, &self.instance, self.exports.convert_tools, (tools,)) }.await?;
-        Ok(r)
-    }
-
-    /// `parse-tools`.
-    pub(super) async fn parse_tools(
-        &self,
-        store: &mut Store<HostState>,
-        native: &str,
-    ) -> wasmtime::Result<Result<Vec<chat::Tool>, errors::AdapterError>> {
-        // SAFETY: as above, with `parse-tools`' types.
-        let (r,) =
-            unsafe { call(store, &self.instance, self.exports.parse_tools, (native,)) }.await?;
-        Ok(r)
-    }
-
-    /// `get-models`.
-    pub(super) async fn get_models(
-        &self,
-        store: &mut Store<HostState>,
-        ctx: &provider::CallContext,
-    ) -> wasmtime::Result<Result<Vec<models::ModelInfo>, errors::AdapterError>> {
-        // SAFETY: as above, with `get-models`' types.
-        let (r,) = unsafe { call(store, &self.instance, self.exports.get_models, (ctx,)) }.await?;
-        Ok(r)
-    }
-
-    /// `health-check`.
-    pub(super) async fn health_check(
-        &self,
-        store: &mut Store<HostState>,
-        ctx: &provider::CallContext,
-    ) -> wasmtime::Result<Result<provider::HealthReport, errors::AdapterError>> {
-        // SAFETY: as above, with `health-check`'s types.
-        let (r,) =
-            unsafe { call(store, &self.instance, self.exports.health_check, (ctx,)) }.await?;
-        Ok(r)
-    }
 }
 
 #[cfg(test)]

@@ -325,7 +325,7 @@ impl CallEnv {
         let (mut store, guest) = self.instantiate(Call::Chat).await?;
         let r = tokio::time::timeout(
             self.deadline(Call::Chat),
-            guest.chat(&mut store, ctx, request),
+            guest.chat(&mut store, (ctx, request)),
         )
         .await;
         self.finish(Call::Chat, store, r)
@@ -341,7 +341,7 @@ impl CallEnv {
         let (mut store, guest) = self.instantiate(Call::ChatStream).await?;
         let r = tokio::time::timeout(
             self.deadline(Call::ChatStream),
-            guest.chat_stream(&mut store, ctx, request),
+            guest.chat_stream(&mut store, (ctx, request)),
         )
         .await;
         let stream = match r {
@@ -360,7 +360,7 @@ impl CallEnv {
         tokio::spawn(async move {
             let next_deadline = env.deadline(Call::StreamNext);
             loop {
-                let next = tokio::time::timeout(next_deadline, guest.next(&mut store, stream));
+                let next = tokio::time::timeout(next_deadline, guest.next(&mut store, (stream,)));
                 // A client that goes away frees the instance now, not at the deadline: a
                 // never-ending stream would otherwise hold its pool slot until then.
                 let next = tokio::select! {
@@ -411,7 +411,7 @@ impl CallEnv {
         let (mut store, guest) = self.instantiate(Call::Embed).await?;
         let r = tokio::time::timeout(
             self.deadline(Call::Embed),
-            guest.embed(&mut store, ctx, request),
+            guest.embed(&mut store, (ctx, request)),
         )
         .await;
         self.finish(Call::Embed, store, r)
@@ -426,7 +426,7 @@ impl CallEnv {
         let (mut store, guest) = self.instantiate(Call::GetModels).await?;
         let r = tokio::time::timeout(
             self.deadline(Call::GetModels),
-            guest.get_models(&mut store, ctx),
+            guest.get_models(&mut store, (ctx,)),
         )
         .await;
         self.finish(Call::GetModels, store, r)
@@ -441,7 +441,7 @@ impl CallEnv {
         let (mut store, guest) = self.instantiate(Call::HealthCheck).await?;
         let r = tokio::time::timeout(
             self.deadline(Call::HealthCheck),
-            guest.health_check(&mut store, ctx),
+            guest.health_check(&mut store, (ctx,)),
         )
         .await;
         self.finish(Call::HealthCheck, store, r)
@@ -453,7 +453,7 @@ impl CallEnv {
         let (mut store, guest) = self.instantiate(Call::ConvertTools).await?;
         let r = tokio::time::timeout(
             self.deadline(Call::ConvertTools),
-            guest.convert_tools(&mut store, tools),
+            guest.convert_tools(&mut store, (tools,)),
         )
         .await;
         self.finish(Call::ConvertTools, store, r)
@@ -465,7 +465,7 @@ impl CallEnv {
         let (mut store, guest) = self.instantiate(Call::ParseTools).await?;
         let r = tokio::time::timeout(
             self.deadline(Call::ParseTools),
-            guest.parse_tools(&mut store, native),
+            guest.parse_tools(&mut store, (native,)),
         )
         .await;
         self.finish(Call::ParseTools, store, r)
@@ -480,7 +480,7 @@ impl CallEnv {
         let (mut store, guest) = self.instantiate(Call::ConvertMessages).await?;
         let r = tokio::time::timeout(
             self.deadline(Call::ConvertMessages),
-            guest.convert_messages(&mut store, messages),
+            guest.convert_messages(&mut store, (messages,)),
         )
         .await;
         self.finish(Call::ConvertMessages, store, r)

@@ -228,7 +228,7 @@ pub(super) async fn describe(
             },
         })?;
         let info = guest
-            .describe(&mut store)
+            .describe(&mut store, ())
             .await
             .map_err(|e| fail(format!("{e:#}")))?;
         Ok((info, pre))
