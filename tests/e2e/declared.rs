@@ -94,6 +94,8 @@ async fn a_declared_loopback_default_gets_no_egress_and_no_key() {
 
 #[tokio::test]
 async fn a_hot_swap_that_changes_the_declared_base_url_is_refused() {
+    // Built first: a build can take a minute, and the gateway need not wait idle meanwhile.
+    let variant = std::fs::read(bins::misbehaving_variant("declare-loopback")).unwrap();
     let mock = MockUpstream::start(Script::new()).await;
     let config = Config::new()
         .provider(Provider::new("misbehaving", &mock.base_url()).api_key_env(KEY_VAR))
@@ -104,7 +106,6 @@ async fn a_hot_swap_that_changes_the_declared_base_url_is_refused() {
         .start()
         .await;
     let (serving, _) = adapter_state(&gateway, "misbehaving").await;
-    let variant = std::fs::read(bins::misbehaving_variant("declare-loopback")).unwrap();
     let dir = gateway.home().join("adapters");
     std::fs::write(dir.join(".swap.tmp"), &variant).unwrap();
     std::fs::rename(dir.join(".swap.tmp"), dir.join("misbehaving-2.wasm")).unwrap();

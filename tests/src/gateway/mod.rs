@@ -395,11 +395,16 @@ pub async fn run_aratta_within(
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", binary.display()))
 }
 
-/// A client that never uses a proxy from the environment.
+/// A client that never uses a proxy from the environment, and never reuses a connection the
+/// gateway may have closed: its idle keep-alive connections are dropped after 30 s, before the
+/// server's own idle timeout (`[server] idle_timeout_seconds`, 60 s by default) closes them.
+/// (A test that blocked its thread for a minute, building an adapter variant, once sent its
+/// next request on a connection the server had closed: "error sending request".)
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(30))
+        .pool_idle_timeout(Duration::from_secs(30))
         .build()
         .expect("build the test HTTP client")
 }
