@@ -123,25 +123,18 @@ impl Found {
         self,
         store: &mut Store<HostState>,
     ) -> Result<(AdapterPre, Guest), CheckError> {
-        let instance = self
-            .pre
-            .instantiate_async(&mut *store)
+        let pre = AdapterPre {
+            pre: self.pre,
+            exports: self.exports,
+        };
+        let guest = pre
+            .instantiate(store)
             .await
             .map_err(CheckError::Instantiate)?;
-        self.exports
-            .check(store, &instance)
+        pre.exports
+            .check(store, &guest.instance)
             .map_err(CheckError::Types)?;
-        let guest = Guest {
-            exports: self.exports,
-            instance,
-        };
-        Ok((
-            AdapterPre {
-                pre: self.pre,
-                exports: self.exports,
-            },
-            guest,
-        ))
+        Ok((pre, guest))
     }
 }
 
@@ -246,6 +239,14 @@ mod tests {
             .expect("a valid component")
     }
 
+    /// `provider.wit` with `from` replaced by `to`; `from` must be there.
+    fn replacing(from: &'static str, to: &'static str) -> impl Fn(&str) -> String {
+        move |wit| {
+            assert!(wit.contains(from), "provider.wit declares `{from}`");
+            wit.replace(from, to)
+        }
+    }
+
     fn copy_dir(from: &Path, to: &Path) {
         std::fs::create_dir_all(to).expect("create directory");
         for entry in std::fs::read_dir(from).expect("read directory") {
@@ -291,14 +292,10 @@ mod tests {
     /// type is not the host's is refused there, naming it, and nothing of it is called.
     #[tokio::test]
     async fn a_mistyped_export_is_refused_at_load_naming_it() {
-        let bytes = component_for(|wit| {
-            let edited = wit.replace(
-                "describe: func() -> adapter-info;",
-                "describe: func() -> u32;",
-            );
-            assert_ne!(edited, wit, "provider.wit declares describe as expected");
-            edited
-        });
+        let bytes = component_for(replacing(
+            "describe: func() -> adapter-info;",
+            "describe: func() -> u32;",
+        ));
         let err = load(bytes).await.unwrap_err();
         assert!(
             matches!(&err, LoadError::Link { reason, .. } if reason.contains("type-checking export func `describe`")),
@@ -309,14 +306,7 @@ mod tests {
     /// An export the host calls that the component lacks is refused at load, naming it.
     #[tokio::test]
     async fn a_missing_export_is_refused_at_load_naming_it() {
-        let bytes = component_for(|wit| {
-            let edited = wit.replace("health-check: func", "health-probe: func");
-            assert_ne!(
-                edited, wit,
-                "provider.wit declares health-check as expected"
-            );
-            edited
-        });
+        let bytes = component_for(replacing("health-check: func", "health-probe: func"));
         let err = load(bytes).await.unwrap_err();
         assert!(
             matches!(&err, LoadError::Link { reason, .. } if reason.contains("does not export `health-check`")),

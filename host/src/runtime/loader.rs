@@ -134,7 +134,7 @@ impl std::fmt::Display for AdapterSource {
 /// A component that passed every check it can pass without running: compiled, linked, its
 /// exports found. [`describe`] runs it.
 pub struct CheckedComponent {
-    /// Compiled and linked, instantiable in microseconds.
+    /// Compiled, linked, its exports found (their types are checked by [`describe`]).
     pub(super) found: Found,
     /// SHA-256 of the component bytes.
     pub sha256: String,
