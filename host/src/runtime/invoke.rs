@@ -251,20 +251,29 @@ impl CallEnv {
             if busy() || spares::has(&env.adapter) || !env.pool_has_room() {
                 return;
             }
-            let mut store = sandbox::new_store(&env.engine, env.hooks(), &env.limits);
-            // A failure here is the next call's to report, when it instantiates inline.
-            let made =
-                tokio::time::timeout(env.local_deadline, env.adapter.pre.instantiate(&mut store))
-                    .await;
-            if let Ok(Ok(guest)) = made {
-                spares::put(Spare {
-                    adapter: env.adapter.clone(),
-                    grant: env.grant.clone(),
-                    store,
-                    guest,
-                });
-            }
+            // Boxed: instantiation's future is large, and a busy gateway spawns this task
+            // after every call only to drop the store.
+            Box::pin(env.make_spare()).await;
         }));
+    }
+
+    /// Instantiate the adapter ahead of the next call and keep it as its spare.
+    async fn make_spare(self) {
+        let mut store = sandbox::new_store(&self.engine, self.hooks(), &self.limits);
+        // A failure here is the next call's to report, when it instantiates inline.
+        let made = tokio::time::timeout(
+            self.local_deadline,
+            self.adapter.pre.instantiate(&mut store),
+        )
+        .await;
+        if let Ok(Ok(guest)) = made {
+            spares::put(Spare {
+                adapter: self.adapter,
+                grant: self.grant,
+                store,
+                guest,
+            });
+        }
     }
 
     fn trap(&self, e: wasmtime::Error) -> InvokeError {
