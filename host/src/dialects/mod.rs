@@ -10,6 +10,8 @@
 //! [`RequestError`] in every dialect, found by one JSON reader ([`json`]). Adding a dialect is a
 //! folder with an impl of [`Dialect`], and its routes in [`router`].
 
+#[cfg(test)]
+mod answer_bytes_tests;
 pub mod anthropic;
 pub mod gemini;
 pub mod json;

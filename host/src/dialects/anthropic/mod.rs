@@ -29,5 +29,5 @@ mod tests;
 pub use error::{error_body, error_type};
 pub use models::{ModelsQuery, model, models_page};
 pub use request::messages_request;
-pub use response::{message, stop_reason};
+pub use response::{MessageBody, message, message_body, stop_reason};
 pub use stream::EventEncoder;

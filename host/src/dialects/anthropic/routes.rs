@@ -41,7 +41,7 @@ impl Dialect for Anthropic {
     }
 
     fn encode(answer: &ChatResponse, _: &()) -> impl serde::Serialize {
-        anthropic::message(answer)
+        anthropic::message_body(answer)
     }
 
     fn encoder(request_id: &str, model: String, _: ()) -> AnthropicEvents {

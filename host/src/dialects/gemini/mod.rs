@@ -38,7 +38,7 @@ pub use embed::{batch_embed_request, batch_embed_response, embed_request, embed_
 pub use error::{error_body, status_name};
 pub use models::{ModelsQuery, model, models_page};
 pub use request::generate_request;
-pub use response::{finish_reason, generate_response};
+pub use response::{GenerateBody, finish_reason, generate_body, generate_response};
 pub use stream::ChunkEncoder;
 
 /// Split the path after `/v1beta/models/` into the model and the method, at the last colon:

@@ -19,12 +19,19 @@
 //! = cache reads, `thoughtsTokenCount` = reasoning, `candidatesTokenCount` = output less
 //! reasoning (Gemini counts thoughts apart), `totalTokenCount` = input + output.
 
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::scri::{ChatResponse, ContentBlock, FinishReason, Reasoning, ToolCall, Usage};
 
 /// The answer as Gemini's `GenerateContentResponse`.
 pub fn generate_response(resp: &ChatResponse) -> Value {
+    serde_json::to_value(generate_body(resp)).expect("a response always serializes")
+}
+
+/// [`generate_response`] as a value that serializes from the answer's borrowed fields (the
+/// parts aside): what the route writes, without building the envelope as a `Value` first.
+pub fn generate_body(resp: &ChatResponse) -> GenerateBody<'_> {
     let model = if resp.model.is_empty() {
         &resp.lineage.model
     } else {
@@ -34,19 +41,44 @@ pub fn generate_response(resp: &ChatResponse) -> Value {
     for block in &resp.content {
         push_block(&mut parts, block);
     }
-    let mut body = json!({
-        "candidates": [{
-            "content": {"role": "model", "parts": parts},
-            "finishReason": finish_reason(&resp.finish_reason, resp.finish_reason_raw.as_deref()),
-            "index": 0,
+    GenerateBody {
+        candidates: [Candidate {
+            content: Content {
+                role: "model",
+                parts,
+            },
+            finish_reason: finish_reason(&resp.finish_reason, resp.finish_reason_raw.as_deref()),
+            index: 0,
         }],
-        "modelVersion": model,
-        "responseId": resp.id,
-    });
-    if let Some(usage) = &resp.usage {
-        body["usageMetadata"] = usage_metadata(usage);
+        model_version: model,
+        response_id: &resp.id,
+        usage_metadata: resp.usage.as_ref().map(usage_counts),
     }
-    body
+}
+
+/// Gemini's `GenerateContentResponse`, fields in the order Gemini writes them.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GenerateBody<'a> {
+    candidates: [Candidate; 1],
+    model_version: &'a str,
+    response_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usage_metadata: Option<UsageCounts>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Candidate {
+    content: Content,
+    finish_reason: String,
+    index: u32,
+}
+
+#[derive(Debug, Serialize)]
+struct Content {
+    role: &'static str,
+    parts: Vec<Value>,
 }
 
 /// Append the Gemini part(s) of one SCRI block.
@@ -115,19 +147,31 @@ pub fn finish_reason(reason: &FinishReason, raw: Option<&str>) -> String {
 
 /// Gemini's `usageMetadata`.
 pub(crate) fn usage_metadata(u: &Usage) -> Value {
+    serde_json::to_value(usage_counts(u)).expect("usage always serializes")
+}
+
+fn usage_counts(u: &Usage) -> UsageCounts {
     let input = u.input_tokens.unwrap_or(0);
     let output = u.output_tokens.unwrap_or(0);
     let thoughts = u.reasoning_tokens.unwrap_or(0);
-    let mut usage = json!({
-        "promptTokenCount": input,
-        "candidatesTokenCount": output.saturating_sub(thoughts),
-        "totalTokenCount": input.saturating_add(output),
-    });
-    if let Some(cached) = u.cache_read_tokens {
-        usage["cachedContentTokenCount"] = json!(cached);
+    UsageCounts {
+        prompt_token_count: input,
+        candidates_token_count: output.saturating_sub(thoughts),
+        total_token_count: input.saturating_add(output),
+        cached_content_token_count: u.cache_read_tokens,
+        thoughts_token_count: u.reasoning_tokens,
     }
-    if let Some(thoughts) = u.reasoning_tokens {
-        usage["thoughtsTokenCount"] = json!(thoughts);
-    }
-    usage
+}
+
+/// Gemini's `usageMetadata`; the cached and thoughts counts appear only when known.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UsageCounts {
+    prompt_token_count: u32,
+    candidates_token_count: u32,
+    total_token_count: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cached_content_token_count: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thoughts_token_count: Option<u32>,
 }

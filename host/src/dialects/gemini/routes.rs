@@ -73,7 +73,7 @@ impl Dialect for Gemini {
     }
 
     fn encode(answer: &ChatResponse, _: &()) -> impl serde::Serialize {
-        gemini::generate_response(answer)
+        gemini::generate_body(answer)
     }
 
     fn encoder(request_id: &str, model: String, _: ()) -> GeminiChunks {

@@ -29,5 +29,5 @@ pub use embeddings::{EncodingFormat, embeddings_request, embeddings_response};
 pub use error::error_body;
 pub use models::models;
 pub use request::{OpenAiChat, chat_request};
-pub use response::chat_completion;
+pub use response::{Completion, chat_completion, completion};
 pub use stream::ChunkEncoder;

@@ -4,6 +4,7 @@
 //! its signature in `extra_content` as Google's endpoint does, and an unknown finish reason
 //! reads as `stop` with the provider's own value kept in `native_finish_reason`.
 
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::reasoning;
@@ -11,6 +12,13 @@ use crate::scri::{ChatResponse, ContentBlock, FinishReason, Usage};
 
 /// The `chat.completion` object for a complete SCRI answer; `created` is Unix seconds.
 pub fn chat_completion(resp: &ChatResponse, created: u64) -> Value {
+    serde_json::to_value(completion(resp, created)).expect("a completion always serializes")
+}
+
+/// [`chat_completion`] as a value that serializes straight from the answer's borrowed fields:
+/// what the route writes, without building a `Value` tree first (that cost ~7 µs of CPU per
+/// answer, a twentieth of the gateway's whole cost for a short one).
+pub fn completion(resp: &ChatResponse, created: u64) -> Completion<'_> {
     let mut text = String::new();
     let mut has_text = false;
     let mut thoughts = String::new();
@@ -20,7 +28,11 @@ pub fn chat_completion(resp: &ChatResponse, created: u64) -> Value {
     for block in &resp.content {
         match block {
             ContentBlock::Text { text: t } => {
-                text.push_str(t);
+                if has_text {
+                    text.push_str(t);
+                } else {
+                    text = t.clone();
+                }
                 has_text = true;
             }
             ContentBlock::Reasoning(r) => {
@@ -28,16 +40,19 @@ pub fn chat_completion(resp: &ChatResponse, created: u64) -> Value {
                 details.push(reasoning::detail(r, details.len()));
             }
             ContentBlock::ToolUse(call) => {
-                let mut entry = json!({
-                    "id": call.id,
-                    "type": "function",
-                    "function": {"name": call.name, "arguments": arguments_text(&call.arguments)},
+                let extra_content = call.signature.as_deref().map(|signature| {
+                    signatures.push((call.id.as_str(), signature));
+                    reasoning::call_extra_content(signature)
                 });
-                if let Some(signature) = &call.signature {
-                    entry["extra_content"] = reasoning::call_extra_content(signature);
-                    signatures.push((call.id.as_str(), signature.as_str()));
-                }
-                calls.push(entry);
+                calls.push(ToolCall {
+                    id: &call.id,
+                    kind: "function",
+                    function: Function {
+                        name: &call.name,
+                        arguments: arguments_text(&call.arguments),
+                    },
+                    extra_content,
+                });
             }
             // Images and tool results are not part of an OpenAI assistant message.
             ContentBlock::Image(_) | ContentBlock::ToolResult(_) => {}
@@ -46,35 +61,8 @@ pub fn chat_completion(resp: &ChatResponse, created: u64) -> Value {
     for (id, signature) in signatures {
         details.push(reasoning::call_signature(id, signature, details.len()));
     }
-
-    let mut message = Map::new();
-    message.insert("role".into(), json!("assistant"));
-    let content = if has_text || calls.is_empty() {
-        json!(text)
-    } else {
-        Value::Null
-    };
-    message.insert("content".into(), content);
-    message.insert("refusal".into(), Value::Null);
-    message.insert("annotations".into(), json!([]));
-    if !calls.is_empty() {
-        message.insert("tool_calls".into(), Value::Array(calls));
-    }
-    if !details.is_empty() {
-        message.insert("reasoning_content".into(), json!(thoughts));
-        message.insert("reasoning_details".into(), Value::Array(details));
-    }
-
-    let mut choice = Map::new();
-    choice.insert("index".into(), json!(0));
-    choice.insert("message".into(), Value::Object(message));
-    choice.insert("logprobs".into(), Value::Null);
-    finish(
-        &mut choice,
-        &resp.finish_reason,
-        resp.finish_reason_raw.as_deref(),
-    );
-
+    let reasoning_content = (!details.is_empty()).then_some(thoughts);
+    let content = (has_text || calls.is_empty()).then_some(text);
     let id = if resp.id.is_empty() {
         &resp.lineage.request_id
     } else {
@@ -85,15 +73,84 @@ pub fn chat_completion(resp: &ChatResponse, created: u64) -> Value {
     } else {
         &resp.model
     };
-    json!({
-        "id": id,
-        "object": "chat.completion",
-        "created": created,
-        "model": model,
-        "choices": [Value::Object(choice)],
-        "usage": resp.usage.as_ref().map(usage),
-        "system_fingerprint": null,
-    })
+    let (finish_reason, native_finish_reason) =
+        finish_reason(&resp.finish_reason, resp.finish_reason_raw.as_deref());
+    Completion {
+        id,
+        object: "chat.completion",
+        created,
+        model,
+        choices: [Choice {
+            index: 0,
+            message: Message {
+                role: "assistant",
+                content,
+                refusal: None,
+                annotations: [],
+                tool_calls: calls,
+                reasoning_content,
+                reasoning_details: details,
+            },
+            logprobs: None,
+            finish_reason,
+            native_finish_reason,
+        }],
+        usage: resp.usage.as_ref().map(usage_counts),
+        system_fingerprint: None,
+    }
+}
+
+/// OpenAI's `chat.completion`, fields in OpenAI's order; `None` is JSON `null` unless skipped.
+#[derive(Debug, Serialize)]
+pub struct Completion<'a> {
+    id: &'a str,
+    object: &'static str,
+    created: u64,
+    model: &'a str,
+    choices: [Choice<'a>; 1],
+    usage: Option<UsageCounts>,
+    system_fingerprint: Option<()>,
+}
+
+#[derive(Debug, Serialize)]
+struct Choice<'a> {
+    index: u32,
+    message: Message<'a>,
+    logprobs: Option<()>,
+    finish_reason: &'static str,
+    /// Present (possibly `null`) only when the SCRI reason is unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    native_finish_reason: Option<Option<&'a str>>,
+}
+
+#[derive(Debug, Serialize)]
+struct Message<'a> {
+    role: &'static str,
+    content: Option<String>,
+    refusal: Option<()>,
+    annotations: [(); 0],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tool_calls: Vec<ToolCall<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning_content: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    reasoning_details: Vec<Value>,
+}
+
+#[derive(Debug, Serialize)]
+struct ToolCall<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: Function<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    extra_content: Option<Value>,
+}
+
+#[derive(Debug, Serialize)]
+struct Function<'a> {
+    name: &'a str,
+    arguments: String,
 }
 
 /// Tool-call arguments as OpenAI sends them: JSON text. A string is already that text (the
@@ -108,43 +165,69 @@ pub(crate) fn arguments_text(arguments: &Value) -> String {
 /// Set `finish_reason` on a choice; an unknown SCRI reason reads as `stop`, and the
 /// provider's raw value goes in `native_finish_reason` (OpenRouter's name for it).
 pub(crate) fn finish(choice: &mut Map<String, Value>, reason: &FinishReason, raw: Option<&str>) {
+    let (name, native) = finish_reason(reason, raw);
+    choice.insert("finish_reason".into(), json!(name));
+    if let Some(native) = native {
+        choice.insert("native_finish_reason".into(), json!(native));
+    }
+}
+
+/// OpenAI's `finish_reason` for `reason`, and the `native_finish_reason` to add (the
+/// provider's raw value, possibly none) when the SCRI reason is unknown.
+fn finish_reason<'a>(
+    reason: &FinishReason,
+    raw: Option<&'a str>,
+) -> (&'static str, Option<Option<&'a str>>) {
     let name = match reason {
         FinishReason::Stop | FinishReason::Unknown => "stop",
         FinishReason::Length => "length",
         FinishReason::ToolCalls => "tool_calls",
         FinishReason::ContentFilter => "content_filter",
     };
-    choice.insert("finish_reason".into(), json!(name));
-    if *reason == FinishReason::Unknown {
-        choice.insert("native_finish_reason".into(), json!(raw));
-    }
+    (name, (*reason == FinishReason::Unknown).then_some(raw))
 }
 
 /// OpenAI's `usage` object. Counts SCRI does not know are 0; the details objects appear only
 /// when their count is known.
 pub(crate) fn usage(u: &Usage) -> Value {
-    let prompt = u.input_tokens.unwrap_or(0);
-    let completion = u.output_tokens.unwrap_or(0);
-    let mut out = Map::new();
-    out.insert("prompt_tokens".into(), json!(prompt));
-    out.insert("completion_tokens".into(), json!(completion));
-    out.insert(
-        "total_tokens".into(),
-        json!(u64::from(prompt) + u64::from(completion)),
-    );
-    if let Some(cached) = u.cache_read_tokens {
-        out.insert(
-            "prompt_tokens_details".into(),
-            json!({"cached_tokens": cached}),
-        );
+    serde_json::to_value(usage_counts(u)).expect("usage always serializes")
+}
+
+fn usage_counts(u: &Usage) -> UsageCounts {
+    let prompt_tokens = u.input_tokens.unwrap_or(0);
+    let completion_tokens = u.output_tokens.unwrap_or(0);
+    UsageCounts {
+        prompt_tokens,
+        completion_tokens,
+        total_tokens: u64::from(prompt_tokens) + u64::from(completion_tokens),
+        prompt_tokens_details: u
+            .cache_read_tokens
+            .map(|cached_tokens| PromptDetails { cached_tokens }),
+        completion_tokens_details: u
+            .reasoning_tokens
+            .map(|reasoning_tokens| CompletionDetails { reasoning_tokens }),
     }
-    if let Some(reasoning) = u.reasoning_tokens {
-        out.insert(
-            "completion_tokens_details".into(),
-            json!({"reasoning_tokens": reasoning}),
-        );
-    }
-    Value::Object(out)
+}
+
+#[derive(Debug, Serialize)]
+struct UsageCounts {
+    prompt_tokens: u32,
+    completion_tokens: u32,
+    total_tokens: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prompt_tokens_details: Option<PromptDetails>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    completion_tokens_details: Option<CompletionDetails>,
+}
+
+#[derive(Debug, Serialize)]
+struct PromptDetails {
+    cached_tokens: u32,
+}
+
+#[derive(Debug, Serialize)]
+struct CompletionDetails {
+    reasoning_tokens: u32,
 }
 
 #[cfg(test)]

@@ -39,7 +39,7 @@ impl Dialect for OpenAi {
     }
 
     fn encode(answer: &ChatResponse, _: &bool) -> impl serde::Serialize {
-        openai::chat_completion(answer, crate::clock::unix_seconds())
+        openai::completion(answer, crate::clock::unix_seconds())
     }
 
     fn encoder(request_id: &str, model: String, include_usage: bool) -> OpenAiChunks {
