@@ -42,6 +42,28 @@ pub enum Command {
     /// Heal cycles of the running server: list, show one, start one for an adapter.
     #[command(subcommand)]
     Heal(HealCommand),
+    /// Internal: compile one adapter component (read from stdin) into the compile cache. The
+    /// server runs this in a child process so Cranelift's memory is never its own.
+    #[command(name = "__compile-adapter", hide = true)]
+    CompileAdapter(CompileAdapterArgs),
+}
+
+/// Options of the internal `__compile-adapter`: the sandbox limits the server's engine was
+/// built from (the compiled code must match that engine), and the cache entry to write.
+#[derive(Debug, Args)]
+pub struct CompileAdapterArgs {
+    /// Linear memory per instance, in bytes.
+    #[arg(long)]
+    pub memory_bytes: usize,
+    /// Fuel per call.
+    #[arg(long)]
+    pub fuel: u64,
+    /// Instances at once.
+    #[arg(long)]
+    pub max_instances: u32,
+    /// The compile-cache entry to write.
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 /// `aratta heal ...`: what the heal worker did (each phase, the diff, the decision), and

@@ -11,6 +11,8 @@ use tracing_subscriber::EnvFilter;
 use aratta_host::cli::{AdapterCommand, AgentCommand, Cli, Command};
 use aratta_host::commands;
 use aratta_host::home::Home;
+use aratta_host::runtime::SandboxLimits;
+use aratta_host::runtime::compile_child;
 
 /// Log filter for the server when `RUST_LOG` is unset.
 const SERVE_LOG_FILTER: &str = "info,wasmtime=warn,cranelift_codegen=warn";
@@ -20,6 +22,18 @@ const COMMAND_LOG_FILTER: &str = "warn,aratta_host=off,wasmtime=off,cranelift_co
 fn main() -> ExitCode {
     quiet_library_backtraces();
     let cli = Cli::parse();
+    if let Command::CompileAdapter(args) = &cli.command {
+        let limits = SandboxLimits {
+            memory_bytes: args.memory_bytes,
+            fuel: args.fuel,
+            max_instances: args.max_instances,
+        };
+        let code = compile_child::run_child(limits, &args.out);
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
+    if let Some(executable) = this_executable() {
+        compile_child::compile_in_child_processes(executable);
+    }
     let serving = matches!(cli.command, Command::Serve(_));
     if let Err(error) = init_logging(if serving {
         SERVE_LOG_FILTER
@@ -95,6 +109,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Agent(AgentCommand::Run(args)) => {
             async_runtime()?.block_on(commands::agent::run(&args, &home))?;
         }
+        Command::CompileAdapter(_) => unreachable!("handled before logging starts"),
     }
     Ok(())
 }
@@ -108,6 +123,17 @@ fn quiet_library_backtraces() {
         // SAFETY: called first thing in `main`, before any other thread exists.
         unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
     }
+}
+
+/// This executable, for the adapter compiles it runs as child processes. On Linux
+/// `/proc/self/exe` names the running binary even after an upgrade replaced the file, so a
+/// child always compiles for this version's engine.
+fn this_executable() -> Option<std::path::PathBuf> {
+    let proc_self = std::path::Path::new("/proc/self/exe");
+    if proc_self.exists() {
+        return Some(proc_self.to_owned());
+    }
+    std::env::current_exe().ok()
 }
 
 fn async_runtime() -> anyhow::Result<tokio::runtime::Runtime> {

@@ -287,23 +287,12 @@ async fn a_redirect_is_not_followed_by_the_host_nor_out_of_the_grant_by_the_adap
     assert!(other.requests().is_empty(), "{:?}", other.requests());
 }
 
-/// The gateway's peak resident memory so far, in KiB (`VmHWM` in `/proc/<pid>/status`).
-fn peak_rss_kib(gateway: &Gateway) -> u64 {
-    let pid = gateway.pid().expect("the gateway runs");
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("procfs");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM in /proc/<pid>/status")
-}
-
 #[tokio::test]
 async fn a_header_and_resource_flood_fails_the_call_and_memory_stays_bounded() {
     let mock = MockUpstream::start(Script::new()).await;
     let gateway = builder(&mock, &mock.base_url(), &[]).start().await;
     gateway.assert_answers("local:m").await;
-    let before = peak_rss_kib(&gateway);
+    let before = gateway.peak_rss_kib();
     for _ in 0..4 {
         let answer = misbehave(&gateway, "flood-resources", None).await;
         let text = expect::error_answer(&answer, 5);
@@ -320,7 +309,7 @@ async fn a_header_and_resource_flood_fails_the_call_and_memory_stays_bounded() {
         "one header map is bounded: {}",
         answer.text
     );
-    let after = peak_rss_kib(&gateway);
+    let after = gateway.peak_rss_kib();
     // Per call the host holds at most 256 resources x 32 KiB of headers (8 MiB) besides the
     // guest's own 64 MiB memory cap; unbounded, the flood reaches gigabytes within its fuel.
     // 128 MiB of growth covers one call's guest memory, its host resources and allocator slack.

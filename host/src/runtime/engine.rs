@@ -9,6 +9,7 @@ use wasmtime::component::Component;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use super::LoadError;
+use super::compile_child::{ChildCompiler, ChildError};
 
 /// Limits every adapter instance runs under.
 #[derive(Debug, Clone, Copy)]
@@ -68,6 +69,8 @@ pub fn build_engine(limits: &SandboxLimits) -> Result<Engine, LoadError> {
 pub struct ComponentCache {
     dir: Option<PathBuf>,
     engine_key: u64,
+    /// Compiles cache misses in a child process, when this process opted in.
+    child: Option<ChildCompiler>,
 }
 
 impl ComponentCache {
@@ -79,7 +82,18 @@ impl ComponentCache {
         Self {
             dir,
             engine_key: hasher.finish(),
+            child: None,
         }
+    }
+
+    /// Compile cache misses in a child process (see [`super::compile_child`]) when this
+    /// process opted in and there is a cache to hand the result over in. `limits` must be the
+    /// ones `engine` was built from, so the child builds the same engine.
+    pub fn with_child_compiler(mut self, limits: SandboxLimits) -> Self {
+        if self.dir.is_some() {
+            self.child = ChildCompiler::for_limits(limits);
+        }
+        self
     }
 
     /// Compile `bytes` (named `origin` in errors), or load the cached compilation.
@@ -114,6 +128,40 @@ impl ComponentCache {
                 "no compile cache is configured"
             }
         );
+        if let (Some(child), Some(path)) = (&self.child, &path) {
+            match child.compile_to(bytes, path) {
+                // SAFETY: as above: the child is this executable, and it wrote the entry with
+                // `Component::serialize` for an engine built from the same limits. An entry
+                // that does not match this engine fails to deserialize and is compiled here.
+                Ok(()) => match unsafe { Component::deserialize_file(engine, path) } {
+                    Ok(component) => {
+                        tracing::info!(
+                            "compiled {origin} in {} ms (in a child process)",
+                            started.elapsed().as_millis()
+                        );
+                        return Ok(component);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the child's compilation of {origin} is unusable; compiling in this process")
+                    }
+                },
+                Err(ChildError::Invalid(reason)) => {
+                    return Err(LoadError::Invalid {
+                        origin: origin.to_owned(),
+                        reason,
+                    });
+                }
+                Err(e @ ChildError::Failed { .. }) => {
+                    return Err(LoadError::Invalid {
+                        origin: origin.to_owned(),
+                        reason: e.to_string(),
+                    });
+                }
+                Err(e @ ChildError::Spawn { .. }) => {
+                    tracing::warn!(error = %e, "compiling {origin} in this process instead")
+                }
+            }
+        }
         let component = Component::new(engine, bytes).map_err(|e| LoadError::invalid(origin, e))?;
         tracing::info!("compiled {origin} in {} ms", started.elapsed().as_millis());
         if let Some(path) = path
@@ -131,7 +179,8 @@ impl ComponentCache {
     }
 }
 
-fn write_entry(path: &Path, component: &Component) -> anyhow::Result<()> {
+/// Write `component`, serialized, to the cache entry `path`.
+pub(super) fn write_entry(path: &Path, component: &Component) -> anyhow::Result<()> {
     let bytes = component.serialize()?;
     let dir = path.parent().expect("cache entries live in a directory");
     std::fs::create_dir_all(dir)?;

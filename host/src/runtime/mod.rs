@@ -4,6 +4,7 @@
 
 pub mod bindings;
 pub(crate) mod builtin;
+pub mod compile_child;
 pub mod contract;
 mod deadline;
 pub mod declared;
@@ -106,7 +107,7 @@ impl Runtime {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .and_then(|()| wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker))
             .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
-        let cache = ComponentCache::new(&engine, cache_dir);
+        let cache = ComponentCache::new(&engine, cache_dir).with_child_compiler(limits);
         Ok(Self {
             engine,
             linker,

@@ -269,6 +269,17 @@ impl Gateway {
         self.child.id()
     }
 
+    /// The server's peak resident memory so far, in KiB (`VmHWM` in `/proc/<pid>/status`).
+    pub fn peak_rss_kib(&self) -> u64 {
+        let pid = self.pid().expect("the gateway runs");
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("procfs");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM in /proc/<pid>/status")
+    }
+
     /// The temporary `ARATTA_HOME`.
     pub fn home(&self) -> &Path {
         self.home.path()
