@@ -151,7 +151,7 @@ impl ComponentCache {
                         reason,
                     });
                 }
-                Err(e @ ChildError::Failed { .. }) => {
+                Err(e @ (ChildError::Failed { .. } | ChildError::TimedOut(_))) => {
                     return Err(LoadError::Invalid {
                         origin: origin.to_owned(),
                         reason: e.to_string(),
