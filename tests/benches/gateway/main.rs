@@ -6,7 +6,8 @@
 //! 1. A mock upstream (hyper, loopback, its own thread and single-threaded runtime) speaks the
 //!    three wires ([`wire`]): OpenAI chat completions, Anthropic Messages and Gemini
 //!    `generateContent`, streamed (one event per frame) or not.
-//! 2. The real `aratta` binary (`target/<profile>/aratta`, built when missing, or `$ARATTA_BIN`)
+//! 2. The real `aratta` binary as deployed (`target/dist/aratta`, the `dist` profile with
+//!    whole-program LTO, built when missing; or `$ARATTA_BIN`)
 //!    starts as a child with a temporary `ARATTA_HOME` whose config points `local`, `anthropic`
 //!    and `google` at the mock, on `--port 0`; it is ready when it prints
 //!    `aratta listening on http://HOST:PORT`.

@@ -10,36 +10,41 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::STARTUP_TIMEOUT;
 
+/// The profile of the binary users deploy (whole-program LTO; see the workspace Cargo.toml).
+pub(crate) const DIST_PROFILE: &str = "dist";
+
+/// `$ARATTA_BIN`, else `target/dist/aratta`, built when missing (~20 min of LTO the first time).
 pub(crate) fn aratta_bin() -> PathBuf {
     if let Some(bin) = std::env::var_os("ARATTA_BIN") {
         return PathBuf::from(bin);
     }
     let exe = std::env::current_exe().expect("path of the bench executable");
-    // target/<profile>/deps/gateway-<hash> → target/<profile>/aratta
-    let profile_dir = exe
+    // target/<profile>/deps/gateway-<hash> → target/dist/aratta
+    let target_dir = exe
         .parent()
+        .and_then(Path::parent)
         .and_then(Path::parent)
         .expect("the bench runs from target/<profile>/deps")
         .to_path_buf();
-    let bin = profile_dir.join(format!("aratta{}", std::env::consts::EXE_SUFFIX));
+    let bin = target_dir
+        .join(DIST_PROFILE)
+        .join(format!("aratta{}", std::env::consts::EXE_SUFFIX));
     if bin.is_file() {
         return bin;
     }
-    let profile = profile_dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "release".into());
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("tests/ sits in the workspace");
-    println!("building the gateway: cargo build --profile {profile} -p aratta-host --bin aratta");
+    println!(
+        "building the gateway: cargo build --profile {DIST_PROFILE} -p aratta-host --bin aratta (whole-program LTO: ~20 min on two cores the first time)"
+    );
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(cargo)
         .current_dir(workspace)
         .args([
             "build",
             "--profile",
-            &profile,
+            DIST_PROFILE,
             "-p",
             "aratta-host",
             "--bin",
@@ -70,7 +75,7 @@ pub(crate) fn warn_if_stale(bin: &Path) {
         && time > built
     {
         println!(
-            "WARNING: {} is newer than {}; rebuild (cargo build --release -p aratta-host --bin aratta) to measure current sources",
+            "WARNING: {} is newer than {}; rebuild (cargo build --profile {DIST_PROFILE} -p aratta-host --bin aratta) to measure current sources",
             path.display(),
             bin.display()
         );
