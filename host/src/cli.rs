@@ -413,4 +413,32 @@ mod tests {
             Command::Adapter(AdapterCommand::List(_))
         ));
     }
+
+    /// The server runs `aratta <COMMAND> ...` to compile in a child: the name it uses must be
+    /// the one this parser knows, and the command must stay out of `--help`.
+    #[test]
+    fn the_child_compile_command_parses_and_is_hidden() {
+        let cli = parse(&[
+            crate::runtime::compile_child::COMMAND,
+            "--memory-bytes",
+            "67108864",
+            "--fuel",
+            "5",
+            "--max-instances",
+            "2",
+            "--out",
+            "x.cwasm",
+        ])
+        .unwrap();
+        let Command::CompileAdapter(args) = cli.command else {
+            panic!("the child compile command expected")
+        };
+        assert_eq!(
+            (args.memory_bytes, args.fuel, args.max_instances),
+            (67_108_864, 5, 2)
+        );
+        assert_eq!(args.out, PathBuf::from("x.cwasm"));
+        let help = parse(&["--help"]).unwrap_err().to_string();
+        assert!(!help.contains("compile-adapter"), "{help}");
+    }
 }

@@ -30,8 +30,8 @@ pub const COMMAND: &str = "__compile-adapter";
 const INVALID: i32 = 3;
 
 /// How long one compile may take before the child is killed. An adapter compiles in about a
-/// second on two cores, the agents' CPython sandbox in about ten; a component that keeps
-/// Cranelift busy for minutes is refused rather than left to hold up a start or a reload.
+/// second on two cores; a component that keeps Cranelift busy for minutes is refused rather
+/// than left to hold up a start or a reload.
 const COMPILE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Compile adapters in child processes of `executable` (the running `aratta`) from now on.
