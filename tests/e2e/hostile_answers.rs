@@ -27,17 +27,6 @@ fn deep() -> String {
     format!("{}{}", "[".repeat(10_000), "]".repeat(10_000))
 }
 
-/// The gateway's peak resident memory so far, in KiB (`VmHWM` in `/proc/<pid>/status`).
-fn peak_rss_kib(gateway: &Gateway) -> u64 {
-    let pid = gateway.pid().expect("the gateway runs");
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("procfs");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM in /proc/<pid>/status")
-}
-
 /// Arguments nested 10,000 deep are never parsed into a tree (serde_json would refuse past 128
 /// levels, and a recursive walk could overflow a worker's stack): every route carries them as
 /// the adapter's text, byte for byte, and the gateway keeps serving.
@@ -75,7 +64,7 @@ async fn tool_arguments_nested_10000_deep_are_carried_as_text_on_every_route() {
 async fn a_40_mb_answer_is_relayed_whole_with_bounded_gateway_memory() {
     let mock = MockUpstream::start(Script::new()).await;
     let gateway = gateway(&mock).await;
-    let before = peak_rss_kib(&gateway);
+    let before = gateway.peak_rss_kib();
     for route in ["/api/v1/chat", "/v1/chat/completions"] {
         let answer = Answer::read(
             gateway
@@ -92,7 +81,7 @@ async fn a_40_mb_answer_is_relayed_whole_with_bounded_gateway_memory() {
         };
         assert_eq!(text.as_str().map(str::len), Some(40 << 20), "{route}");
     }
-    let after = peak_rss_kib(&gateway);
+    let after = gateway.peak_rss_kib();
     println!("gateway VmHWM: {before} KiB before, {after} KiB after two 40 MB answers");
     assert!(
         after - before < 400 << 10,
