@@ -10,6 +10,7 @@
 //! | approvals      | `<home>/approvals` (candidates for a human)  |
 //! | heal           | `<home>/heal` (cycles, sources, build cache) |
 //! | tool registry  | `<home>/tools.json`                          |
+//! | store          | `<home>/aratta.db` (client keys; `[store] url` moves it) |
 //! | agents         | `<home>/agent-audit.jsonl`, `<home>/agent-tools.json` (see `crate::agent::setup`) |
 //!
 //! Relative paths in the variables are resolved against the current directory once, at startup,
@@ -138,6 +139,11 @@ impl Home {
     /// The tool registry's saved tools (see `crate::tools::store`).
     pub fn tools_path(&self) -> PathBuf {
         self.root.join("tools.json")
+    }
+
+    /// The store's database unless `[store] url` names another (see `crate::store`).
+    pub fn store_path(&self) -> PathBuf {
+        self.root.join("aratta.db")
     }
 
     /// Where candidate adapter versions wait for a human's approval.

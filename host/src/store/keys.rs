@@ -1,0 +1,245 @@
+//! Client-key rows: what the store keeps of each key Aratta issued (never the key itself,
+//! only its SHA-256), and the writes that change them. Every write bumps the `client_keys`
+//! counter in the same transaction, which is how a running server learns to reload.
+
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use super::{Store, StoreError};
+
+/// The change counter [`Store::version`] reads for client keys.
+pub const TOPIC: &str = "client_keys";
+
+/// One issued key, as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct KeyRecord {
+    /// `key_<16 hex>`: how the key is named in commands and routes.
+    pub id: String,
+    /// SHA-256 of the key.
+    #[serde(skip)]
+    pub hash: [u8; 32],
+    /// The key's first and last characters, to tell keys apart (`ark_abcd…wxyz`).
+    pub hint: String,
+    /// What the key is for.
+    pub name: String,
+    /// Who holds it.
+    pub owner: Option<String>,
+    /// The model names it may ask for; `None`: any.
+    pub models: Option<Vec<String>>,
+    /// The kinds of route it may use (`chat`, `embeddings`, `models`); `None`: all.
+    pub routes: Option<Vec<String>>,
+    /// When it was made, Unix seconds.
+    pub created_at: u64,
+    /// When it stops working, Unix seconds.
+    pub expires_at: Option<u64>,
+    /// When it was revoked, Unix seconds.
+    pub revoked_at: Option<u64>,
+}
+
+impl Store {
+    /// Keep a new key.
+    pub async fn insert_key(&self, key: &KeyRecord) -> Result<(), StoreError> {
+        let mut tx = self
+            .pool()
+            .begin()
+            .await
+            .map_err(StoreError::query("create a client key"))?;
+        sqlx::query(
+            "INSERT INTO client_keys (id, hash, hint, name, owner, models, routes, created_at, expires_at, revoked_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&key.id)
+        .bind(&key.hash[..])
+        .bind(&key.hint)
+        .bind(&key.name)
+        .bind(&key.owner)
+        .bind(key.models.as_ref().map(json_list))
+        .bind(key.routes.as_ref().map(json_list))
+        .bind(seconds(key.created_at))
+        .bind(key.expires_at.map(seconds))
+        .bind(key.revoked_at.map(seconds))
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::query("create a client key"))?;
+        bump(&mut tx, "create a client key").await?;
+        tx.commit()
+            .await
+            .map_err(StoreError::query("create a client key"))
+    }
+
+    /// Every key, revoked and expired ones included, oldest first.
+    pub async fn keys(&self) -> Result<Vec<KeyRecord>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM client_keys ORDER BY created_at, id")
+            .fetch_all(self.pool())
+            .await
+            .map_err(StoreError::query("list the client keys"))?;
+        rows.iter().map(record).collect()
+    }
+
+    /// The key named `id`, if there is one.
+    pub async fn key(&self, id: &str) -> Result<Option<KeyRecord>, StoreError> {
+        let row = sqlx::query("SELECT * FROM client_keys WHERE id = ?")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(StoreError::query("read a client key"))?;
+        row.as_ref().map(record).transpose()
+    }
+
+    /// Revoke the key named `id` at `at` (Unix seconds); a key already revoked keeps its first
+    /// revocation time. `None` when there is no such key.
+    pub async fn revoke_key(&self, id: &str, at: u64) -> Result<Option<KeyRecord>, StoreError> {
+        let mut tx = self
+            .pool()
+            .begin()
+            .await
+            .map_err(StoreError::query("revoke a client key"))?;
+        let changed = sqlx::query(
+            "UPDATE client_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+        )
+        .bind(seconds(at))
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::query("revoke a client key"))?
+        .rows_affected();
+        if changed > 0 {
+            bump(&mut tx, "revoke a client key").await?;
+        }
+        let row = sqlx::query("SELECT * FROM client_keys WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(StoreError::query("revoke a client key"))?;
+        tx.commit()
+            .await
+            .map_err(StoreError::query("revoke a client key"))?;
+        row.as_ref().map(record).transpose()
+    }
+}
+
+async fn bump(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    doing: &'static str,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE changes SET version = version + 1 WHERE topic = ?")
+        .bind(TOPIC)
+        .execute(&mut **tx)
+        .await
+        .map(drop)
+        .map_err(StoreError::query(doing))
+}
+
+fn json_list(items: &Vec<String>) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
+}
+
+fn seconds(s: u64) -> i64 {
+    i64::try_from(s).unwrap_or(i64::MAX)
+}
+
+fn record(row: &SqliteRow) -> Result<KeyRecord, StoreError> {
+    let id: String = get(row, "id", "?")?;
+    let corrupt = |detail: String| StoreError::Corrupt {
+        what: format!("client key {id}"),
+        detail,
+    };
+    let hash: Vec<u8> = get(row, "hash", &id)?;
+    let hash: [u8; 32] = hash
+        .try_into()
+        .map_err(|h: Vec<u8>| corrupt(format!("its hash is {} bytes, not 32", h.len())))?;
+    let list = |column: &str| -> Result<Option<Vec<String>>, StoreError> {
+        get::<Option<String>>(row, column, &id)?
+            .map(|text| {
+                serde_json::from_str(&text)
+                    .map_err(|e| corrupt(format!("`{column}` is not a list of names: {e}")))
+            })
+            .transpose()
+    };
+    let time = |column: &str| -> Result<Option<u64>, StoreError> {
+        Ok(get::<Option<i64>>(row, column, &id)?.map(|s| u64::try_from(s).unwrap_or(0)))
+    };
+    Ok(KeyRecord {
+        hash,
+        hint: get(row, "hint", &id)?,
+        name: get(row, "name", &id)?,
+        owner: get(row, "owner", &id)?,
+        models: list("models")?,
+        routes: list("routes")?,
+        created_at: time("created_at")?.unwrap_or(0),
+        expires_at: time("expires_at")?,
+        revoked_at: time("revoked_at")?,
+        id,
+    })
+}
+
+fn get<'r, T>(row: &'r SqliteRow, column: &str, id: &str) -> Result<T, StoreError>
+where
+    T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+{
+    row.try_get(column).map_err(|e| StoreError::Corrupt {
+        what: format!("client key {id}"),
+        detail: format!("column `{column}`: {e}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(id: &str, hash: u8) -> KeyRecord {
+        KeyRecord {
+            id: id.into(),
+            hash: [hash; 32],
+            hint: "ark_abcd…wxyz".into(),
+            name: "ci".into(),
+            owner: Some("team-a".into()),
+            models: Some(vec!["fast".into(), "openai:gpt-4o".into()]),
+            routes: None,
+            created_at: 1_700_000_000,
+            expires_at: Some(1_800_000_000),
+            revoked_at: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn keys_round_trip_and_each_change_bumps_the_counter() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("a.db")).await.unwrap();
+        let a = key("key_a", 1);
+        store.insert_key(&a).await.unwrap();
+        assert_eq!(store.version(TOPIC).await.unwrap(), 1);
+        assert_eq!(store.key("key_a").await.unwrap(), Some(a.clone()));
+        assert_eq!(store.key("key_zz").await.unwrap(), None);
+
+        let dup = store.insert_key(&key("key_b", 1)).await.unwrap_err();
+        assert!(dup.to_string().contains("create a client key"), "{dup}");
+        assert_eq!(
+            store.version(TOPIC).await.unwrap(),
+            1,
+            "a failed write bumps nothing"
+        );
+
+        let revoked = store
+            .revoke_key("key_a", 1_750_000_000)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(revoked.revoked_at, Some(1_750_000_000));
+        assert_eq!(store.version(TOPIC).await.unwrap(), 2);
+        let again = store
+            .revoke_key("key_a", 1_760_000_000)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            again.revoked_at,
+            Some(1_750_000_000),
+            "the first revocation stands"
+        );
+        assert_eq!(store.version(TOPIC).await.unwrap(), 2);
+        assert_eq!(store.revoke_key("key_zz", 1).await.unwrap(), None);
+        assert_eq!(store.keys().await.unwrap(), vec![revoked]);
+    }
+}
