@@ -18,6 +18,8 @@ use crate::server::{self, AdminPolicy, Services};
 /// Build everything from `config`, bind and serve until Ctrl-C. Prints
 /// `aratta listening on http://ADDR` on stdout once bound.
 pub async fn serve(config: Config, home: Home) -> anyhow::Result<()> {
+    // The store first: a server that cannot check client keys must not start serving.
+    let keys = open_keys(&config, &home).await?;
     let gateway = Arc::new(start_gateway(config, &home).await?);
     // Model lists for bare model names load in the background; nothing waits for them.
     gateway.start_model_refresh();
@@ -53,12 +55,24 @@ pub async fn serve(config: Config, home: Home) -> anyhow::Result<()> {
         .tools
         .restore(crate::tools::ToolStore::new(home.tools_path()));
     let admin = AdminPolicy::for_bind(&settings.host, std::env::var("ARATTA_ADMIN_TOKEN").ok());
+    let client_keys_required = settings.client_keys_required();
+    if !client_keys_required && !ip.is_loopback() {
+        tracing::warn!(host = %ip, "[server] require_client_keys = false on a server beyond loopback: anyone who reaches it spends your provider keys");
+    }
+    tracing::info!(
+        required = client_keys_required,
+        keys = keys.ring.len(),
+        store = %keys.store.path().display(),
+        "client keys"
+    );
     let services = Services {
         gateway,
         reload,
         heal,
         agents,
         admin,
+        keys,
+        client_keys_required,
     };
     let app = server::app(services, bound);
     tracing::info!(address = %bound, "serving");
@@ -68,6 +82,21 @@ pub async fn serve(config: Config, home: Home) -> anyhow::Result<()> {
         tracing::info!("shutting down");
     })
     .await
+}
+
+/// The store (`[store] url`, else `<home>/aratta.db`) and the client keys in it, kept fresh
+/// every second (keys made or revoked by `aratta keys` or another server on the store).
+pub async fn open_keys(config: &Config, home: &Home) -> anyhow::Result<crate::keys::Keys> {
+    let store = open_store(config, home).await?;
+    let ring = Arc::new(crate::keys::KeyRing::load(store.clone()).await?);
+    ring.start_refresh(std::time::Duration::from_secs(1));
+    Ok(crate::keys::Keys { store, ring })
+}
+
+/// The store `[store] url` names (else `<home>/aratta.db`), opened and migrated.
+pub async fn open_store(config: &Config, home: &Home) -> anyhow::Result<crate::store::Store> {
+    let path = crate::store::Store::location(config.store.url.as_deref(), &home.store_path())?;
+    Ok(crate::store::Store::open(&path).await?)
 }
 
 /// List the agents' tools in the registry, so they are listed and exported to any provider

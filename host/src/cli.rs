@@ -42,6 +42,11 @@ pub enum Command {
     /// Heal cycles of the running server: list, show one, start one for an adapter.
     #[command(subcommand)]
     Heal(HealCommand),
+    /// Client keys: the keys clients send to chat, embeddings and model listings. Works on
+    /// the store directly (the server need not run); a running server sees changes within a
+    /// second.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Internal: compile one adapter component (read from stdin) into the compile cache. The
     /// server runs this in a child process so Cranelift's memory is never its own.
     #[command(name = "__compile-adapter", hide = true)]
@@ -64,6 +69,73 @@ pub struct CompileAdapterArgs {
     /// The compile-cache entry to write.
     #[arg(long)]
     pub out: PathBuf,
+}
+
+/// `aratta keys ...`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make a key and print it. It is shown this once: the store keeps only its hash.
+    Create(KeysCreateArgs),
+    /// List every key, revoked and expired ones marked.
+    List(StoreArgs),
+    /// Show one key.
+    Show {
+        /// The key's id (`key_…`, see `aratta keys list`).
+        #[arg(value_name = "ID")]
+        id: String,
+        /// Where the store is, and how to print.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Revoke a key: refused from now on (within a second by a running server).
+    Revoke {
+        /// The key's id (`key_…`).
+        #[arg(value_name = "ID")]
+        id: String,
+        /// Where the store is, and how to print.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// Options of `aratta keys create`.
+#[derive(Debug, Args)]
+pub struct KeysCreateArgs {
+    /// What the key is for ("ci", "alice's laptop").
+    #[arg(long)]
+    pub name: String,
+    /// Who holds it.
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// How long until it stops working, e.g. `30d`, `12h` (default: until revoked).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub expires_in: Option<std::time::Duration>,
+    /// The models it may ask for, comma-separated: aliases, `provider:model`, bare names, or
+    /// prefixes ending in `*` (`openai:*`). Default: any.
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    pub models: Vec<String>,
+    /// The routes it may use, comma-separated: chat, embeddings, models. Default: all.
+    #[arg(long, value_name = "A,B", value_delimiter = ',', value_parser = parse_route)]
+    pub routes: Vec<crate::keys::Route>,
+    /// Where the store is, and how to print.
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+fn parse_route(name: &str) -> Result<crate::keys::Route, String> {
+    crate::keys::Route::parse(name)
+        .ok_or_else(|| format!("`{name}` is not a route kind; use chat, embeddings or models"))
+}
+
+/// Which store a `keys` command works on, and how it prints.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// Config file whose [store] url names the store. Overrides $ARATTA_CONFIG.
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `aratta heal ...`: what the heal worker did (each phase, the diff, the decision), and

@@ -4,13 +4,14 @@
 //! The modules form layers, listed here from the bottom up; a module uses only modules on
 //! its own line or above it, never below (the test `host/tests/layers.rs` fails otherwise):
 //!
-//! 1. [`clock`], [`fs`], [`home`]: time as records write it, durable file writes, where
-//!    everything lives.
+//! 1. [`clock`], [`fs`], [`home`], [`store`]: time as records write it, durable file
+//!    writes, where everything lives, the database of durable state.
 //! 2. [`runtime`]: the wasmtime engine, adapter loading, sandboxed calls, outbound HTTP.
 //! 3. [`scri`]: SCRI's JSON shapes and their conversion to the WIT types adapters take.
 //! 4. [`config`]: the operator's settings, layered and checked.
 //! 5. [`resilience`]: circuit breakers, retries, metrics, the health monitor.
-//! 6. [`tools`]: the tool registry, tools defined once and exported to any provider.
+//! 6. [`tools`], [`keys`]: the tool registry, tools defined once and exported to any
+//!    provider; the client keys Aratta issues, and who a request runs as.
 //! 7. [`gateway`]: providers, model routing and fallback on top of the runtime.
 //! 8. [`reload`]: hot-swapping adapters: the directory watch, verification, history and
 //!    rollback, probation (fed by the gateway's call observers), the approval queue.
@@ -39,9 +40,11 @@ pub mod fs;
 pub mod gateway;
 pub mod heal;
 pub mod home;
+pub mod keys;
 pub mod reload;
 pub mod resilience;
 pub mod runtime;
 pub mod scri;
 pub mod server;
+pub mod store;
 pub mod tools;

@@ -106,6 +106,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 async_runtime()?.block_on(commands::heal::run(&command, &home))?
             );
         }
+        Command::Keys(command) => {
+            print!(
+                "{}",
+                async_runtime()?.block_on(commands::keys::run(&command, &home))?
+            );
+        }
         Command::Agent(AgentCommand::Run(args)) => {
             async_runtime()?.block_on(commands::agent::run(&args, &home))?;
         }

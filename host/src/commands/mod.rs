@@ -6,6 +6,7 @@ pub mod agent;
 pub mod approvals;
 pub mod heal;
 pub mod init;
+pub mod keys;
 pub mod scaffold;
 pub mod server_client;
 

@@ -35,6 +35,8 @@ pub struct Config {
     pub retry: RetryConfig,
     /// Hot-swapping adapters: the directory watch, verification, history and probation.
     pub reload: ReloadConfig,
+    /// Where durable state (client keys) is kept.
+    pub store: StoreConfig,
     /// The file this config was read from, if one existed.
     #[serde(skip)]
     pub file: Option<PathBuf>,
@@ -99,6 +101,10 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Requests being read or answered at once, streams included; more wait their turn.
     pub max_concurrent_requests: usize,
+    /// Whether the inference routes (chat, embeddings, model listings) demand a client key
+    /// (`aratta keys create`). Unset: demanded when `host` is beyond loopback, optional on
+    /// loopback (a key sent is still checked and applied).
+    pub require_client_keys: Option<bool>,
 }
 
 impl Default for ServerConfig {
@@ -114,6 +120,7 @@ impl Default for ServerConfig {
             body_read_timeout_seconds: 60,
             max_connections: 1024,
             max_concurrent_requests: 512,
+            require_client_keys: None,
         }
     }
 }
@@ -132,6 +139,17 @@ impl ServerConfig {
     /// `idle_timeout_seconds` as a [`Duration`].
     pub fn idle_timeout(&self) -> Duration {
         Duration::from_secs(self.idle_timeout_seconds)
+    }
+
+    /// Whether inference requests without a client key are refused: as configured, else
+    /// when the server listens beyond loopback (a `host` that is not an IP counts as beyond).
+    pub fn client_keys_required(&self) -> bool {
+        self.require_client_keys.unwrap_or_else(|| {
+            !self
+                .host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+        })
     }
 
     /// `body_read_timeout_seconds` as a [`Duration`].
@@ -449,6 +467,7 @@ pub(crate) struct ConfigFile {
     breaker: BreakerConfig,
     retry: RetryConfig,
     reload: ReloadConfig,
+    store: StoreConfig,
 }
 
 impl ConfigFile {
@@ -474,9 +493,18 @@ impl ConfigFile {
             breaker: self.breaker,
             retry: self.retry,
             reload: self.reload,
+            store: self.store,
             file,
         }
     }
+}
+
+/// `[store]`: where durable state is kept.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// The SQLite database: `sqlite://PATH` or a path. Unset: `<home>/aratta.db`.
+    pub url: Option<String>,
 }
 
 /// The file's form of one provider: every field optional.

@@ -195,7 +195,8 @@ fn unknown_keys_name_the_key_the_file_and_the_fix() {
         "server.prot: unknown key (did you mean `port`?); valid keys here: host, port, \
          request_timeout_seconds, max_body_bytes, allowed_host_names, \
          header_read_timeout_seconds, idle_timeout_seconds, body_read_timeout_seconds, \
-         max_connections, max_concurrent_requests (set in /etc/aratta/config.toml)"
+         max_connections, max_concurrent_requests, require_client_keys (set in \
+         /etc/aratta/config.toml)"
     );
     assert!(
         error("[behavior]\n", &[]).starts_with("behavior: unknown key (did you mean `behaviour`?)")

@@ -80,6 +80,12 @@ pub enum GatewayError {
         /// The provider.
         provider: String,
     },
+    /// The client's key may not do this (a model outside its list).
+    #[error("{message}")]
+    Forbidden {
+        /// What was refused, and what the key allows.
+        message: String,
+    },
     /// An admin route was called without the right token.
     #[error("not authorized: {reason}")]
     AdminDenied {
@@ -141,6 +147,7 @@ impl GatewayError {
             self,
             GatewayError::BadRequest { .. }
                 | GatewayError::AdminDenied { .. }
+                | GatewayError::Forbidden { .. }
                 | GatewayError::UnknownModel { .. }
                 | GatewayError::Timeout { .. }
                 // The instance pool is shared by every adapter: another provider would find
@@ -212,6 +219,7 @@ impl GatewayError {
             GatewayError::MissingCredential { .. } => (Unavailable, Some("missing_credential")),
             GatewayError::CircuitOpen { .. } => (Unavailable, Some("circuit_open")),
             GatewayError::AdminDenied { .. } => (ClientAuth, Some("admin_token_required")),
+            GatewayError::Forbidden { .. } => (Permission, Some("model_not_allowed")),
             GatewayError::Timeout { .. } => (Timeout, Some("request_timeout")),
             GatewayError::Exhausted { last, .. } => last.body(),
             GatewayError::Invoke { error, .. } => match error {
@@ -276,6 +284,7 @@ impl GatewayError {
 enum StatusKind {
     InvalidRequest,
     ClientAuth,
+    Permission,
     NotFound,
     RateLimited,
     Timeout,
@@ -309,6 +318,7 @@ impl StatusKind {
         match self {
             StatusKind::InvalidRequest => "invalid_request_error",
             StatusKind::ClientAuth => "authentication_error",
+            StatusKind::Permission => "permission_error",
             StatusKind::NotFound => "not_found_error",
             StatusKind::RateLimited => "rate_limit_error",
             StatusKind::Timeout => "timeout_error",
@@ -328,6 +338,7 @@ impl StatusKind {
             StatusKind::InvalidRequest | StatusKind::Unsupported => StatusCode::BAD_REQUEST,
             StatusKind::NotFound => StatusCode::NOT_FOUND,
             StatusKind::ClientAuth => StatusCode::UNAUTHORIZED,
+            StatusKind::Permission => StatusCode::FORBIDDEN,
             StatusKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             StatusKind::Timeout => StatusCode::GATEWAY_TIMEOUT,
             StatusKind::Overloaded | StatusKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,

@@ -66,6 +66,9 @@ impl Gateway {
             attempts: Vec::new(),
             last: None,
         };
+        // A client key limited to some models is refused the others before any routing.
+        crate::keys::check_model(reference)
+            .map_err(|message| GatewayError::Forbidden { message })?;
         for (provider, model) in self.targets(reference)? {
             match self
                 .try_target(&mut walk, provider, &model, shape, &mut op)

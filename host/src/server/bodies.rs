@@ -5,6 +5,7 @@
 //! [`crate::dialects`].)
 
 use crate::dialects::scri::{Failure, bad_request, parse_json};
+use crate::keys::KeySpec;
 use crate::tools::ToolDef;
 
 pub use super::adapter_routes::{Rejection, RollbackTo};
@@ -27,6 +28,14 @@ pub fn tool_defs(body: &[u8]) -> Result<Vec<ToolDef>, Failure> {
         return Err(bad_request("the array of tools is empty", None));
     }
     Ok(defs)
+}
+
+/// `POST /api/v1/keys`: a new client key's name, owner, lifetime and limits, checked.
+pub fn key_spec(body: &[u8]) -> Result<KeySpec, Failure> {
+    let spec: KeySpec = parse_json(body)?;
+    spec.check()
+        .map_err(|e| bad_request(&e.to_string(), Some(e.field.into())))?;
+    Ok(spec)
 }
 
 /// `POST /api/v1/adapters/{name}/rollback`: which version; an empty body names none.
@@ -80,6 +89,11 @@ mod tests {
         assert!(matches!(rejection(b""), Ok(Rejection { reason: None })));
         assert!(rollback_to(br#"{"verison": "1"}"#).is_err());
         assert!(tool_defs(b"[]").is_err());
+        assert_eq!(
+            refused_param(key_spec(br#"{"name": "a", "models": []}"#)).as_deref(),
+            Some("models")
+        );
+        assert!(key_spec(br#"{"name": "a", "routes": ["chat"]}"#).is_ok());
         assert!(
             matches!(tool_defs(br#"{"name": "a", "parameters": {}}"#), Ok(defs) if defs.len() == 1)
         );

@@ -248,8 +248,9 @@ fn body_type(method: &Method, path: &str) -> Option<&'static str> {
     if path == "/api/v1/approvals" {
         return Some("application/wasm");
     }
-    const JSON_ROUTES: [&str; 6] = [
+    const JSON_ROUTES: [&str; 7] = [
         "/api/v1/agents/",
+        "/api/v1/keys",
         "/api/v1/heal/",
         "/api/v1/breakers/",
         "/api/v1/tools",

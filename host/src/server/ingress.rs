@@ -1,4 +1,5 @@
-//! The layer every request passes first: who may ask ([`guard`](super::guard)), a slot among
+//! The layer every request passes first: who may ask ([`guard`](super::guard)), the client
+//! key of an inference request ([`ClientAuth`]: the [`Caller`] it runs as), a slot among
 //! `[server] max_concurrent_requests`, the body read under its own deadline and size limit,
 //! and the request deadline (`request_timeout_seconds`, counted from here, so reading the body
 //! and waiting for a slot count against it). A refusal is answered in the shape of the API the
@@ -21,6 +22,7 @@ use tokio::time::Instant;
 
 use crate::config::ServerConfig;
 use crate::dialects::{DEADLINE, Shape};
+use crate::keys::{CALLER, Caller, ClientAuth, Route};
 use crate::scri::ApiErrorBody;
 
 use super::guard::{Guard, Refusal, check_content_type};
@@ -28,6 +30,7 @@ use super::guard::{Guard, Refusal, check_content_type};
 /// The ingress rules and limits for one bound server.
 pub struct Ingress {
     guard: Guard,
+    auth: Arc<ClientAuth>,
     slots: Arc<Semaphore>,
     request_timeout: Duration,
     body_timeout: Duration,
@@ -35,10 +38,12 @@ pub struct Ingress {
 }
 
 impl Ingress {
-    /// The layer's state for a server bound to `bound` with the `[server]` settings.
-    pub fn new(bound: std::net::SocketAddr, server: &ServerConfig) -> Self {
+    /// The layer's state for a server bound to `bound` with the `[server]` settings, checking
+    /// client keys by `auth`.
+    pub fn new(bound: std::net::SocketAddr, server: &ServerConfig, auth: Arc<ClientAuth>) -> Self {
         Ingress {
             guard: Guard::new(bound, server),
+            auth,
             slots: Arc::new(Semaphore::new(server.max_concurrent_requests)),
             request_timeout: server.request_timeout(),
             body_timeout: server.body_read_timeout(),
@@ -61,6 +66,35 @@ pub async fn admit(State(ingress): State<Arc<Ingress>>, request: Request, next: 
         tracing::warn!(method = %parts.method, path = %parts.uri.path(), reason = %refusal, "request refused");
         return refuse(shape(), &refusal);
     }
+    let caller = match Route::of(&parts.method, parts.uri.path()) {
+        None => Caller::default(),
+        Some(route) => {
+            match ingress.auth.admit(
+                route,
+                &parts.headers,
+                &parts.uri,
+                crate::clock::unix_seconds(),
+            ) {
+                Ok(caller) => caller,
+                Err(denied) => {
+                    tracing::warn!(method = %parts.method, path = %parts.uri.path(), reason = %denied, "request refused");
+                    let mut refused = answer(
+                        shape(),
+                        denied.status(),
+                        denied.kind(),
+                        denied.code(),
+                        denied.to_string(),
+                    );
+                    if denied.status() == StatusCode::SERVICE_UNAVAILABLE {
+                        refused
+                            .headers_mut()
+                            .insert(header::RETRY_AFTER, HeaderValue::from(5));
+                    }
+                    return refused;
+                }
+            }
+        }
+    };
     let Ok(Ok(slot)) =
         tokio::time::timeout_at(deadline, ingress.slots.clone().acquire_owned()).await
     else {
@@ -116,7 +150,9 @@ pub async fn admit(State(ingress): State<Arc<Ingress>>, request: Request, next: 
         }
     };
     let request = Request::from_parts(parts, Body::from(bytes));
-    let response = DEADLINE.scope(deadline, next.run(request)).await;
+    let response = DEADLINE
+        .scope(deadline, CALLER.scope(caller, next.run(request)))
+        .await;
     // The slot is held until the answer's body (a stream) ends or the client goes away.
     response.map(|body| {
         Body::new(body.map_frame(move |frame| {

@@ -1,8 +1,8 @@
 //! The HTTP server: every dialect's routes ([`crate::dialects::router`]: chat, embeddings,
 //! models and health in SCRI, OpenAI's, Anthropic's and Gemini's), the operator's routes under
-//! `/api/v1` (the tool registry, agents, adapters, heal cycles, breakers and metrics), the
-//! OpenAPI document of the SCRI API generated from the same types the handlers use, and the
-//! ingress guard and connection workers in front of them all. Any other path is a 404
+//! `/api/v1` (the tool registry, agents, adapters, heal cycles, client keys, breakers and
+//! metrics), the OpenAPI document of the SCRI API generated from the same types the handlers
+//! use, and the ingress guard and connection workers in front of them all. Any other path is a 404
 //! `not_found`. The server speaks SCRI to the gateway and never sees WIT.
 
 mod adapter_routes;
@@ -13,6 +13,7 @@ mod guard;
 mod heal_routes;
 mod health_routes;
 mod ingress;
+mod key_routes;
 mod openapi;
 mod tool_routes;
 mod workers;
@@ -91,18 +92,28 @@ pub struct Services {
     pub agents: Option<Arc<Executor>>,
     /// Who may use admin routes.
     pub admin: AdminPolicy,
+    /// Client keys: the store and the keys in memory (`/api/v1/keys`).
+    pub keys: crate::keys::Keys,
+    /// Whether inference requests must carry a client key.
+    pub client_keys_required: bool,
 }
 
 /// The whole application: every route, the admin policy, and the ingress guard outermost,
 /// so every route (and the fallback) is guarded and limited. `bound` is the listening
 /// address, which is the only `Host` a request may name.
 pub fn app(services: Services, bound: SocketAddr) -> Router {
+    let auth = Arc::new(crate::keys::ClientAuth::new(
+        services.keys.ring.clone(),
+        services.client_keys_required,
+    ));
     let ingress = Arc::new(ingress::Ingress::new(
         bound,
         &services.gateway.config.server,
+        auth,
     ));
     let app = router(services.gateway)
         .merge(adapter_routes::router(services.reload))
+        .merge(key_routes::router(services.keys))
         .merge(heal_routes::router(services.heal));
     let app = match services.agents {
         Some(agents) => app.layer(axum::Extension(agents)),

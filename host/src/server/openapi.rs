@@ -59,12 +59,14 @@ use crate::scri;
 )]
 pub struct ScriApi;
 
-/// Serve the document (the tool registry's, agents' and adapter reload routes merged in).
+/// Serve the document (the tool registry's, agents', adapter reload, heal and client-key
+/// routes merged in).
 pub async fn document() -> Json<utoipa::openapi::OpenApi> {
     let mut doc = ScriApi::openapi();
     doc.merge(super::tool_routes::ToolApi::openapi());
     doc.merge(super::agent_routes::AgentApi::openapi());
     doc.merge(super::adapter_routes::AdapterApi::openapi());
     doc.merge(super::heal_routes::HealApi::openapi());
+    doc.merge(super::key_routes::KeyApi::openapi());
     Json(doc)
 }
