@@ -288,3 +288,50 @@ async fn the_official_google_genai_python_sdk_works_against_the_gateway() {
         json!(["alpha", "beta gamma"])
     );
 }
+
+/// Client keys through all three official SDKs, on a server that requires them: each SDK's
+/// own key header carries the key, and each raises its own authentication or permission error
+/// (with Aratta's message) for a placeholder, a revoked key and a model the key may not use.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_sdks_send_client_keys_and_raise_their_own_errors() {
+    let mock = MockUpstream::start(Script::new()).await;
+    let config = Config::local(&mock.base_url()).raw("[server]\nrequire_client_keys = true\n");
+    let gateway = Gateway::start(&config).await;
+    let make = |spec: serde_json::Value| {
+        let gateway = &gateway;
+        async move {
+            let made: serde_json::Value = gateway
+                .post_json("/api/v1/keys", &spec)
+                .await
+                .json()
+                .await
+                .unwrap();
+            made
+        }
+    };
+    let good = make(json!({"name": "good"})).await;
+    let limited = make(json!({"name": "limited", "models": ["local:llama3.2"]})).await;
+    let revoked = make(json!({"name": "revoked"})).await;
+    let id = revoked["id"].as_str().unwrap();
+    let deleted = gateway
+        .client()
+        .delete(gateway.url(&format!("/api/v1/keys/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 200);
+    let keys = json!({
+        "good": good["secret"],
+        "limited": limited["secret"],
+        "revoked": revoked["secret"],
+        "model": "local:llama3.2",
+        "other_model": "local:other",
+    });
+    let logs = || format!("--- gateway ---\n{}", gateway.logs());
+    run_script("client_keys_check.py", gateway.base_url(), &keys, &logs).await;
+    assert_eq!(
+        mock.chat_requests().len(),
+        4,
+        "only the answered requests reached the provider"
+    );
+}
