@@ -68,6 +68,7 @@ short_passes!(
     agent_run,
     tool_defs,
     adapter_bodies,
+    key_spec,
     openai_stream,
     anthropic_stream,
     gemini_stream,

@@ -104,6 +104,31 @@ fn tool_defs(input: &[u8]) -> Result<(), String> {
     }
 }
 
+/// `POST /api/v1/keys`.
+pub const KEY_SPEC: Target = Target {
+    name: "key_spec",
+    about: "client key spec and its checks (server::bodies::key_spec)",
+    dict: dict::SCRI,
+    check: key_spec,
+};
+
+fn key_spec(input: &[u8]) -> Result<(), String> {
+    let spec = match bodies::key_spec(input) {
+        Ok(spec) => spec,
+        Err(failure) => return is_bad_request(&failure),
+    };
+    // What is accepted re-encodes to the same spec and passes its checks again.
+    let text =
+        serde_json::to_vec(&spec).map_err(|e| format!("an accepted spec does not encode: {e}"))?;
+    match bodies::key_spec(&text) {
+        Ok(again) => ensure(again == spec, || format!("{spec:?} re-read as {again:?}")),
+        Err(failure) => Err(format!(
+            "an accepted spec is refused when re-read: {}",
+            failure.0
+        )),
+    }
+}
+
 /// `POST /api/v1/adapters/{name}/rollback` and `POST /api/v1/approvals/{id}/reject`.
 pub const ADAPTER_BODIES: Target = Target {
     name: "adapter_bodies",

@@ -28,6 +28,7 @@ pub static TARGETS: &[Target] = &[
     admin::AGENT_RUN,
     admin::TOOL_DEFS,
     admin::ADAPTER_BODIES,
+    admin::KEY_SPEC,
     encoders::OPENAI_STREAM,
     encoders::ANTHROPIC_STREAM,
     encoders::GEMINI_STREAM,
