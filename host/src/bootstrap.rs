@@ -21,6 +21,26 @@ pub async fn serve(config: Config, home: Home) -> anyhow::Result<()> {
     // The store first: a server that cannot check client keys must not start serving.
     let keys = open_keys(&config, &home).await?;
     let gateway = Arc::new(start_gateway(config, &home).await?);
+    // Every request's usage, priced and written in batches off the request path.
+    let prices = crate::usage::Prices::new(
+        gateway
+            .config
+            .prices
+            .iter()
+            .map(|(reference, price)| (reference.clone(), *price)),
+    );
+    let retention = gateway.config.store.usage_retention_days;
+    let recorder = crate::usage::UsageRecorder::start(
+        keys.store.clone(),
+        prices.clone(),
+        &gateway.metrics,
+        crate::usage::RecorderSettings {
+            retention: (retention > 0).then(|| std::time::Duration::from_secs(retention * 86_400)),
+            ..Default::default()
+        },
+        Some(keys.limits.clone()),
+    );
+    gateway.record_usage(recorder.clone());
     // Model lists for bare model names load in the background; nothing waits for them.
     gateway.start_model_refresh();
     let settings = gateway.config.server.clone();
@@ -71,17 +91,27 @@ pub async fn serve(config: Config, home: Home) -> anyhow::Result<()> {
         heal,
         agents,
         admin,
+        usage: server::UsageState {
+            store: keys.store.clone(),
+            recorder: recorder.clone(),
+            prices,
+        },
         keys,
         client_keys_required,
     };
     let app = server::app(services, bound);
     tracing::info!(address = %bound, "serving");
     println!("aratta listening on http://{bound}");
-    server::serve(listener, app, &settings, async {
+    let served = server::serve(listener, app, &settings, async {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");
     })
-    .await
+    .await;
+    // What the recorder still holds goes to the store before the process ends.
+    if !recorder.flush(std::time::Duration::from_secs(5)).await {
+        tracing::warn!("usage records still queued at shutdown were not all written");
+    }
+    served
 }
 
 /// The store (`[store] url`, else `<home>/aratta.db`) and the client keys in it, kept fresh
@@ -90,7 +120,22 @@ pub async fn open_keys(config: &Config, home: &Home) -> anyhow::Result<crate::ke
     let store = open_store(config, home).await?;
     let ring = Arc::new(crate::keys::KeyRing::load(store.clone()).await?);
     ring.start_refresh(std::time::Duration::from_secs(1));
-    Ok(crate::keys::Keys { store, ring })
+    // Budgets count what each key spent this period before this process started.
+    let limits = Arc::new(crate::keys::Limits::new());
+    let now = crate::clock::unix_millis();
+    for key in store.keys().await? {
+        if key.budget_usd.is_some() && key.revoked_at.is_none() {
+            let period = key.budget_period.as_deref().unwrap_or("month");
+            let (start, _) = crate::keys::period_start(period, now);
+            let spent = store.spend_since(&key.id, start).await?;
+            limits.preload_spend(&key, spent, now);
+        }
+    }
+    Ok(crate::keys::Keys {
+        store,
+        ring,
+        limits,
+    })
 }
 
 /// The store `[store] url` names (else `<home>/aratta.db`), opened and migrated.

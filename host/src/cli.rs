@@ -47,6 +47,9 @@ pub enum Command {
     /// second.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Usage: requests, tokens and cost, summed by key, model, provider, day or hour (from
+    /// the store; the server need not run).
+    Usage(UsageArgs),
     /// Internal: compile one adapter component (read from stdin) into the compile cache. The
     /// server runs this in a child process so Cranelift's memory is never its own.
     #[command(name = "__compile-adapter", hide = true)]
@@ -117,14 +120,62 @@ pub struct KeysCreateArgs {
     /// The routes it may use, comma-separated: chat, embeddings, models. Default: all.
     #[arg(long, value_name = "A,B", value_delimiter = ',', value_parser = parse_route)]
     pub routes: Vec<crate::keys::Route>,
+    /// Requests per minute at most.
+    #[arg(long, value_name = "N")]
+    pub rpm: Option<u64>,
+    /// Tokens (input and output) per minute at most.
+    #[arg(long, value_name = "N")]
+    pub tpm: Option<u64>,
+    /// Requests at once at most.
+    #[arg(long, value_name = "N")]
+    pub max_concurrent: Option<u64>,
+    /// US dollars per budget period at most.
+    #[arg(long, value_name = "USD")]
+    pub budget_usd: Option<f64>,
+    /// The budget's period: day, week or month (default month).
+    #[arg(long, value_name = "PERIOD", value_parser = parse_period)]
+    pub budget_period: Option<crate::keys::Period>,
     /// Where the store is, and how to print.
     #[command(flatten)]
     pub store: StoreArgs,
 }
 
+fn parse_period(name: &str) -> Result<crate::keys::Period, String> {
+    match name {
+        "day" => Ok(crate::keys::Period::Day),
+        "week" => Ok(crate::keys::Period::Week),
+        "month" => Ok(crate::keys::Period::Month),
+        _ => Err(format!("`{name}` is not a period; use day, week or month")),
+    }
+}
+
 fn parse_route(name: &str) -> Result<crate::keys::Route, String> {
     crate::keys::Route::parse(name)
         .ok_or_else(|| format!("`{name}` is not a route kind; use chat, embeddings or models"))
+}
+
+/// Options of `aratta usage`.
+#[derive(Debug, Args)]
+pub struct UsageArgs {
+    /// Sum by key, model, provider, day or hour.
+    #[arg(long, default_value = "key", value_parser = ["key", "model", "provider", "day", "hour"])]
+    pub by: String,
+    /// From: a duration back from now (24h, 7d), a date (2026-12-01) or an RFC 3339
+    /// date-time. Default: 30 days back.
+    #[arg(long, default_value = "30d")]
+    pub since: String,
+    /// Until (not included), in the same forms. Default: now.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Only this client key's requests (`key_…`).
+    #[arg(long)]
+    pub key: Option<String>,
+    /// Only this provider's requests.
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// Where the store is, and how to print.
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// Which store a `keys` command works on, and how it prints.

@@ -106,6 +106,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 async_runtime()?.block_on(commands::heal::run(&command, &home))?
             );
         }
+        Command::Usage(args) => {
+            print!(
+                "{}",
+                async_runtime()?.block_on(commands::usage::run(&args, &home))?
+            );
+        }
         Command::Keys(command) => {
             print!(
                 "{}",

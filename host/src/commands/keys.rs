@@ -54,6 +54,11 @@ async fn create(args: &KeysCreateArgs, home: &Home) -> anyhow::Result<String> {
         expires_in_seconds: args.expires_in.map(|d| d.as_secs().max(1)),
         models: (!args.models.is_empty()).then(|| args.models.clone()),
         routes: (!args.routes.is_empty()).then(|| args.routes.clone()),
+        rpm: args.rpm,
+        tpm: args.tpm,
+        max_concurrent: args.max_concurrent,
+        budget_usd: args.budget_usd,
+        budget_period: args.budget_period,
     };
     let store = open(&args.store, home).await?;
     let issued: IssuedKey = keys::issue(&store, &spec, unix_seconds()).await?;
@@ -151,6 +156,23 @@ fn details(k: &KeyRecord, now: u64) -> String {
         "routes:   {}",
         list(&k.routes, "chat, embeddings, models")
     );
+    let limit = |n: Option<u64>, unit: &str| {
+        n.map_or_else(|| format!("no {unit} limit"), |n| format!("{n} {unit}"))
+    };
+    let _ = writeln!(
+        out,
+        "limits:   {}, {}, {}",
+        limit(k.rpm, "requests/min"),
+        limit(k.tpm, "tokens/min"),
+        limit(k.max_concurrent, "at once")
+    );
+    if let Some(budget) = k.budget_usd {
+        let _ = writeln!(
+            out,
+            "budget:   ${budget:.2} per {}",
+            k.budget_period.as_deref().unwrap_or("month")
+        );
+    }
     out
 }
 
@@ -170,6 +192,11 @@ mod tests {
             created_at: 0,
             expires_at: expires,
             revoked_at: revoked,
+            rpm: None,
+            tpm: None,
+            max_concurrent: None,
+            budget_usd: None,
+            budget_period: None,
         }
     }
 

@@ -9,6 +9,7 @@ pub mod init;
 pub mod keys;
 pub mod scaffold;
 pub mod server_client;
+pub mod usage;
 
 use crate::cli::ServeArgs;
 use crate::config::{self, Config, ConfigError};

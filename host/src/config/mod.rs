@@ -20,8 +20,8 @@ pub use error::{ConfigError, Problem, ProblemKind};
 pub use layers::{ENV_PREFIX, NOT_CONFIG};
 pub use load::{load, load_from};
 pub use model::{
-    BehaviourConfig, BreakerConfig, Config, HealingConfig, ProviderConfig, ReloadConfig,
-    RetryConfig, ServerConfig, StoreConfig,
+    BehaviourConfig, BreakerConfig, Config, HealingConfig, PriceConfig, ProviderConfig,
+    ReloadConfig, RetryConfig, ServerConfig, StoreConfig,
 };
 
 /// Splits `provider:model` at the first colon (`local:llama3.2:3b` is provider `local`, model

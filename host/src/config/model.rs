@@ -35,8 +35,11 @@ pub struct Config {
     pub retry: RetryConfig,
     /// Hot-swapping adapters: the directory watch, verification, history and probation.
     pub reload: ReloadConfig,
-    /// Where durable state (client keys) is kept.
+    /// Where durable state (client keys, usage) is kept.
     pub store: StoreConfig,
+    /// The operator's prices, `"provider:model"` or `"provider:*"` → rates, over the
+    /// published table.
+    pub prices: BTreeMap<String, PriceConfig>,
     /// The file this config was read from, if one existed.
     #[serde(skip)]
     pub file: Option<PathBuf>,
@@ -468,6 +471,7 @@ pub(crate) struct ConfigFile {
     retry: RetryConfig,
     reload: ReloadConfig,
     store: StoreConfig,
+    prices: BTreeMap<String, PriceConfig>,
 }
 
 impl ConfigFile {
@@ -494,17 +498,71 @@ impl ConfigFile {
             retry: self.retry,
             reload: self.reload,
             store: self.store,
+            prices: self.prices,
             file,
         }
     }
 }
 
 /// `[store]`: where durable state is kept.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StoreConfig {
     /// The SQLite database: `sqlite://PATH` or a path. Unset: `<home>/aratta.db`.
     pub url: Option<String>,
+    /// Days usage records are kept; 0 keeps them for ever.
+    pub usage_retention_days: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            url: None,
+            usage_retention_days: 90,
+        }
+    }
+}
+
+/// `[prices."provider:model"]`: what a model's tokens cost, in US dollars per million (the
+/// published table's entries are read into the same shape: see `crate::usage`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PriceConfig {
+    /// Prompt tokens not read from or written to a cache.
+    pub input: f64,
+    /// Generated tokens.
+    #[serde(default)]
+    pub output: f64,
+    /// Prompt tokens read from the cache (default: `input`).
+    #[serde(default)]
+    pub cache_read: Option<f64>,
+    /// Prompt tokens written to the cache (default: `input`).
+    #[serde(default)]
+    pub cache_write: Option<f64>,
+}
+
+impl PriceConfig {
+    /// Whether every rate is a finite number of dollars, zero or more; the first that is not,
+    /// named, otherwise.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        let rates = [
+            ("input", Some(self.input)),
+            ("output", Some(self.output)),
+            ("cache_read", self.cache_read),
+            ("cache_write", self.cache_write),
+        ];
+        for (name, rate) in rates {
+            if let Some(r) = rate
+                && !(r.is_finite() && r >= 0.0)
+            {
+                return Err((
+                    name,
+                    format!("{r} is not a price: US dollars per million tokens, 0 or more"),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The file's form of one provider: every field optional.

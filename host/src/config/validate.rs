@@ -17,7 +17,24 @@ pub(crate) fn validate(config: &Config) -> Vec<Problem> {
     breaker(config, &mut problems);
     retry(config, &mut problems);
     reload(config, &mut problems);
+    prices(config, &mut problems);
     problems.0
+}
+
+fn prices(config: &Config, problems: &mut Problems) {
+    for (reference, price) in &config.prices {
+        let key = format!("prices.\"{reference}\"");
+        match reference.split_once(':') {
+            Some((provider, model)) if !provider.is_empty() && !model.is_empty() => {}
+            _ => problems.add(
+                key.clone(),
+                "name a model as \"provider:model\", or every model of a provider as \"provider:*\"",
+            ),
+        }
+        if let Err((rate, message)) = price.check() {
+            problems.add(format!("{key}.{rate}"), message);
+        }
+    }
 }
 
 #[derive(Default)]

@@ -11,6 +11,7 @@ mod provider;
 mod refresh;
 mod resolve;
 mod stream;
+mod usage;
 mod walk;
 
 use std::collections::BTreeMap;
@@ -23,6 +24,7 @@ pub use model_lists::{ListState, ModelLists};
 pub use observe::CallObserver;
 pub use provider::Provider;
 pub use stream::ChatStream;
+pub use usage::Ticket;
 
 use crate::config::Config;
 use crate::resilience::{
@@ -53,6 +55,7 @@ pub struct Gateway {
     providers: BTreeMap<String, Provider>,
     observers: std::sync::RwLock<Vec<Arc<dyn CallObserver>>>,
     refresh_now: Arc<tokio::sync::Notify>,
+    usage: std::sync::OnceLock<Arc<crate::usage::UsageRecorder>>,
 }
 
 /// A fresh request id, also written to the logs.
@@ -109,6 +112,7 @@ impl Gateway {
             providers,
             observers: std::sync::RwLock::new(Vec::new()),
             refresh_now: Arc::new(tokio::sync::Notify::new()),
+            usage: std::sync::OnceLock::new(),
         }
     }
 
@@ -180,7 +184,8 @@ impl Gateway {
         request: &scri::ChatRequest,
         request_id: &str,
     ) -> Result<scri::ChatResponse, GatewayError> {
-        let (response, lineage) = self
+        let ticket = self.ticket("chat", &request.model, request_id);
+        let walked = self
             .walk(
                 "chat",
                 &request.model,
@@ -191,8 +196,15 @@ impl Gateway {
                         .await
                 },
             )
-            .await?;
-        Ok(convert::chat_response(response, lineage))
+            .await;
+        let answer = walked.map(|(response, lineage)| convert::chat_response(response, lineage));
+        if let Some(ticket) = ticket {
+            match &answer {
+                Ok(a) => ticket.answered(&a.lineage, a.usage.as_ref(), "ok"),
+                Err(e) => ticket.failed(e),
+            }
+        }
+        answer
     }
 
     /// Open a streamed answer. Falls back while no event has reached the client: an error
@@ -203,7 +215,8 @@ impl Gateway {
         request_id: &str,
     ) -> Result<ChatStream, GatewayError> {
         let started = Instant::now();
-        let ((first, rest), lineage) = self
+        let ticket = self.ticket("chat_stream", &request.model, request_id);
+        let walked = self
             .walk(
                 "chat_stream",
                 &request.model,
@@ -219,8 +232,18 @@ impl Gateway {
                     }
                 },
             )
-            .await?;
-        Ok(ChatStream::new(first, rest, lineage, started))
+            .await;
+        match walked {
+            Ok(((first, rest), lineage)) => {
+                Ok(ChatStream::new(first, rest, lineage, started, ticket))
+            }
+            Err(e) => {
+                if let Some(ticket) = ticket {
+                    ticket.failed(&e);
+                }
+                Err(e)
+            }
+        }
     }
 
     /// Embed texts.
@@ -229,7 +252,8 @@ impl Gateway {
         request: &scri::EmbedRequest,
         request_id: &str,
     ) -> Result<scri::EmbedResponse, GatewayError> {
-        let (response, lineage) = self
+        let ticket = self.ticket("embed", &request.model, request_id);
+        let walked = self
             .walk(
                 "embed",
                 &request.model,
@@ -240,13 +264,20 @@ impl Gateway {
                         .await
                 },
             )
-            .await?;
-        Ok(scri::EmbedResponse {
+            .await;
+        let answer = walked.map(|(response, lineage)| scri::EmbedResponse {
             model: response.model,
             embeddings: response.embeddings,
             usage: response.usage.map(convert::usage),
             lineage,
-        })
+        });
+        if let Some(ticket) = ticket {
+            match &answer {
+                Ok(a) => ticket.answered(&a.lineage, a.usage.as_ref(), "ok"),
+                Err(e) => ticket.failed(e),
+            }
+        }
+        answer
     }
 
     /// Every enabled provider's models, asked concurrently; failures are listed, not fatal.

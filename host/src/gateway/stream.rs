@@ -9,9 +9,10 @@ use std::time::Instant;
 use futures::Stream;
 
 use super::GatewayError;
+use super::usage::Ticket;
 use crate::runtime::bindings::chat as wit;
 use crate::runtime::{EventReceiver, InvokeError};
-use crate::scri::{Lineage, StreamEvent, convert};
+use crate::scri::{Lineage, StreamEvent, Usage, convert};
 
 /// SCRI events of a streamed answer whose first event has arrived (fallback was possible
 /// until then). Ends after `stop` or `error`; a stream the adapter cut short ends with an
@@ -22,6 +23,9 @@ pub struct ChatStream {
     lineage: Lineage,
     started: Instant,
     done: bool,
+    /// The usage record, settled at `stop`, `error`, or when the client goes away (drop).
+    ticket: Option<Ticket>,
+    usage: Option<Usage>,
 }
 
 impl ChatStream {
@@ -30,6 +34,7 @@ impl ChatStream {
         rest: EventReceiver,
         lineage: Lineage,
         started: Instant,
+        ticket: Option<Ticket>,
     ) -> Self {
         ChatStream {
             pending: Some(first),
@@ -37,6 +42,8 @@ impl ChatStream {
             lineage,
             started,
             done: false,
+            ticket,
+            usage: None,
         }
     }
 
@@ -65,7 +72,32 @@ impl Stream for ChatStream {
             Err(error) => failure(&this.lineage, error),
         };
         this.done = matches!(event, StreamEvent::Stop { .. } | StreamEvent::Error { .. });
+        match &event {
+            StreamEvent::Usage { usage } => this.usage = Some(usage.clone()),
+            StreamEvent::Stop { .. } => this.settle("ok"),
+            StreamEvent::Error { error } => {
+                let kind = error.kind.clone();
+                this.settle(&kind);
+            }
+            _ => {}
+        }
         Poll::Ready(Some(event))
+    }
+}
+
+impl ChatStream {
+    fn settle(&mut self, outcome: &str) {
+        if let Some(ticket) = self.ticket.take() {
+            ticket.answered(&self.lineage, self.usage.as_ref(), outcome);
+        }
+    }
+}
+
+impl Drop for ChatStream {
+    /// A stream dropped before its end: the client went away. Recorded with the tokens
+    /// reported so far (the provider may have billed more).
+    fn drop(&mut self) {
+        self.settle("client_closed");
     }
 }
 

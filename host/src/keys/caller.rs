@@ -14,7 +14,7 @@ use std::time::Duration;
 use http::{HeaderMap, StatusCode, Uri, header};
 
 use super::spec::model_allowed;
-use super::{KeyRecord, KeyRing, PREFIX, Route};
+use super::{KeyRecord, KeyRing, Limits, PREFIX, Route};
 
 tokio::task_local! {
     /// Who the request being served runs as. Set by the server's ingress layer around each
@@ -125,12 +125,23 @@ const STALE_AFTER: Duration = Duration::from_secs(30);
 pub struct ClientAuth {
     ring: Arc<KeyRing>,
     required: bool,
+    limits: Arc<Limits>,
 }
 
 impl ClientAuth {
-    /// Check keys from `ring`; `required`: refuse requests without one.
-    pub fn new(ring: Arc<KeyRing>, required: bool) -> Self {
-        ClientAuth { ring, required }
+    /// Check keys from `ring`, and their limits with `limits`; `required`: refuse requests
+    /// without a key.
+    pub fn new(ring: Arc<KeyRing>, required: bool, limits: Arc<Limits>) -> Self {
+        ClientAuth {
+            ring,
+            required,
+            limits,
+        }
+    }
+
+    /// The keys' counters.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// Whether a request without a key is refused.
@@ -284,8 +295,8 @@ mod tests {
         ring.refresh().await.unwrap();
         let uri: Uri = "/v1/chat/completions".parse().unwrap();
         for auth in [
-            ClientAuth::new(ring.clone(), true),
-            ClientAuth::new(ring.clone(), false),
+            ClientAuth::new(ring.clone(), true, Arc::default()),
+            ClientAuth::new(ring.clone(), false, Arc::default()),
         ] {
             let admit = |h: &HeaderMap, uri: &Uri, now| auth.admit(Route::Chat, h, uri, now);
             let bearer = format!("Bearer {}", good.secret);
@@ -344,8 +355,8 @@ mod tests {
             assert_eq!(e.status(), StatusCode::FORBIDDEN);
             assert!(e.to_string().contains("embeddings"), "{e}");
         }
-        let required = ClientAuth::new(ring.clone(), true);
-        let optional = ClientAuth::new(ring.clone(), false);
+        let required = ClientAuth::new(ring.clone(), true, Arc::default());
+        let optional = ClientAuth::new(ring.clone(), false, Arc::default());
         let none = HeaderMap::new();
         let placeholder = headers(&[("authorization", "Bearer sk-unused")]);
         assert_eq!(
@@ -387,6 +398,11 @@ mod tests {
             created_at: 0,
             expires_at: None,
             revoked_at: None,
+            rpm: None,
+            tpm: None,
+            max_concurrent: None,
+            budget_usd: None,
+            budget_period: None,
         };
         assert_eq!(check_model("anything"), Ok(()), "outside a request");
         let caller = Caller {

@@ -9,6 +9,7 @@
 //! - [`ClientAuth`]: the rule at the server's door, and the [`Caller`] a request runs as.
 
 mod caller;
+mod limits;
 mod ring;
 mod spec;
 
@@ -18,8 +19,9 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 
 pub use caller::{CALLER, Caller, ClientAuth, Denied, check_model};
+pub use limits::{Admitted, Limited, Limits, period_start};
 pub use ring::KeyRing;
-pub use spec::{KeySpec, Route, SpecError};
+pub use spec::{KeySpec, Period, Route, SpecError};
 
 pub use crate::store::keys::KeyRecord;
 use crate::store::{Store, StoreError};
@@ -81,6 +83,13 @@ pub async fn issue(store: &Store, spec: &KeySpec, now: u64) -> Result<IssuedKey,
         created_at: now,
         expires_at: spec.expires_in_seconds.map(|s| now.saturating_add(s)),
         revoked_at: None,
+        rpm: spec.rpm,
+        tpm: spec.tpm,
+        max_concurrent: spec.max_concurrent,
+        budget_usd: spec.budget_usd,
+        budget_period: spec
+            .budget_usd
+            .map(|_| spec.budget_period.unwrap_or_default().as_str().to_owned()),
     };
     store.insert_key(&record).await?;
     Ok(IssuedKey { secret, record })
@@ -97,14 +106,17 @@ fn hint(secret: &str) -> String {
     )
 }
 
-/// The store and the ring together, for the server: a change made here is in the ring
-/// before the answer goes out (changes made elsewhere arrive with the next refresh).
+/// The store, the ring and the limits' counters together, for the server: a change made here
+/// is in the ring before the answer goes out (changes made elsewhere arrive with the next
+/// refresh).
 #[derive(Clone, Debug)]
 pub struct Keys {
     /// Where keys are kept.
     pub store: Store,
     /// The keys in memory.
     pub ring: Arc<KeyRing>,
+    /// Each key's counters for its limits.
+    pub limits: Arc<Limits>,
 }
 
 impl Keys {
@@ -122,6 +134,7 @@ impl Keys {
             .revoke_key(id, crate::clock::unix_seconds())
             .await?;
         self.ring.refresh().await?;
+        self.limits.forget(id);
         Ok(revoked)
     }
 }

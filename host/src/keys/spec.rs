@@ -62,8 +62,32 @@ impl Route {
     }
 }
 
+/// A budget's period, in UTC.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Period {
+    /// From midnight.
+    Day,
+    /// From Monday, midnight.
+    Week,
+    /// From the first, midnight.
+    #[default]
+    Month,
+}
+
+impl Period {
+    /// The name used in specs and records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Period::Day => "day",
+            Period::Week => "week",
+            Period::Month => "month",
+        }
+    }
+}
+
 /// A new key's name, owner, lifetime and limits.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeySpec {
     /// What the key is for ("ci", "alice's laptop").
@@ -81,6 +105,23 @@ pub struct KeySpec {
     /// The kinds of route it may use; none: all.
     #[serde(default)]
     pub routes: Option<Vec<Route>>,
+    /// Requests per minute at most (answered 429 with `Retry-After` beyond).
+    #[serde(default)]
+    pub rpm: Option<u64>,
+    /// Tokens (input and output) per minute at most: a request is refused while the last
+    /// minute's tokens are at the limit.
+    #[serde(default)]
+    pub tpm: Option<u64>,
+    /// Requests at once at most, streams until they end.
+    #[serde(default)]
+    pub max_concurrent: Option<u64>,
+    /// US dollars per `budget_period` at most, at the prices of `GET /api/v1/prices`
+    /// (requests of unpriced models count nothing).
+    #[serde(default)]
+    pub budget_usd: Option<f64>,
+    /// The budget's period (default: month).
+    #[serde(default)]
+    pub budget_period: Option<Period>,
 }
 
 /// A field of a [`KeySpec`] that cannot be used.
@@ -139,6 +180,26 @@ impl KeySpec {
                 "routes",
                 "an empty list would allow no route; leave it out to allow all",
             );
+        }
+        for (field, value) in [
+            ("rpm", self.rpm),
+            ("tpm", self.tpm),
+            ("max_concurrent", self.max_concurrent),
+        ] {
+            if value == Some(0) {
+                return err(field, "must be at least 1 (leave it out for no limit)");
+            }
+        }
+        if let Some(budget) = self.budget_usd
+            && !(budget.is_finite() && budget > 0.0)
+        {
+            return err(
+                "budget_usd",
+                "must be a positive number of US dollars (leave it out for no budget)",
+            );
+        }
+        if self.budget_period.is_some() && self.budget_usd.is_none() {
+            return err("budget_period", "applies to a budget: set budget_usd too");
         }
         Ok(())
     }
@@ -281,6 +342,41 @@ mod tests {
                     ..ok.clone()
                 },
                 "routes",
+            ),
+            (
+                KeySpec {
+                    rpm: Some(0),
+                    ..ok.clone()
+                },
+                "rpm",
+            ),
+            (
+                KeySpec {
+                    max_concurrent: Some(0),
+                    ..ok.clone()
+                },
+                "max_concurrent",
+            ),
+            (
+                KeySpec {
+                    budget_usd: Some(f64::NAN),
+                    ..ok.clone()
+                },
+                "budget_usd",
+            ),
+            (
+                KeySpec {
+                    budget_usd: Some(-1.0),
+                    ..ok.clone()
+                },
+                "budget_usd",
+            ),
+            (
+                KeySpec {
+                    budget_period: Some(Period::Day),
+                    ..ok.clone()
+                },
+                "budget_period",
             ),
         ];
         for (spec, field) in cases {

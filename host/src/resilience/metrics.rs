@@ -17,17 +17,18 @@
 //! | `circuit_transitions_total` | every breaker [`Transition`] and operator [`Action`] | the gateway |
 //! | `heal_requests_total` | the provider's adapter × each counted outcome | the heal worker |
 //! | `adapter_swaps_total` | the provider's adapter × each action | the reload manager |
+//! | `aratta_tokens_total`, `aratta_cost_usd_total` | each token kind of [`TOKEN_KINDS`]; the provider | the gateway |
 //!
 //! What cannot be known up front is left to appear on first use: adapters no provider names
 //! (installed later, or only refused), `adapter_swaps_total{adapter="unknown"}` (a file refused
-//! before its name was read), and `heal_duration_seconds{phase}` and `aratta_adapter_seconds`,
+//! before its name was read), `aratta_client_requests_total{key}` (keys are made while serving), and `heal_duration_seconds{phase}` and `aratta_adapter_seconds`,
 //! which carry no provider label. Unlabelled metrics (`open_circuits`,
 //! `heal_triggers_total`) always exist.
 
 use prometheus::proto::MetricType;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    CounterVec, Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
+    Registry, TextEncoder,
 };
 use serde_json::{Value, json};
 
@@ -37,6 +38,9 @@ use super::samples::ErrorClass;
 /// The `route` label of `aratta_requests_total` and `aratta_request_duration_seconds`: the
 /// gateway's three operations (`Gateway::chat`, `chat_stream` and `embed` walk under these).
 pub const ROUTES: [&str; 3] = ["chat", "chat_stream", "embed"];
+
+/// The `kind` label of `aratta_tokens_total`: SCRI's usage fields.
+pub const TOKEN_KINDS: [&str; 5] = ["input", "output", "cache_read", "cache_write", "reasoning"];
 
 /// Latency buckets from 100 µs to 2 min: gateway overhead and provider calls on one scale.
 const SECONDS: &[f64] = &[
@@ -76,6 +80,23 @@ pub struct Metrics {
     pub heal_requests: IntCounterVec,
     /// `heal_duration_seconds{phase}`: each heal phase, and `total` for a whole cycle.
     pub heal_duration: HistogramVec,
+    /// `aratta_tokens_total{provider,kind}`: tokens providers reported, by [`TOKEN_KINDS`].
+    pub tokens: IntCounterVec,
+    /// `aratta_cost_usd_total{provider}`: what priced requests cost (unpriced ones add nothing:
+    /// see `aratta_unpriced_requests_total`).
+    pub cost_usd: CounterVec,
+    /// `aratta_unpriced_requests_total{provider}`: requests that used tokens of a model with no
+    /// known price.
+    pub unpriced_requests: IntCounterVec,
+    /// `aratta_client_requests_total{key,outcome}`: requests per client key (`anonymous`
+    /// without one), `ok` or `error`.
+    pub client_requests: IntCounterVec,
+    /// `aratta_usage_records_dropped_total`: usage records lost because the recorder's queue
+    /// was full or the store refused them for too long.
+    pub usage_dropped: IntCounter,
+    /// `aratta_usage_write_failures_total`: batches of usage records the store refused (they
+    /// are kept and retried).
+    pub usage_write_failures: IntCounter,
 }
 
 impl Metrics {
@@ -173,8 +194,55 @@ impl Metrics {
         registry
             .register(Box::new(heal_duration.clone()))
             .expect("unique metric");
+        let tokens = counter_vec(
+            "aratta_tokens_total",
+            "Tokens providers reported, by kind",
+            &["provider", "kind"],
+        );
+        let cost_usd = CounterVec::new(
+            Opts::new(
+                "aratta_cost_usd_total",
+                "What priced requests cost, in US dollars",
+            ),
+            &["provider"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(cost_usd.clone()))
+            .expect("unique metric");
+        let unpriced_requests = counter_vec(
+            "aratta_unpriced_requests_total",
+            "Requests that used tokens of a model with no known price",
+            &["provider"],
+        );
+        let client_requests = counter_vec(
+            "aratta_client_requests_total",
+            "Requests per client key",
+            &["key", "outcome"],
+        );
+        let counter = |name: &str, help: &str| {
+            let c = IntCounter::new(name, help).expect("valid metric");
+            registry
+                .register(Box::new(c.clone()))
+                .expect("unique metric");
+            c
+        };
+        let usage_dropped = counter(
+            "aratta_usage_records_dropped_total",
+            "Usage records lost (queue full, or the store refused them for too long)",
+        );
+        let usage_write_failures = counter(
+            "aratta_usage_write_failures_total",
+            "Batches of usage records the store refused (kept and retried)",
+        );
         Metrics {
             registry,
+            tokens,
+            cost_usd,
+            unpriced_requests,
+            client_requests,
+            usage_dropped,
+            usage_write_failures,
             requests,
             request_seconds,
             adapter_seconds,
@@ -216,6 +284,11 @@ impl Metrics {
         for to in states.chain(actions) {
             self.circuit_transitions.with_label_values(&[provider, to]);
         }
+        for kind in TOKEN_KINDS {
+            self.tokens.with_label_values(&[provider, kind]);
+        }
+        self.cost_usd.with_label_values(&[provider]);
+        self.unpriced_requests.with_label_values(&[provider]);
     }
 
     /// Create `heal_requests_total{adapter, outcome}` at zero for each of `outcomes` (the

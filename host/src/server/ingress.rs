@@ -95,6 +95,33 @@ pub async fn admit(State(ingress): State<Arc<Ingress>>, request: Request, next: 
             }
         }
     };
+    // The key's own limits: requests and tokens per minute, requests at once, its budget.
+    let admitted = match caller.key.as_deref() {
+        None => None,
+        Some(key) => match ingress
+            .auth
+            .limits()
+            .admit(key, crate::clock::unix_millis())
+        {
+            Ok(admitted) => Some(admitted),
+            Err(limited) => {
+                tracing::warn!(key = %key.id, reason = %limited, "request refused by the key's limits");
+                let mut refused = answer(
+                    shape(),
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limit_error",
+                    limited.code(),
+                    limited.to_string(),
+                );
+                if let Some(seconds) = limited.retry_after() {
+                    refused
+                        .headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+                }
+                return refused;
+            }
+        },
+    };
     let Ok(Ok(slot)) =
         tokio::time::timeout_at(deadline, ingress.slots.clone().acquire_owned()).await
     else {
@@ -153,10 +180,11 @@ pub async fn admit(State(ingress): State<Arc<Ingress>>, request: Request, next: 
     let response = DEADLINE
         .scope(deadline, CALLER.scope(caller, next.run(request)))
         .await;
-    // The slot is held until the answer's body (a stream) ends or the client goes away.
+    // The slots (the server's, and the key's when it limits requests at once) are held until
+    // the answer's body (a stream) ends or the client goes away.
     response.map(|body| {
         Body::new(body.map_frame(move |frame| {
-            let _held = &slot;
+            let _held = (&slot, &admitted);
             frame
         }))
     })

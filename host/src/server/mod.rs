@@ -1,7 +1,7 @@
 //! The HTTP server: every dialect's routes ([`crate::dialects::router`]: chat, embeddings,
 //! models and health in SCRI, OpenAI's, Anthropic's and Gemini's), the operator's routes under
-//! `/api/v1` (the tool registry, agents, adapters, heal cycles, client keys, breakers and
-//! metrics), the OpenAPI document of the SCRI API generated from the same types the handlers
+//! `/api/v1` (the tool registry, agents, adapters, heal cycles, client keys, usage, breakers
+//! and metrics), the OpenAPI document of the SCRI API generated from the same types the handlers
 //! use, and the ingress guard and connection workers in front of them all. Any other path is a 404
 //! `not_found`. The server speaks SCRI to the gateway and never sees WIT.
 
@@ -16,6 +16,7 @@ mod ingress;
 mod key_routes;
 mod openapi;
 mod tool_routes;
+mod usage_routes;
 mod workers;
 
 use std::future::Future;
@@ -96,7 +97,11 @@ pub struct Services {
     pub keys: crate::keys::Keys,
     /// Whether inference requests must carry a client key.
     pub client_keys_required: bool,
+    /// Usage records and prices (`/api/v1/usage`, `/api/v1/prices`).
+    pub usage: usage_routes::UsageState,
 }
+
+pub use usage_routes::UsageState;
 
 /// The whole application: every route, the admin policy, and the ingress guard outermost,
 /// so every route (and the fallback) is guarded and limited. `bound` is the listening
@@ -105,6 +110,7 @@ pub fn app(services: Services, bound: SocketAddr) -> Router {
     let auth = Arc::new(crate::keys::ClientAuth::new(
         services.keys.ring.clone(),
         services.client_keys_required,
+        services.keys.limits.clone(),
     ));
     let ingress = Arc::new(ingress::Ingress::new(
         bound,
@@ -114,6 +120,7 @@ pub fn app(services: Services, bound: SocketAddr) -> Router {
     let app = router(services.gateway)
         .merge(adapter_routes::router(services.reload))
         .merge(key_routes::router(services.keys))
+        .merge(usage_routes::router(services.usage))
         .merge(heal_routes::router(services.heal));
     let app = match services.agents {
         Some(agents) => app.layer(axum::Extension(agents)),

@@ -59,8 +59,8 @@ use crate::scri;
 )]
 pub struct ScriApi;
 
-/// Serve the document (the tool registry's, agents', adapter reload, heal and client-key
-/// routes merged in).
+/// Serve the document (the tool registry's, agents', adapter reload, heal, client-key and
+/// usage routes merged in).
 pub async fn document() -> Json<utoipa::openapi::OpenApi> {
     let mut doc = ScriApi::openapi();
     doc.merge(super::tool_routes::ToolApi::openapi());
@@ -68,5 +68,6 @@ pub async fn document() -> Json<utoipa::openapi::OpenApi> {
     doc.merge(super::adapter_routes::AdapterApi::openapi());
     doc.merge(super::heal_routes::HealApi::openapi());
     doc.merge(super::key_routes::KeyApi::openapi());
+    doc.merge(super::usage_routes::UsageApi::openapi());
     Json(doc)
 }

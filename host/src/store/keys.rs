@@ -12,7 +12,7 @@ use super::{Store, StoreError};
 pub const TOPIC: &str = "client_keys";
 
 /// One issued key, as stored.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct KeyRecord {
     /// `key_<16 hex>`: how the key is named in commands and routes.
     pub id: String,
@@ -35,6 +35,26 @@ pub struct KeyRecord {
     pub expires_at: Option<u64>,
     /// When it was revoked, Unix seconds.
     pub revoked_at: Option<u64>,
+    /// Requests per minute at most.
+    pub rpm: Option<u64>,
+    /// Tokens (input and output) per minute at most.
+    pub tpm: Option<u64>,
+    /// Requests at once at most.
+    pub max_concurrent: Option<u64>,
+    /// US dollars per budget period at most.
+    pub budget_usd: Option<f64>,
+    /// `day`, `week` (from Monday) or `month`, in UTC; `None`: month.
+    pub budget_period: Option<String>,
+}
+
+impl KeyRecord {
+    /// Whether any limit applies (a key without one costs no counter).
+    pub fn has_limits(&self) -> bool {
+        self.rpm.is_some()
+            || self.tpm.is_some()
+            || self.max_concurrent.is_some()
+            || self.budget_usd.is_some()
+    }
 }
 
 impl Store {
@@ -46,8 +66,8 @@ impl Store {
             .await
             .map_err(StoreError::query("create a client key"))?;
         sqlx::query(
-            "INSERT INTO client_keys (id, hash, hint, name, owner, models, routes, created_at, expires_at, revoked_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO client_keys (id, hash, hint, name, owner, models, routes, created_at, expires_at, revoked_at, rpm, tpm, max_concurrent, budget_usd, budget_period)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&key.id)
         .bind(&key.hash[..])
@@ -59,6 +79,11 @@ impl Store {
         .bind(seconds(key.created_at))
         .bind(key.expires_at.map(seconds))
         .bind(key.revoked_at.map(seconds))
+        .bind(key.rpm.map(seconds))
+        .bind(key.tpm.map(seconds))
+        .bind(key.max_concurrent.map(seconds))
+        .bind(key.budget_usd)
+        .bind(&key.budget_period)
         .execute(&mut *tx)
         .await
         .map_err(StoreError::query("create a client key"))?;
@@ -157,7 +182,7 @@ fn record(row: &SqliteRow) -> Result<KeyRecord, StoreError> {
             })
             .transpose()
     };
-    let time = |column: &str| -> Result<Option<u64>, StoreError> {
+    let number = |column: &str| -> Result<Option<u64>, StoreError> {
         Ok(get::<Option<i64>>(row, column, &id)?.map(|s| u64::try_from(s).unwrap_or(0)))
     };
     Ok(KeyRecord {
@@ -167,9 +192,14 @@ fn record(row: &SqliteRow) -> Result<KeyRecord, StoreError> {
         owner: get(row, "owner", &id)?,
         models: list("models")?,
         routes: list("routes")?,
-        created_at: time("created_at")?.unwrap_or(0),
-        expires_at: time("expires_at")?,
-        revoked_at: time("revoked_at")?,
+        created_at: number("created_at")?.unwrap_or(0),
+        expires_at: number("expires_at")?,
+        revoked_at: number("revoked_at")?,
+        rpm: number("rpm")?,
+        tpm: number("tpm")?,
+        max_concurrent: number("max_concurrent")?,
+        budget_usd: get(row, "budget_usd", &id)?,
+        budget_period: get(row, "budget_period", &id)?,
         id,
     })
 }
@@ -200,6 +230,11 @@ mod tests {
             created_at: 1_700_000_000,
             expires_at: Some(1_800_000_000),
             revoked_at: None,
+            rpm: Some(60),
+            tpm: None,
+            max_concurrent: Some(4),
+            budget_usd: Some(12.5),
+            budget_period: Some("week".into()),
         }
     }
 

@@ -1,9 +1,11 @@
 //! Durable state in one place: an embedded SQLite database (`<home>/aratta.db` unless
-//! `[store] url` names another file), opened with its schema migrated to this version.
-//! Holds the client keys (see [`keys`]). SQLite in WAL mode, so the server and a CLI command
-//! can use the file at once; every write is a transaction, committed with a full sync.
+//! `[store] url` names another file), opened with its schema migrated to this version. Holds
+//! the client keys ([`keys`]) and a usage record per request ([`usage`]). SQLite in WAL mode,
+//! so the server and a CLI command can use the file at once; every write is a transaction,
+//! committed with a full sync.
 
 pub mod keys;
+pub mod usage;
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -70,11 +72,14 @@ impl StoreError {
 }
 
 /// The schema, in order. A released migration is never edited: a change is a new one.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "client keys",
-    include_str!("migrations/0001_client_keys.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "client keys",
+        include_str!("migrations/0001_client_keys.sql"),
+    ),
+    (2, "usage", include_str!("migrations/0002_usage.sql")),
+];
 
 /// A handle on the database; cheap to clone (a connection pool).
 #[derive(Clone, Debug)]

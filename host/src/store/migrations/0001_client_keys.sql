@@ -10,7 +10,12 @@ CREATE TABLE client_keys (
     routes      TEXT,                      -- JSON array of route kinds; NULL: every route
     created_at  INTEGER NOT NULL,          -- Unix seconds
     expires_at  INTEGER,
-    revoked_at  INTEGER
+    revoked_at  INTEGER,
+    rpm         INTEGER,                   -- requests per minute; NULL: no limit
+    tpm         INTEGER,                   -- tokens per minute
+    max_concurrent INTEGER,                -- requests at once
+    budget_usd  REAL,                      -- spend per period, US dollars
+    budget_period TEXT                     -- day, week or month (NULL: month)
 );
 
 -- A counter per kind of state, bumped in the same transaction as every change to it, so a

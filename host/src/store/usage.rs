@@ -1,0 +1,470 @@
+//! Usage rows: one per request, written in batches by the usage recorder (`crate::usage`),
+//! read back summed by key, model, provider or period.
+
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use super::{Store, StoreError};
+
+/// One request, as recorded. Never its content.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct UsageRow {
+    /// When the request reached the gateway, Unix milliseconds.
+    pub at_ms: u64,
+    /// The gateway's request id (`req_…`, also in the logs and the lineage).
+    pub request_id: String,
+    /// The client key's id; `None`: no key (anonymous, agents, heal cycles).
+    pub key_id: Option<String>,
+    /// `chat`, `chat_stream` or `embed`.
+    pub route: String,
+    /// The model as the client named it.
+    pub model_asked: String,
+    /// The provider that answered, or the last one that failed.
+    pub provider: Option<String>,
+    /// The model that answered.
+    pub model: Option<String>,
+    /// `ok`, `client_closed` (a stream its client left), `cancelled` (the deadline passed or
+    /// the client left before an answer), or the error type.
+    pub outcome: String,
+    /// Providers tried, retries included.
+    pub attempts: u32,
+    /// Time inside the gateway, microseconds.
+    pub latency_us: u64,
+    /// Prompt tokens, cached ones included.
+    pub input_tokens: Option<u32>,
+    /// Generated tokens, reasoning included.
+    pub output_tokens: Option<u32>,
+    /// Prompt tokens read from the provider's cache.
+    pub cache_read_tokens: Option<u32>,
+    /// Prompt tokens written to the provider's cache.
+    pub cache_write_tokens: Option<u32>,
+    /// Output tokens spent reasoning.
+    pub reasoning_tokens: Option<u32>,
+    /// What the request cost, in billionths of a US dollar; `None`: no price is known.
+    pub cost_nano_usd: Option<u64>,
+}
+
+/// How usage is summed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum GroupBy {
+    /// By client key id (`anonymous` for requests without one).
+    #[default]
+    Key,
+    /// By `provider:model` that answered (the model asked, when none answered).
+    Model,
+    /// By provider.
+    Provider,
+    /// By UTC day, `YYYY-MM-DD`.
+    Day,
+    /// By UTC hour, `YYYY-MM-DDTHH`.
+    Hour,
+}
+
+impl GroupBy {
+    /// The name used in queries and output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupBy::Key => "key",
+            GroupBy::Model => "model",
+            GroupBy::Provider => "provider",
+            GroupBy::Day => "day",
+            GroupBy::Hour => "hour",
+        }
+    }
+
+    /// The grouping named `name`.
+    pub fn parse(name: &str) -> Option<GroupBy> {
+        [
+            Self::Key,
+            Self::Model,
+            Self::Provider,
+            Self::Day,
+            Self::Hour,
+        ]
+        .into_iter()
+        .find(|g| g.as_str() == name)
+    }
+}
+
+/// Which rows to sum, and how.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UsageQuery {
+    /// The grouping.
+    pub by: GroupBy,
+    /// Rows at or after this time, Unix ms.
+    pub since_ms: Option<u64>,
+    /// Rows before this time, Unix ms.
+    pub until_ms: Option<u64>,
+    /// Only this key's rows.
+    pub key_id: Option<String>,
+    /// Only this provider's rows.
+    pub provider: Option<String>,
+}
+
+/// One group's sums.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct UsageGroup {
+    /// The key id, `provider:model`, provider, day or hour.
+    pub group: String,
+    /// Requests.
+    pub requests: u64,
+    /// Requests that failed (not `ok`, and not a stream its client left).
+    pub errors: u64,
+    /// Prompt tokens.
+    pub input_tokens: u64,
+    /// Generated tokens.
+    pub output_tokens: u64,
+    /// Prompt tokens read from cache.
+    pub cache_read_tokens: u64,
+    /// Prompt tokens written to cache.
+    pub cache_write_tokens: u64,
+    /// Reasoning tokens.
+    pub reasoning_tokens: u64,
+    /// What the priced requests cost, in US dollars.
+    pub cost_usd: f64,
+    /// Requests that used tokens of a model with no known price: their cost is unknown, not
+    /// zero, and is not in `cost_usd`.
+    pub unpriced_requests: u64,
+    /// Mean time inside the gateway, milliseconds.
+    pub mean_latency_ms: f64,
+}
+
+const INSERT: &str = "INSERT INTO usage (at_ms, request_id, key_id, route, model_asked, provider, model, outcome, attempts, latency_us, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_nano_usd)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/// The sums, the same for every grouping; `?1`..`?4` are the filters.
+macro_rules! summary {
+    ($group:literal) => {
+        concat!(
+            "SELECT ",
+            $group,
+            " AS grp, COUNT(*) AS requests, SUM(outcome NOT IN ('ok', 'client_closed')) AS errors,
+                COALESCE(SUM(input_tokens), 0) AS input_tokens,
+                COALESCE(SUM(output_tokens), 0) AS output_tokens,
+                COALESCE(SUM(cache_read_tokens), 0) AS cache_read_tokens,
+                COALESCE(SUM(cache_write_tokens), 0) AS cache_write_tokens,
+                COALESCE(SUM(reasoning_tokens), 0) AS reasoning_tokens,
+                COALESCE(SUM(cost_nano_usd), 0) AS cost_nano_usd,
+                SUM(cost_nano_usd IS NULL AND (COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0)) > 0) AS unpriced,
+                AVG(latency_us) AS mean_latency_us
+             FROM usage
+             WHERE (?1 IS NULL OR at_ms >= ?1) AND (?2 IS NULL OR at_ms < ?2)
+               AND (?3 IS NULL OR key_id = ?3) AND (?4 IS NULL OR provider = ?4)
+             GROUP BY grp ORDER BY grp"
+        )
+    };
+}
+
+impl Store {
+    /// Keep `rows`, all or none.
+    pub async fn insert_usage(&self, rows: &[UsageRow]) -> Result<(), StoreError> {
+        let doing = "record usage";
+        let mut tx = self
+            .pool()
+            .begin()
+            .await
+            .map_err(StoreError::query(doing))?;
+        for r in rows {
+            sqlx::query(INSERT)
+                .bind(int(r.at_ms))
+                .bind(&r.request_id)
+                .bind(&r.key_id)
+                .bind(&r.route)
+                .bind(&r.model_asked)
+                .bind(&r.provider)
+                .bind(&r.model)
+                .bind(&r.outcome)
+                .bind(r.attempts)
+                .bind(int(r.latency_us))
+                .bind(r.input_tokens)
+                .bind(r.output_tokens)
+                .bind(r.cache_read_tokens)
+                .bind(r.cache_write_tokens)
+                .bind(r.reasoning_tokens)
+                .bind(r.cost_nano_usd.map(int))
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::query(doing))?;
+        }
+        tx.commit().await.map_err(StoreError::query(doing))
+    }
+
+    /// The sums `query` asks for, one per group, in the group's order.
+    pub async fn usage_summary(&self, query: &UsageQuery) -> Result<Vec<UsageGroup>, StoreError> {
+        let sql: &'static str = match query.by {
+            GroupBy::Key => summary!("COALESCE(key_id, 'anonymous')"),
+            GroupBy::Model => summary!("COALESCE(provider || ':' || model, model_asked)"),
+            GroupBy::Provider => summary!("COALESCE(provider, '(none)')"),
+            GroupBy::Day => summary!("strftime('%Y-%m-%d', at_ms / 1000, 'unixepoch')"),
+            GroupBy::Hour => summary!("strftime('%Y-%m-%dT%H', at_ms / 1000, 'unixepoch')"),
+        };
+        let rows = sqlx::query(sql)
+            .bind(query.since_ms.map(int))
+            .bind(query.until_ms.map(int))
+            .bind(&query.key_id)
+            .bind(&query.provider)
+            .fetch_all(self.pool())
+            .await
+            .map_err(StoreError::query("sum usage"))?;
+        rows.iter()
+            .map(|row| {
+                let n = |c: &str| -> Result<u64, StoreError> {
+                    row.try_get::<Option<i64>, _>(c)
+                        .map(|v| v.unwrap_or(0).max(0) as u64)
+                        .map_err(|e| corrupt(c, e))
+                };
+                let mean: Option<f64> = row
+                    .try_get("mean_latency_us")
+                    .map_err(|e| corrupt("latency", e))?;
+                Ok(UsageGroup {
+                    group: row.try_get("grp").map_err(|e| corrupt("group", e))?,
+                    requests: n("requests")?,
+                    errors: n("errors")?,
+                    input_tokens: n("input_tokens")?,
+                    output_tokens: n("output_tokens")?,
+                    cache_read_tokens: n("cache_read_tokens")?,
+                    cache_write_tokens: n("cache_write_tokens")?,
+                    reasoning_tokens: n("reasoning_tokens")?,
+                    cost_usd: n("cost_nano_usd")? as f64 / 1e9,
+                    unpriced_requests: n("unpriced")?,
+                    mean_latency_ms: mean.unwrap_or(0.0) / 1000.0,
+                })
+            })
+            .collect()
+    }
+
+    /// The latest `limit` rows, newest first, of one key when `key_id` is given.
+    pub async fn recent_usage(
+        &self,
+        limit: u32,
+        key_id: Option<&str>,
+    ) -> Result<Vec<UsageRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM usage WHERE (?1 IS NULL OR key_id = ?1) ORDER BY at_ms DESC, id DESC LIMIT ?2",
+        )
+        .bind(key_id)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await
+        .map_err(StoreError::query("read recent usage"))?;
+        rows.iter().map(usage_row).collect()
+    }
+
+    /// What `key_id` spent since `since_ms`, in billionths of a dollar (priced requests only).
+    pub async fn spend_since(&self, key_id: &str, since_ms: u64) -> Result<u64, StoreError> {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COALESCE(SUM(cost_nano_usd), 0) FROM usage WHERE key_id = ? AND at_ms >= ?",
+        )
+        .bind(key_id)
+        .bind(int(since_ms))
+        .fetch_one(self.pool())
+        .await
+        .map(|n| n.max(0) as u64)
+        .map_err(StoreError::query("read a key's spend"))
+    }
+
+    /// Delete rows older than `before_ms`; how many went.
+    pub async fn prune_usage(&self, before_ms: u64) -> Result<u64, StoreError> {
+        sqlx::query("DELETE FROM usage WHERE at_ms < ?")
+            .bind(int(before_ms))
+            .execute(self.pool())
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(StoreError::query("prune old usage"))
+    }
+}
+
+fn usage_row(row: &sqlx::sqlite::SqliteRow) -> Result<UsageRow, StoreError> {
+    let u64_of = |c: &str| -> Result<u64, StoreError> {
+        row.try_get::<i64, _>(c)
+            .map(|v| v.max(0) as u64)
+            .map_err(|e| corrupt(c, e))
+    };
+    let tokens = |c: &str| -> Result<Option<u32>, StoreError> {
+        row.try_get::<Option<i64>, _>(c)
+            .map(|v| v.map(|v| u32::try_from(v.max(0)).unwrap_or(u32::MAX)))
+            .map_err(|e| corrupt(c, e))
+    };
+    let text =
+        |c: &str| -> Result<String, StoreError> { row.try_get(c).map_err(|e| corrupt(c, e)) };
+    let maybe = |c: &str| -> Result<Option<String>, StoreError> {
+        row.try_get(c).map_err(|e| corrupt(c, e))
+    };
+    Ok(UsageRow {
+        at_ms: u64_of("at_ms")?,
+        request_id: text("request_id")?,
+        key_id: maybe("key_id")?,
+        route: text("route")?,
+        model_asked: text("model_asked")?,
+        provider: maybe("provider")?,
+        model: maybe("model")?,
+        outcome: text("outcome")?,
+        attempts: u64_of("attempts")? as u32,
+        latency_us: u64_of("latency_us")?,
+        input_tokens: tokens("input_tokens")?,
+        output_tokens: tokens("output_tokens")?,
+        cache_read_tokens: tokens("cache_read_tokens")?,
+        cache_write_tokens: tokens("cache_write_tokens")?,
+        reasoning_tokens: tokens("reasoning_tokens")?,
+        cost_nano_usd: row
+            .try_get::<Option<i64>, _>("cost_nano_usd")
+            .map(|v| v.map(|v| v.max(0) as u64))
+            .map_err(|e| corrupt("cost_nano_usd", e))?,
+    })
+}
+
+fn int(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn corrupt(column: &str, e: sqlx::Error) -> StoreError {
+    StoreError::Corrupt {
+        what: "usage summary".into(),
+        detail: format!("column `{column}`: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(
+        at_ms: u64,
+        key: Option<&str>,
+        provider: &str,
+        outcome: &str,
+        cost: Option<u64>,
+    ) -> UsageRow {
+        UsageRow {
+            at_ms,
+            request_id: format!("req_{at_ms}"),
+            key_id: key.map(str::to_owned),
+            route: "chat".into(),
+            model_asked: "fast".into(),
+            provider: Some(provider.into()),
+            model: Some("m".into()),
+            outcome: outcome.into(),
+            attempts: 1,
+            latency_us: 2_000,
+            input_tokens: Some(10),
+            output_tokens: Some(5),
+            cache_read_tokens: Some(4),
+            cache_write_tokens: None,
+            reasoning_tokens: Some(1),
+            cost_nano_usd: cost,
+        }
+    }
+
+    #[tokio::test]
+    async fn rows_sum_by_each_grouping_within_the_filters() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("a.db")).await.unwrap();
+        let day = 86_400_000;
+        store
+            .insert_usage(&[
+                row(day, Some("key_a"), "openai", "ok", Some(1_500_000_000)),
+                row(day + 1, Some("key_a"), "local", "ok", None),
+                row(2 * day, None, "openai", "rate_limit_error", Some(0)),
+                row(
+                    2 * day + 5,
+                    Some("key_b"),
+                    "openai",
+                    "ok",
+                    Some(500_000_000),
+                ),
+            ])
+            .await
+            .unwrap();
+        let sum = |q: UsageQuery| {
+            let store = store.clone();
+            async move { store.usage_summary(&q).await.unwrap() }
+        };
+        let by_key = sum(UsageQuery::default()).await;
+        let groups: Vec<_> = by_key
+            .iter()
+            .map(|g| (g.group.as_str(), g.requests))
+            .collect();
+        assert_eq!(groups, [("anonymous", 1), ("key_a", 2), ("key_b", 1)]);
+        let a = &by_key[1];
+        assert_eq!(
+            (
+                a.input_tokens,
+                a.output_tokens,
+                a.cache_read_tokens,
+                a.reasoning_tokens
+            ),
+            (20, 10, 8, 2)
+        );
+        assert_eq!(a.cost_usd, 1.5);
+        assert_eq!(
+            a.unpriced_requests, 1,
+            "local has no price: unknown, not zero"
+        );
+        assert_eq!(a.mean_latency_ms, 2.0);
+        assert_eq!(by_key[0].errors, 1);
+
+        let by_day = sum(UsageQuery {
+            by: GroupBy::Day,
+            ..UsageQuery::default()
+        })
+        .await;
+        assert_eq!(
+            by_day.iter().map(|g| g.group.as_str()).collect::<Vec<_>>(),
+            ["1970-01-02", "1970-01-03"]
+        );
+        let by_model = sum(UsageQuery {
+            by: GroupBy::Model,
+            ..UsageQuery::default()
+        })
+        .await;
+        assert_eq!(
+            by_model
+                .iter()
+                .map(|g| g.group.as_str())
+                .collect::<Vec<_>>(),
+            ["local:m", "openai:m"]
+        );
+        let filtered = sum(UsageQuery {
+            by: GroupBy::Provider,
+            since_ms: Some(day + 1),
+            until_ms: Some(2 * day + 5),
+            key_id: None,
+            provider: Some("openai".into()),
+        })
+        .await;
+        assert_eq!(filtered.len(), 1);
+        assert_eq!(
+            (filtered[0].group.as_str(), filtered[0].requests),
+            ("openai", 1)
+        );
+        let one_key = sum(UsageQuery {
+            key_id: Some("key_b".into()),
+            ..UsageQuery::default()
+        })
+        .await;
+        assert_eq!(one_key.len(), 1);
+
+        let recent = store.recent_usage(2, None).await.unwrap();
+        assert_eq!(
+            recent.iter().map(|r| r.at_ms).collect::<Vec<_>>(),
+            [2 * day + 5, 2 * day]
+        );
+        assert_eq!(recent[0].cost_nano_usd, Some(500_000_000));
+        assert_eq!(recent[0].key_id.as_deref(), Some("key_b"));
+        assert_eq!(
+            store.recent_usage(10, Some("key_a")).await.unwrap().len(),
+            2
+        );
+
+        assert_eq!(store.prune_usage(2 * day).await.unwrap(), 2);
+        assert_eq!(
+            sum(UsageQuery::default())
+                .await
+                .iter()
+                .map(|g| g.requests)
+                .sum::<u64>(),
+            2
+        );
+    }
+}
