@@ -239,8 +239,9 @@ async fn the_cli_lists_approves_and_rejects_through_the_running_server() {
 
 #[tokio::test]
 async fn off_loopback_the_admin_routes_need_the_token() {
+    // Chat without a client key (this test is about the admin token).
     let (_mock, gateway) = setup_with(
-        "[server]\nhost = \"0.0.0.0\"\n",
+        "[server]\nhost = \"0.0.0.0\"\nrequire_client_keys = false\n",
         &[("ARATTA_ADMIN_TOKEN", "t0ken")],
     )
     .await;

@@ -410,3 +410,125 @@ async fn a_store_that_is_not_a_database_stops_the_server_with_its_name() {
         .expect("refused");
     assert!(failure.to_string().contains("not supported"), "{failure}");
 }
+
+/// The 429 a key's limit answers, in each dialect's shape, with its code and `Retry-After`.
+async fn limited(gateway: &Gateway, key: &str, code: &str, retry_after: bool) {
+    for (dialect, status, body) in chat_each_dialect(gateway, Some(key)).await {
+        assert_eq!(status, 429, "{dialect}: {body}");
+        match dialect {
+            "openai" => {
+                assert_eq!(body["error"]["type"], "rate_limit_error", "{body}");
+                assert_eq!(body["error"]["code"], code, "{body}");
+            }
+            "anthropic" => assert_eq!(body["error"]["type"], "rate_limit_error", "{body}"),
+            _ => assert_eq!(body["error"]["status"], "RESOURCE_EXHAUSTED", "{body}"),
+        }
+    }
+    let answer = Answer::read(
+        gateway
+            .client()
+            .post(gateway.url("/v1/chat/completions"))
+            .bearer_auth(key)
+            .json(&hello("local:m"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    answer.assert_status(429);
+    let header = answer.header("retry-after");
+    assert_eq!(header.is_some(), retry_after, "retry-after: {header:?}");
+    if let Some(seconds) = header {
+        assert!(seconds.parse::<u64>().unwrap() >= 1, "{seconds}");
+    }
+}
+
+#[tokio::test]
+async fn each_key_is_held_to_its_limits_and_budget_across_a_restart() {
+    let mock = MockUpstream::start(Script::new()).await;
+    let config = Config::local(&mock.base_url()).raw(
+        "[server]\nrequire_client_keys = true\n[prices.\"local:*\"]\ninput = 1.0\noutput = 1.0\n",
+    );
+    let gateway = Gateway::start(&config).await;
+
+    // Requests per minute: three dialects' requests use three of five; the fourth chat
+    // round is refused in every dialect.
+    let rpm = make(&gateway, json!({"name": "rpm", "rpm": 5})).await;
+    let rpm = rpm["secret"].as_str().unwrap();
+    assert!(
+        chat_each_dialect(&gateway, Some(rpm))
+            .await
+            .iter()
+            .all(|(_, s, _)| *s == 200)
+    );
+    let answers = chat_each_dialect(&gateway, Some(rpm)).await;
+    assert_eq!(
+        answers.iter().filter(|(_, s, _)| *s == 200).count(),
+        2,
+        "{answers:?}"
+    );
+    limited(&gateway, rpm, "requests_per_minute_exceeded", true).await;
+
+    // Tokens per minute: one answer (2,016 tokens in the mock's fixture) uses them up.
+    let tpm = make(&gateway, json!({"name": "tpm", "tpm": 1000})).await;
+    let tpm = tpm["secret"].as_str().unwrap();
+    let first = chat_each_dialect(&gateway, Some(tpm)).await;
+    assert_eq!(first[0].1, 200, "the first request is admitted: {first:?}");
+    assert!(first[1..].iter().all(|(_, s, _)| *s == 429), "{first:?}");
+    limited(&gateway, tpm, "tokens_per_minute_exceeded", true).await;
+
+    // A budget: $0.002 at $1 per million tokens is spent by the first answer.
+    let budget = make(
+        &gateway,
+        json!({"name": "budget", "budget_usd": 0.002, "budget_period": "day"}),
+    )
+    .await;
+    let budget_id = budget["id"].as_str().unwrap().to_owned();
+    let budget = budget["secret"].as_str().unwrap().to_owned();
+    assert_eq!(chat_each_dialect(&gateway, Some(&budget)).await[0].1, 200);
+    limited(&gateway, &budget, "budget_exceeded", true).await;
+    let before = mock.chat_requests().len();
+
+    // A restart does not reset the budget: the spend is read back from the store (reading
+    // usage first writes what the recorder holds; a crash loses at most its batch window).
+    assert_eq!(gateway.get("/api/v1/usage").await.status(), 200);
+    let gateway = gateway.restart().await;
+    limited(&gateway, &budget, "budget_exceeded", true).await;
+    assert_eq!(
+        mock.chat_requests().len(),
+        before,
+        "a refused request reached the provider"
+    );
+    let shown = keys_cli(&gateway, &["show", &budget_id]).await;
+    assert_eq!(shown["budget_period"], "day");
+}
+
+#[tokio::test]
+async fn requests_at_once_are_limited_until_a_stream_ends() {
+    let mock =
+        MockUpstream::start(Script::new().with_chunk_delay(Duration::from_millis(200))).await;
+    let gateway = Gateway::start(&Config::local(&mock.base_url()).raw(REQUIRED)).await;
+    let key = make(
+        &gateway,
+        json!({"name": "one at a time", "max_concurrent": 1}),
+    )
+    .await;
+    let key = key["secret"].as_str().unwrap();
+    let mut stream = gateway
+        .client()
+        .post(gateway.url("/v1/chat/completions"))
+        .bearer_auth(key)
+        .json(&json!({"model": "local:m", "stream": true, "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    // The stream holds the key's one slot: others wait for nothing, they are told.
+    limited(&gateway, key, "concurrency_exceeded", false).await;
+    while stream.chunk().await.unwrap().is_some() {}
+    let answers = eventually(&gateway, Some(key), 200).await;
+    assert_eq!(
+        answers[0].1, 200,
+        "the slot is free once the stream ended: {answers:?}"
+    );
+}
