@@ -29,6 +29,8 @@
 //!    back to a healthy one, against the same alias with a healthy first provider.
 //! 7. Hot swaps ([`swaps`]): a gateway serving while a new `local.wasm` is dropped into its
 //!    adapters directory every `ARATTA_BENCH_SWAP_MS` (default 500), against no swaps.
+//! 8. Serving a team ([`team`]): the client-key check and the usage record (priced, counted,
+//!    written to SQLite in batches) timed in this process against the same empty loop.
 //!
 //! Figures are reported against Aratta's aims, never asserted. Any failed request (a transport
 //! error, a non-200 answer, an answer that is not the mock's, or a gateway request that never
@@ -39,7 +41,7 @@
 //! `ARATTA_BENCH_STARTS` (cold starts to time, each followed by two warm ones; default 3, 0 skips
 //! them), `ARATTA_BENCH_ADAPTERS` (comma-separated, default `local,anthropic,google`),
 //! `ARATTA_BENCH_PARTS` (comma-separated parts to run, default
-//! `load,breakdown,resilience,swaps`), `ARATTA_BIN` (the gateway binary to run),
+//! `load,breakdown,resilience,swaps,team`), `ARATTA_BIN` (the gateway binary to run),
 //! `ARATTA_BENCH_SWAP_MS` (the hot-swap interval), `ARATTA_BENCH_ADAPTER` (the component
 //! dropped in; default the built `local`), `ARATTA_BENCH_LOCAL_ADAPTER` (a component installed
 //! as `local` for the load and start phases, e.g. the Python example; default the built-in one).
@@ -51,6 +53,7 @@ mod process;
 mod report;
 mod resilience;
 mod swaps;
+mod team;
 mod wire;
 
 use std::time::Duration;
@@ -79,6 +82,8 @@ pub(crate) const AIM_CPU_PER_REQUEST_US: f64 = 60.0;
 pub(crate) const AIM_PEAK_RSS_MB: f64 = 60.0;
 /// The resilience layers' budget on the success path (issue 4).
 pub(crate) const AIM_RESILIENCE_CPU_US: f64 = 5.0;
+/// Client-key check plus usage record, CPU per request (issue 14).
+pub(crate) const AIM_TEAM_CPU_US: f64 = 5.0;
 
 pub(crate) const HIGH_CONCURRENCY: usize = 50;
 pub(crate) const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
@@ -165,6 +170,10 @@ fn main() {
     if settings.runs("swaps") {
         println!();
         rt.block_on(swaps::hot_swaps(&bin, work.path(), &settings));
+    }
+    if settings.runs("team") {
+        println!();
+        team::per_request(work.path());
     }
 }
 
@@ -274,7 +283,7 @@ impl Settings {
             adapters: list("ARATTA_BENCH_ADAPTERS", &["local", "anthropic", "google"]),
             parts: list(
                 "ARATTA_BENCH_PARTS",
-                &["load", "breakdown", "resilience", "swaps"],
+                &["load", "breakdown", "resilience", "swaps", "team"],
             ),
         }
     }
