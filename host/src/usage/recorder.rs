@@ -231,8 +231,7 @@ async fn write_loop(
             retry_at = None;
             while !pending.is_empty() {
                 let n = pending.len().min(settings.max_batch);
-                let batch: Vec<UsageRow> = pending.iter().take(n).cloned().collect();
-                match store.insert_usage(&batch).await {
+                match store.insert_usage(&pending.make_contiguous()[..n]).await {
                     Ok(()) => {
                         pending.drain(..n);
                         backoff = Duration::from_secs(1);
