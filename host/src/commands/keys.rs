@@ -183,20 +183,13 @@ mod tests {
     fn key(revoked: Option<u64>, expires: Option<u64>) -> KeyRecord {
         KeyRecord {
             id: "key_0123456789abcdef".into(),
-            hash: [0; 32],
             hint: "ark_abcd…wxyz".into(),
             name: "ci".into(),
             owner: Some("team".into()),
             models: Some(vec!["fast".into()]),
-            routes: None,
-            created_at: 0,
             expires_at: expires,
             revoked_at: revoked,
-            rpm: None,
-            tpm: None,
-            max_concurrent: None,
-            budget_usd: None,
-            budget_period: None,
+            ..KeyRecord::default()
         }
     }
 

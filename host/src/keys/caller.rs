@@ -389,20 +389,8 @@ mod tests {
     async fn model_lists_apply_inside_a_request_only() {
         let key = KeyRecord {
             id: "key_1".into(),
-            hash: [0; 32],
-            hint: String::new(),
-            name: "n".into(),
-            owner: None,
             models: Some(vec!["fast".into(), "openai:*".into()]),
-            routes: None,
-            created_at: 0,
-            expires_at: None,
-            revoked_at: None,
-            rpm: None,
-            tpm: None,
-            max_concurrent: None,
-            budget_usd: None,
-            budget_period: None,
+            ..KeyRecord::default()
         };
         assert_eq!(check_model("anything"), Ok(()), "outside a request");
         let caller = Caller {

@@ -356,20 +356,7 @@ mod tests {
     fn key(f: impl FnOnce(&mut KeyRecord)) -> KeyRecord {
         let mut k = KeyRecord {
             id: "key_1".into(),
-            hash: [0; 32],
-            hint: String::new(),
-            name: "n".into(),
-            owner: None,
-            models: None,
-            routes: None,
-            created_at: 0,
-            expires_at: None,
-            revoked_at: None,
-            rpm: None,
-            tpm: None,
-            max_concurrent: None,
-            budget_usd: None,
-            budget_period: None,
+            ..KeyRecord::default()
         };
         f(&mut k);
         k

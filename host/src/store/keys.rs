@@ -6,13 +6,13 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, sql_int};
 
 /// The change counter [`Store::version`] reads for client keys.
 pub const TOPIC: &str = "client_keys";
 
 /// One issued key, as stored.
-#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct KeyRecord {
     /// `key_<16 hex>`: how the key is named in commands and routes.
     pub id: String,
@@ -76,12 +76,12 @@ impl Store {
         .bind(&key.owner)
         .bind(key.models.as_ref().map(json_list))
         .bind(key.routes.as_ref().map(json_list))
-        .bind(seconds(key.created_at))
-        .bind(key.expires_at.map(seconds))
-        .bind(key.revoked_at.map(seconds))
-        .bind(key.rpm.map(seconds))
-        .bind(key.tpm.map(seconds))
-        .bind(key.max_concurrent.map(seconds))
+        .bind(sql_int(key.created_at))
+        .bind(key.expires_at.map(sql_int))
+        .bind(key.revoked_at.map(sql_int))
+        .bind(key.rpm.map(sql_int))
+        .bind(key.tpm.map(sql_int))
+        .bind(key.max_concurrent.map(sql_int))
         .bind(key.budget_usd)
         .bind(&key.budget_period)
         .execute(&mut *tx)
@@ -123,7 +123,7 @@ impl Store {
         let changed = sqlx::query(
             "UPDATE client_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
         )
-        .bind(seconds(at))
+        .bind(sql_int(at))
         .bind(id)
         .execute(&mut *tx)
         .await
@@ -158,10 +158,6 @@ async fn bump(
 
 fn json_list(items: &Vec<String>) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
-}
-
-fn seconds(s: u64) -> i64 {
-    i64::try_from(s).unwrap_or(i64::MAX)
 }
 
 fn record(row: &SqliteRow) -> Result<KeyRecord, StoreError> {

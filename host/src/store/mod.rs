@@ -174,6 +174,12 @@ impl Store {
     }
 }
 
+/// A count or a time as SQLite stores integers (i64), saturating: values beyond `i64::MAX`
+/// (years past 292 billion, or counts no request reaches) are kept as the largest.
+pub(crate) fn sql_int(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
 /// Create the file (and its directory) readable and writable by its owner only: it holds key
 /// hashes and usage. An existing file keeps its mode.
 fn create_private(path: &Path) -> std::io::Result<()> {

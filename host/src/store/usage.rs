@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, sql_int};
 
 /// One request, as recorded. Never its content.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -173,7 +173,7 @@ impl Store {
         for chunk in rows.chunks(ROWS_PER_INSERT) {
             let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(INSERT);
             insert.push_values(chunk, |mut b, r| {
-                b.push_bind(int(r.at_ms))
+                b.push_bind(sql_int(r.at_ms))
                     .push_bind(&r.request_id)
                     .push_bind(&r.key_id)
                     .push_bind(&r.route)
@@ -182,13 +182,13 @@ impl Store {
                     .push_bind(&r.model)
                     .push_bind(&r.outcome)
                     .push_bind(r.attempts)
-                    .push_bind(int(r.latency_us))
+                    .push_bind(sql_int(r.latency_us))
                     .push_bind(r.input_tokens)
                     .push_bind(r.output_tokens)
                     .push_bind(r.cache_read_tokens)
                     .push_bind(r.cache_write_tokens)
                     .push_bind(r.reasoning_tokens)
-                    .push_bind(r.cost_nano_usd.map(int));
+                    .push_bind(r.cost_nano_usd.map(sql_int));
             });
             insert
                 .build()
@@ -209,8 +209,8 @@ impl Store {
             GroupBy::Hour => summary!("strftime('%Y-%m-%dT%H', at_ms / 1000, 'unixepoch')"),
         };
         let rows = sqlx::query(sql)
-            .bind(query.since_ms.map(int))
-            .bind(query.until_ms.map(int))
+            .bind(query.since_ms.map(sql_int))
+            .bind(query.until_ms.map(sql_int))
             .bind(&query.key_id)
             .bind(&query.provider)
             .fetch_all(self.pool())
@@ -266,7 +266,7 @@ impl Store {
             "SELECT COALESCE(SUM(cost_nano_usd), 0) FROM usage WHERE key_id = ? AND at_ms >= ?",
         )
         .bind(key_id)
-        .bind(int(since_ms))
+        .bind(sql_int(since_ms))
         .fetch_one(self.pool())
         .await
         .map(|n| n.max(0) as u64)
@@ -276,7 +276,7 @@ impl Store {
     /// Delete rows older than `before_ms`; how many went.
     pub async fn prune_usage(&self, before_ms: u64) -> Result<u64, StoreError> {
         sqlx::query("DELETE FROM usage WHERE at_ms < ?")
-            .bind(int(before_ms))
+            .bind(sql_int(before_ms))
             .execute(self.pool())
             .await
             .map(|r| r.rows_affected())
@@ -321,10 +321,6 @@ fn usage_row(row: &sqlx::sqlite::SqliteRow) -> Result<UsageRow, StoreError> {
             .map(|v| v.map(|v| v.max(0) as u64))
             .map_err(|e| corrupt("cost_nano_usd", e))?,
     })
-}
-
-fn int(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
 }
 
 fn corrupt(column: &str, e: sqlx::Error) -> StoreError {

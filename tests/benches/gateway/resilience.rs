@@ -39,12 +39,9 @@ fn thread_cpu() -> Duration {
 
 const ITERATIONS: u32 = 200_000;
 
-/// Times the success path's resilience bookkeeping and prints it against the aim.
-pub(crate) fn bookkeeping() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("bookkeeping runtime");
+/// A gateway over the default config and a runtime with no adapter loaded: the gateway's own
+/// bookkeeping, run in this process with nothing to call.
+pub(crate) fn bare_gateway() -> HostGateway {
     let limits = SandboxLimits {
         memory_bytes: 64 << 20,
         fuel: 1_000_000,
@@ -54,7 +51,16 @@ pub(crate) fn bookkeeping() {
         Runtime::new(limits, None, Outbound::new(Duration::from_secs(1)))
             .expect("a runtime with no adapters"),
     );
-    let gw = HostGateway::new(runtime, Config::default(), &|_| None);
+    HostGateway::new(runtime, Config::default(), &|_| None)
+}
+
+/// Times the success path's resilience bookkeeping and prints it against the aim.
+pub(crate) fn bookkeeping() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("bookkeeping runtime");
+    let gw = bare_gateway();
     let policy = gw.retry_policy();
     let provider = "local";
     let mut empty = Vec::new();

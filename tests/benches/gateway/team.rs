@@ -9,12 +9,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aratta_host::config::Config;
-use aratta_host::gateway::Gateway as HostGateway;
 use aratta_host::keys::{CALLER, Caller, ClientAuth, KeyRing, KeySpec, Limits, Route, issue};
 use aratta_host::resilience::Metrics;
-use aratta_host::runtime::outbound::Outbound;
-use aratta_host::runtime::{Runtime, SandboxLimits};
 use aratta_host::scri::{Lineage, Usage};
 use aratta_host::store::Store;
 use aratta_host::usage::{Prices, RecorderSettings, UsageRecorder};
@@ -69,16 +65,7 @@ pub(crate) fn per_request(work: &std::path::Path) {
         );
         let uri: http::Uri = "/v1/chat/completions".parse().expect("a uri");
 
-        let limits = SandboxLimits {
-            memory_bytes: 64 << 20,
-            fuel: 1_000_000,
-            max_instances: 4,
-        };
-        let runtime = Arc::new(
-            Runtime::new(limits, None, Outbound::new(Duration::from_secs(1)))
-                .expect("a runtime with no adapters"),
-        );
-        let gw = HostGateway::new(runtime, Config::default(), &|_| None);
+        let gw = crate::resilience::bare_gateway();
         let overrides = [(
             "local:*".to_owned(),
             aratta_host::usage::Price {
