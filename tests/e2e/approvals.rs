@@ -1,13 +1,20 @@
 //! The approval queue, end to end: candidates proposed over HTTP and with the CLI, listed,
 //! approved (verified, then swapped in) and rejected, over HTTP and with the CLI; and the
-//! admin token those routes need when the server listens beyond loopback.
+//! admin token those routes need when the server listens beyond loopback; and a dropped file
+//! whose candidate waited for the lock while an approval changed what serves.
 
 mod swap_kit;
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use aratta_tests::expect::Answer;
 use aratta_tests::gateway::{Gateway, run_aratta};
 use serde_json::{Value, json};
-use swap_kit::{ask, builds, setup, setup_with, sha256, versioned, wait_for_version};
+use swap_kit::{
+    HOLD, adapters, ask, builds, drop_file, setup, setup_with, sha256, versioned, wait_for_version,
+    with_marker,
+};
 
 async fn propose(gateway: &Gateway, bytes: &[u8], token: Option<&str>) -> Answer {
     let mut request = gateway
@@ -310,4 +317,59 @@ async fn the_openapi_document_lists_the_reload_routes() {
             "schema {schema} missing"
         );
     }
+}
+
+#[tokio::test]
+async fn a_file_changed_while_its_candidate_waits_for_an_approval_is_not_swapped_in() {
+    // Verification chats with model `hold`, which answers after 3 s: an approval holds the
+    // reload lock that long.
+    let (_mock, gateway) = setup("[reload.verify_chat]\nmain = \"hold\"\n").await;
+    let gateway = Arc::new(gateway);
+    let approved = with_marker(&builds().v1, 7);
+    let id = propose(&gateway, &approved, None)
+        .await
+        .assert_status(201)
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let approving = {
+        let gateway = gateway.clone();
+        tokio::spawn(async move {
+            Answer::read(
+                gateway
+                    .post_json(&format!("/api/v1/approvals/{id}/approve"), &json!({}))
+                    .await,
+            )
+            .await
+        })
+    };
+    tokio::time::sleep(HOLD / 6).await;
+    // While the approval verifies, a new file arrives; the watcher reads it (100 ms debounce)
+    // and waits for the lock. Then the file goes away, as a rollback or an operator would
+    // take it.
+    let path = drop_file(&gateway, "versioned-next.wasm", &builds().v2);
+    tokio::time::sleep(HOLD / 3).await;
+    std::fs::remove_file(&path).unwrap();
+    approving.await.unwrap().assert_status(200);
+
+    let dropped = gateway
+        .wait_for_log(
+            &["versioned-next.wasm", "that candidate is dropped"],
+            Duration::from_secs(10),
+        )
+        .await;
+    assert!(dropped.is_some(), "{}", gateway.logs());
+    let current = versioned(&gateway).await;
+    assert_eq!(current["sha256"], sha256(&approved), "{current}");
+    assert_eq!(ask(&gateway, "m").await, (200, "1.0.0".into()));
+    let events = adapters(&gateway).await["events"].clone();
+    assert!(
+        !events
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["sha256"] == sha256(&builds().v2).as_str()),
+        "the dropped candidate left no swap or refusal: {events}"
+    );
 }

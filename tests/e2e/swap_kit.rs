@@ -80,6 +80,9 @@ pub fn with_marker(component: &[u8], n: u32) -> Vec<u8> {
 /// Model `slow` waits this long upstream, so calls are in flight across a swap.
 pub const SLOW: Duration = Duration::from_millis(300);
 
+/// Model `hold` waits this long upstream: a verification chat to it keeps the reload lock.
+pub const HOLD: Duration = Duration::from_secs(3);
+
 /// A mock upstream and a gateway whose provider `main` uses adapter `versioned` (1.0.0
 /// installed as `<home>/adapters/versioned.wasm`), with `extra` TOML appended.
 pub async fn setup(extra: &str) -> (MockUpstream, Gateway) {
@@ -88,7 +91,12 @@ pub async fn setup(extra: &str) -> (MockUpstream, Gateway) {
 
 /// [`setup`] with environment variables for the server.
 pub async fn setup_with(extra: &str, env: &[(&str, &str)]) -> (MockUpstream, Gateway) {
-    let mock = MockUpstream::start(Script::new().with_model("slow", Behaviour::Delay(SLOW))).await;
+    let mock = MockUpstream::start(
+        Script::new()
+            .with_model("slow", Behaviour::Delay(SLOW))
+            .with_model("hold", Behaviour::Delay(HOLD)),
+    )
+    .await;
     let config = Config::new()
         .provider(Provider::new("main", &mock.base_url()).adapter("versioned"))
         .raw(&format!("[reload]\ndebounce_ms = 100\n{extra}"));

@@ -222,7 +222,23 @@ impl ReloadManager {
         let source = AdapterSource::File(path.to_owned());
         let sha = sha256(&bytes);
         let origin = source.to_string();
-        let result = self.try_install(Bytes::from(bytes), source.clone()).await;
+        let result = match self
+            .load_candidate(Bytes::from(bytes), source.clone())
+            .await
+        {
+            Err(e) => Err(e),
+            Ok(candidate) => {
+                let held = self.lock.lock().await;
+                // The candidate was read and compiled before the lock: a rollback, approval
+                // or newer write may have changed the file meanwhile. What the file holds
+                // now is what the operator wants; a changed file has its own event.
+                if !history::file_has_hash(path, &sha) {
+                    tracing::info!(file = %path.display(), sha256 = %sha, "adapter file changed while its candidate waited; that candidate is dropped");
+                    return;
+                }
+                self.swap_in(candidate, &held).await
+            }
+        };
         if let Err(e) = &result {
             self.set_aside(path, &sha, "refused");
             // The refused file may have overwritten the serving version's own file.
