@@ -41,6 +41,14 @@ pub async fn serve(config: Config, home: Home) -> anyhow::Result<()> {
         Some(keys.limits.clone()),
     );
     gateway.record_usage(recorder.clone());
+    // Traces, when [traces] endpoint is set: a span per request and attempt, per heal cycle.
+    let traces =
+        crate::traces::Traces::start(&gateway.config.traces, tokio::runtime::Handle::current())?
+            .map(Arc::new);
+    if let Some(traces) = &traces {
+        tracing::info!(endpoint = %traces.endpoint(), "exporting traces over OTLP/HTTP");
+        gateway.trace_with(traces.clone());
+    }
     // Model lists for bare model names load in the background; nothing waits for them.
     gateway.start_model_refresh();
     let settings = gateway.config.server.clone();
@@ -110,6 +118,10 @@ pub async fn serve(config: Config, home: Home) -> anyhow::Result<()> {
     // What the recorder still holds goes to the store before the process ends.
     if !recorder.flush(std::time::Duration::from_secs(5)).await {
         tracing::warn!("usage records still queued at shutdown were not all written");
+    }
+    // And the spans still batched go to the collector (the exporter sends from this runtime).
+    if let Some(traces) = traces {
+        let _ = tokio::task::spawn_blocking(move || traces.shutdown()).await;
     }
     served
 }

@@ -10,9 +10,10 @@
 //! 3. [`scri`]: SCRI's JSON shapes and their conversion to the WIT types adapters take.
 //! 4. [`config`]: the operator's settings, layered and checked.
 //! 5. [`resilience`]: circuit breakers, retries, metrics, the health monitor.
-//! 6. [`tools`], [`keys`], [`usage`]: the tool registry, tools defined once and exported to
-//!    any provider; the client keys Aratta issues, and who a request runs as; a usage record
-//!    per request, priced, written in batches.
+//! 6. [`tools`], [`keys`], [`usage`], [`traces`]: the tool registry, tools defined once and
+//!    exported to any provider; the client keys Aratta issues, and who a request runs as; a
+//!    usage record per request, priced, written in batches; OpenTelemetry spans per request
+//!    and attempt, exported over OTLP when configured.
 //! 7. [`gateway`]: providers, model routing and fallback on top of the runtime.
 //! 8. [`reload`]: hot-swapping adapters: the directory watch, verification, history and
 //!    rollback, probation (fed by the gateway's call observers), the approval queue.
@@ -49,4 +50,5 @@ pub mod scri;
 pub mod server;
 pub mod store;
 pub mod tools;
+pub mod traces;
 pub mod usage;

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use aratta_tests::gateway::{Gateway, run_aratta};
 use aratta_tests::heal::*;
+use aratta_tests::otlp::Collector;
 use aratta_tests::upstream::Upstream;
 use serde_json::{Value, json};
 
@@ -213,11 +214,22 @@ async fn research_falls_through_and_a_fix_below_the_bar_waits_for_a_human() {
         twin: false,
         build_dir: None,
     };
-    let gateway = start(&anthropic_up, &model, &setup).await;
+    // This cycle is also exported as a trace.
+    let collector = Collector::start().await;
+    let toml = config(&anthropic_up.url(), &model.upstream.url(), &setup)
+        + &format!("\n[traces]\nendpoint = \"{}\"\n", collector.endpoint());
+    let gateway = Gateway::builder_toml(&toml)
+        .env("ANTHROPIC_API_KEY", "sk-ant-test")
+        .env("XAI_API_KEY", "xai-test")
+        .env("OPENAI_API_KEY", "sk-test")
+        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+        .start()
+        .await;
     let before = serving_sha(&gateway).await;
     drift_and_fail(&gateway, &drifted).await;
     let cycle = finished_cycle(&gateway, None).await;
     assert_eq!(cycle["status"], "queued", "{cycle:#}\n{}", gateway.logs());
+    heal_trace_matches(&collector, &cycle).await;
     assert!(
         !xai.seen_at("/v1/responses").is_empty(),
         "xAI was asked first"
@@ -298,6 +310,51 @@ async fn without_research_the_cycle_goes_on_with_its_confidence_capped() {
     let approvals: Value = gateway.get("/api/v1/approvals").await.json().await.unwrap();
     assert_eq!(approvals[0]["heal"]["confidence"], 0.5);
     assert_eq!(serving_sha(&gateway).await, before);
+}
+
+/// The cycle's trace: a span from trigger to decision with the outcome and approval, and under
+/// it a span per phase, in order, at the cycle's own times; research's span cites its URLs.
+async fn heal_trace_matches(collector: &Collector, cycle: &Value) {
+    let spans = collector
+        .wait_for(Duration::from_secs(10), |s| {
+            s.iter().any(|s| s.name == "heal anthropic")
+        })
+        .await;
+    let root = spans
+        .iter()
+        .find(|s| s.name == "heal anthropic")
+        .unwrap_or_else(|| panic!("no heal span: {spans:#?}"));
+    assert_eq!(root.parent_span_id, "");
+    assert_eq!(root.attr("aratta.heal.cycle.id"), &cycle["id"]);
+    assert_eq!(root.attr("aratta.heal.outcome"), "queued");
+    assert_eq!(
+        root.attr("aratta.heal.approval_id"),
+        &cycle["decision"]["approval_id"]
+    );
+    assert_eq!(
+        root.start_ns / 1_000_000,
+        cycle["started_at_ms"].as_u64().unwrap()
+    );
+    let mut phases: Vec<_> = spans
+        .iter()
+        .filter(|s| s.parent_span_id == root.span_id)
+        .collect();
+    phases.sort_by_key(|s| s.start_ns);
+    let names: Vec<String> = phases.iter().map(|s| s.name.clone()).collect();
+    let expected: Vec<String> = phase_names(cycle)
+        .iter()
+        .map(|n| format!("heal.{n}"))
+        .collect();
+    assert_eq!(names, expected);
+    let research = phases.iter().find(|s| s.name == "heal.research").unwrap();
+    assert_eq!(
+        research.attr("aratta.heal.research.urls")[0],
+        "https://docs.anthropic.com/en/api/messages"
+    );
+    assert_eq!(
+        research.attr("aratta.heal.research.provider"),
+        "openai:gpt-5-mini"
+    );
 }
 
 /// One refused cycle, started by an operator (`POST /api/v1/heal/run`), checked to have left

@@ -12,6 +12,7 @@
 //! - [`npm`]: npm toolchains under `target/` from pinned `package-lock.json` files.
 //! - [`upstream`]: a programmable HTTP upstream that records what it was sent.
 //! - [`heal`]: a drifting Anthropic upstream, a scripted heal model and researchers.
+//! - [`otlp`]: a mock OpenTelemetry collector that decodes the OTLP/HTTP spans it receives.
 //!
 //! The tests themselves are in `tests/e2e/`, one file per area.
 
@@ -23,6 +24,7 @@ pub mod gateway;
 pub mod heal;
 pub mod mock;
 pub mod npm;
+pub mod otlp;
 pub mod sse;
 pub mod upstream;
 pub mod venv;

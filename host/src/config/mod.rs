@@ -21,7 +21,7 @@ pub use layers::{ENV_PREFIX, NOT_CONFIG};
 pub use load::{load, load_from};
 pub use model::{
     BehaviourConfig, BreakerConfig, Config, HealingConfig, PriceConfig, ProviderConfig,
-    ReloadConfig, RetryConfig, ServerConfig, StoreConfig,
+    ReloadConfig, RetryConfig, ServerConfig, StoreConfig, TracesConfig,
 };
 
 /// Splits `provider:model` at the first colon (`local:llama3.2:3b` is provider `local`, model

@@ -40,6 +40,8 @@ pub struct Config {
     /// The operator's prices, `"provider:model"` or `"provider:*"` → rates, over the
     /// published table.
     pub prices: BTreeMap<String, PriceConfig>,
+    /// OpenTelemetry traces over OTLP/HTTP; off unless an endpoint is set.
+    pub traces: TracesConfig,
     /// The file this config was read from, if one existed.
     #[serde(skip)]
     pub file: Option<PathBuf>,
@@ -472,6 +474,7 @@ pub(crate) struct ConfigFile {
     reload: ReloadConfig,
     store: StoreConfig,
     prices: BTreeMap<String, PriceConfig>,
+    traces: TracesConfig,
 }
 
 impl ConfigFile {
@@ -499,6 +502,7 @@ impl ConfigFile {
             reload: self.reload,
             store: self.store,
             prices: self.prices,
+            traces: self.traces,
             file,
         }
     }
@@ -519,6 +523,32 @@ impl Default for StoreConfig {
         StoreConfig {
             url: None,
             usage_retention_days: 90,
+        }
+    }
+}
+
+/// `[traces]`: where spans go. Collector credentials are not configured here: the standard
+/// `OTEL_EXPORTER_OTLP_HEADERS` (or `OTEL_EXPORTER_OTLP_TRACES_HEADERS`) environment variable
+/// carries them, as in every OpenTelemetry SDK.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TracesConfig {
+    /// The collector's OTLP/HTTP endpoint: its base (`http://localhost:4318`, to which
+    /// `/v1/traces` is added) or the full traces URL. Unset: no traces, at no cost.
+    pub endpoint: Option<String>,
+    /// `service.name` of every span.
+    pub service_name: String,
+    /// The share of requests traced when the caller sent no `traceparent` (0.0–1.0); a
+    /// caller's sampled flag is always followed.
+    pub sample_ratio: f64,
+}
+
+impl Default for TracesConfig {
+    fn default() -> Self {
+        TracesConfig {
+            endpoint: None,
+            service_name: "aratta".into(),
+            sample_ratio: 1.0,
         }
     }
 }

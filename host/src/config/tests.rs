@@ -517,3 +517,24 @@ fn printing_the_config_is_safe_and_serializable() {
     assert!(printed.contains("[providers.local]"), "{printed}");
     assert!(format!("{config:?}").contains("LOCAL_API_KEY"));
 }
+
+#[test]
+fn traces_are_off_by_default_and_a_bad_endpoint_or_ratio_is_named() {
+    let config = load_from(None, std::iter::empty::<(&str, &str)>()).unwrap();
+    assert_eq!(config.traces.endpoint, None);
+    let config = load_toml("[traces]\nendpoint = \"http://127.0.0.1:4318\"\n", &[]).unwrap();
+    assert_eq!(config.traces.service_name, "aratta");
+    assert_eq!(config.traces.sample_ratio, 1.0);
+    let message = error(
+        "[traces]\nendpoint = \"grpc://collector:4317\"\nsample_ratio = 2.0\n",
+        &[],
+    );
+    assert!(
+        message.contains("traces.endpoint") && message.contains("gRPC is not supported"),
+        "{message}"
+    );
+    assert!(
+        message.contains("traces.sample_ratio") && message.contains("0.0 to 1.0"),
+        "{message}"
+    );
+}

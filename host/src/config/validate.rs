@@ -18,7 +18,33 @@ pub(crate) fn validate(config: &Config) -> Vec<Problem> {
     retry(config, &mut problems);
     reload(config, &mut problems);
     prices(config, &mut problems);
+    traces(config, &mut problems);
     problems.0
+}
+
+fn traces(config: &Config, problems: &mut Problems) {
+    let t = &config.traces;
+    if let Some(endpoint) = &t.endpoint {
+        match url::Url::parse(endpoint) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
+            _ => problems.add(
+                "traces.endpoint",
+                "must be the collector's OTLP/HTTP URL, e.g. \"http://localhost:4318\" (gRPC is not supported)",
+            ),
+        }
+    }
+    if !(0.0..=1.0).contains(&t.sample_ratio) {
+        problems.add(
+            "traces.sample_ratio",
+            "must be from 0.0 to 1.0 (default 1.0: every request)",
+        );
+    }
+    if t.service_name.trim().is_empty() {
+        problems.add(
+            "traces.service_name",
+            "must not be empty (default \"aratta\")",
+        );
+    }
 }
 
 fn prices(config: &Config, problems: &mut Problems) {

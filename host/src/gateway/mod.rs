@@ -56,6 +56,7 @@ pub struct Gateway {
     observers: std::sync::RwLock<Vec<Arc<dyn CallObserver>>>,
     refresh_now: Arc<tokio::sync::Notify>,
     usage: std::sync::OnceLock<Arc<crate::usage::UsageRecorder>>,
+    traces: std::sync::OnceLock<Arc<crate::traces::Traces>>,
 }
 
 /// A fresh request id, also written to the logs.
@@ -113,6 +114,7 @@ impl Gateway {
             observers: std::sync::RwLock::new(Vec::new()),
             refresh_now: Arc::new(tokio::sync::Notify::new()),
             usage: std::sync::OnceLock::new(),
+            traces: std::sync::OnceLock::new(),
         }
     }
 
@@ -190,6 +192,7 @@ impl Gateway {
                 "chat",
                 &request.model,
                 request_id,
+                ticket.as_ref().and_then(Ticket::trace),
                 &|model| RequestShape::chat(request, "chat", model),
                 |env, ctx, model| async move {
                     env.chat(&ctx, &convert::chat_request(request, &model))
@@ -221,6 +224,7 @@ impl Gateway {
                 "chat_stream",
                 &request.model,
                 request_id,
+                ticket.as_ref().and_then(Ticket::trace),
                 &|model| RequestShape::chat(request, "chat_stream", model),
                 |env, ctx, model| async move {
                     let mut rx = env
@@ -258,6 +262,7 @@ impl Gateway {
                 "embed",
                 &request.model,
                 request_id,
+                ticket.as_ref().and_then(Ticket::trace),
                 &|model| RequestShape::embed(request, model),
                 |env, ctx, model| async move {
                     env.embed(&ctx, &convert::embed_request(request, &model))

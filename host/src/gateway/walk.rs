@@ -14,6 +14,7 @@ use crate::runtime::bindings::provider::CallContext;
 use crate::runtime::outbound::UPSTREAM_STATUS;
 use crate::runtime::{Adapter, CallEnv, InvokeError};
 use crate::scri::{Attempt, Lineage};
+use crate::traces::{self, RequestTrace};
 
 /// The request's shape for the health monitor, given the provider's model.
 pub(super) type Shape<'s> = &'s (dyn Fn(&str) -> RequestShape + Sync);
@@ -27,6 +28,7 @@ struct Walk<'a> {
     deadline: Instant,
     attempts: Vec<Attempt>,
     last: Option<GatewayError>,
+    trace: Option<&'a RequestTrace>,
 }
 
 /// What became of one target.
@@ -43,12 +45,15 @@ impl Gateway {
     /// Try each target of `reference` in order until one answers; fall back only on
     /// provider-side failures. A provider's transient failures are retried first (`[retry]`),
     /// each retry an attempt of its own in the lineage. Every adapter error goes to the health
-    /// monitor, with the request's shape from `shape`.
+    /// monitor, with the request's shape from `shape`; every attempt gets a span under
+    /// `trace`, when the request is traced.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn walk<T, F, Fut>(
         &self,
         route: &'static str,
         reference: &str,
         request_id: &str,
+        trace: Option<&RequestTrace>,
         shape: Shape<'_>,
         mut op: F,
     ) -> Result<(T, Lineage), GatewayError>
@@ -65,6 +70,7 @@ impl Gateway {
             deadline: started + self.config.server.request_timeout(),
             attempts: Vec::new(),
             last: None,
+            trace,
         };
         // A client key limited to some models is refused the others before any routing.
         crate::keys::check_model(reference)
@@ -112,14 +118,14 @@ impl Gateway {
             self.observe(&provider.name, walk.route, &outcome, elapsed, t0);
             let e = match outcome {
                 Ok(value) => {
-                    walk.attempt(provider, model, "ok", elapsed);
+                    walk.attempt(provider, model, "ok", elapsed, None);
                     let adapter = adapter.expect("a call that answered had an adapter");
                     return Tried::Answered(value, adapter);
                 }
                 Err(e) => e,
             };
             tracing::warn!(request_id = walk.request_id, provider = %provider.name, %model, error = %e, "provider failed");
-            walk.attempt(provider, model, e.kind(), elapsed);
+            walk.attempt(provider, model, e.kind(), elapsed, Some(&e));
             let seen = upstream_status.swap(0, Ordering::Relaxed);
             let failure = Failure {
                 adapter: adapter.as_deref(),
@@ -156,10 +162,17 @@ impl Gateway {
         self.note_transition(&provider.name, transition);
         if !allowed {
             tracing::info!(request_id = walk.request_id, provider = %provider.name, "skipped: circuit breaker open");
-            walk.attempt(provider, model, "circuit_open", Duration::ZERO);
-            walk.last.get_or_insert(GatewayError::CircuitOpen {
+            let refused = GatewayError::CircuitOpen {
                 provider: provider.name.clone(),
-            });
+            };
+            walk.attempt(
+                provider,
+                model,
+                "circuit_open",
+                Duration::ZERO,
+                Some(&refused),
+            );
+            walk.last.get_or_insert(refused);
         }
         allowed
     }
@@ -243,7 +256,29 @@ struct Failure<'a> {
 
 impl Walk<'_> {
     /// Note one attempt on `provider`.
-    fn attempt(&mut self, provider: &Provider, model: &str, outcome: &str, took: Duration) {
+    /// Write an attempt into the lineage (and its span, when traced).
+    fn attempt(
+        &mut self,
+        provider: &Provider,
+        model: &str,
+        outcome: &str,
+        took: Duration,
+        error: Option<&GatewayError>,
+    ) {
+        if let Some(trace) = self.trace {
+            let base_url = provider.base_url();
+            trace.attempt(traces::Attempt {
+                provider: &provider.name,
+                adapter: &provider.config.adapter,
+                base_url: base_url.as_deref(),
+                model,
+                outcome,
+                took,
+                number: self.attempts.len() + 1,
+                retry: self.attempts.iter().any(|a| a.provider == provider.name),
+                error: error.map(ToString::to_string),
+            });
+        }
         self.attempts.push(Attempt {
             provider: provider.name.clone(),
             model: model.to_owned(),

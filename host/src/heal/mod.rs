@@ -28,6 +28,7 @@ pub mod replay;
 pub mod research;
 mod run;
 pub mod source;
+mod trace;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -276,6 +277,9 @@ impl HealWorker {
             .with_label_values(&[&cycle.adapter, cycle.status.as_str()])
             .inc();
         tracing::info!(cycle = %cycle.id, adapter = %cycle.adapter, outcome = cycle.status.as_str(), summary = %cycle.summary, "heal cycle ended");
+        if let Some(traces) = self.gateway.traces() {
+            trace::export(traces, cycle);
+        }
         if let Some(webhook) = &self.webhook {
             let body = serde_json::json!({
                 "event": "heal_cycle",

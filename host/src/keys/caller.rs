@@ -27,6 +27,10 @@ tokio::task_local! {
 pub struct Caller {
     /// The key it presented; `None`: anonymous (keys optional and none sent).
     pub key: Option<Arc<KeyRecord>>,
+    /// Its W3C `traceparent` header, when it sent one and requests are traced.
+    pub traceparent: Option<String>,
+    /// Its W3C `tracestate` header, with `traceparent`.
+    pub tracestate: Option<String>,
 }
 
 /// Why a request is refused at the door. The messages say what to do.
@@ -195,7 +199,10 @@ impl ClientAuth {
                 allowed: routes.join(", "),
             });
         }
-        Ok(Caller { key: Some(key) })
+        Ok(Caller {
+            key: Some(key),
+            ..Caller::default()
+        })
     }
 }
 
@@ -395,6 +402,7 @@ mod tests {
         assert_eq!(check_model("anything"), Ok(()), "outside a request");
         let caller = Caller {
             key: Some(Arc::new(key)),
+            ..Caller::default()
         };
         CALLER
             .scope(caller, async {

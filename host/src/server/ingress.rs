@@ -35,13 +35,21 @@ pub struct Ingress {
     request_timeout: Duration,
     body_timeout: Duration,
     max_body: u64,
+    traced: bool,
 }
 
 impl Ingress {
     /// The layer's state for a server bound to `bound` with the `[server]` settings, checking
-    /// client keys by `auth`.
-    pub fn new(bound: std::net::SocketAddr, server: &ServerConfig, auth: Arc<ClientAuth>) -> Self {
+    /// client keys by `auth`; `traced`: requests are traced, so a caller's `traceparent` is
+    /// kept for the request's span.
+    pub fn new(
+        bound: std::net::SocketAddr,
+        server: &ServerConfig,
+        auth: Arc<ClientAuth>,
+        traced: bool,
+    ) -> Self {
         Ingress {
+            traced,
             guard: Guard::new(bound, server),
             auth,
             slots: Arc::new(Semaphore::new(server.max_concurrent_requests)),
@@ -66,7 +74,7 @@ pub async fn admit(State(ingress): State<Arc<Ingress>>, request: Request, next: 
         tracing::warn!(method = %parts.method, path = %parts.uri.path(), reason = %refusal, "request refused");
         return refuse(shape(), &refusal);
     }
-    let caller = match Route::of(&parts.method, parts.uri.path()) {
+    let mut caller = match Route::of(&parts.method, parts.uri.path()) {
         None => Caller::default(),
         Some(route) => {
             match ingress.auth.admit(
@@ -95,6 +103,17 @@ pub async fn admit(State(ingress): State<Arc<Ingress>>, request: Request, next: 
             }
         }
     };
+    if ingress.traced {
+        let header = |name: &str| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        caller.traceparent = header("traceparent");
+        caller.tracestate = caller.traceparent.as_ref().and(header("tracestate"));
+    }
     // The key's own limits: requests and tokens per minute, requests at once, its budget.
     let admitted = match caller.key.as_deref() {
         None => None,

@@ -116,6 +116,7 @@ pub fn app(services: Services, bound: SocketAddr) -> Router {
         bound,
         &services.gateway.config.server,
         auth,
+        services.gateway.traces().is_some(),
     ));
     let app = router(services.gateway)
         .merge(adapter_routes::router(services.reload))
