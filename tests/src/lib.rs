@@ -13,6 +13,7 @@
 //! - [`upstream`]: a programmable HTTP upstream that records what it was sent.
 //! - [`heal`]: a drifting Anthropic upstream, a scripted heal model and researchers.
 //! - [`otlp`]: a mock OpenTelemetry collector that decodes the OTLP/HTTP spans it receives.
+//! - [`postgres`]: throwaway PostgreSQL 15 servers, unpacked from Debian packages under `target/`.
 //!
 //! The tests themselves are in `tests/e2e/`, one file per area.
 
@@ -25,6 +26,7 @@ pub mod heal;
 pub mod mock;
 pub mod npm;
 pub mod otlp;
+pub mod postgres;
 pub mod sse;
 pub mod upstream;
 pub mod venv;
