@@ -90,9 +90,10 @@ pub async fn serve(config: Config, home: Home) -> anyhow::Result<()> {
     tracing::info!(
         required = client_keys_required,
         keys = keys.ring.len(),
-        store = %keys.store.path().display(),
+        store = %keys.store.location(),
         "client keys"
     );
+    let (key_limits, store) = (keys.limits.clone(), keys.store.clone());
     let services = Services {
         gateway,
         reload,
@@ -119,6 +120,13 @@ pub async fn serve(config: Config, home: Home) -> anyhow::Result<()> {
     if !recorder.flush(std::time::Duration::from_secs(5)).await {
         tracing::warn!("usage records still queued at shutdown were not all written");
     }
+    // The keys' last counts too, so the next run (or the other servers) hold them to them.
+    let last_sync = key_limits.sync(&store, crate::clock::unix_millis());
+    match tokio::time::timeout(std::time::Duration::from_secs(5), last_sync).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "the client keys' last counts were not written"),
+        Err(_) => tracing::warn!("the client keys' last counts were not written in 5 s"),
+    }
     // And the spans still batched go to the collector (the exporter sends from this runtime).
     if let Some(traces) = traces {
         let _ = tokio::task::spawn_blocking(move || traces.shutdown()).await;
@@ -132,17 +140,11 @@ pub async fn open_keys(config: &Config, home: &Home) -> anyhow::Result<crate::ke
     let store = open_store(config, home).await?;
     let ring = Arc::new(crate::keys::KeyRing::load(store.clone()).await?);
     ring.start_refresh(std::time::Duration::from_secs(1));
-    // Budgets count what each key spent this period before this process started.
+    // The limits start from what every server sharing the store (and this one's earlier runs)
+    // counted, then stay in step with them.
     let limits = Arc::new(crate::keys::Limits::new());
-    let now = crate::clock::unix_millis();
-    for key in store.keys().await? {
-        if key.budget_usd.is_some() && key.revoked_at.is_none() {
-            let period = key.budget_period.as_deref().unwrap_or("month");
-            let (start, _) = crate::keys::period_start(period, now);
-            let spent = store.spend_since(&key.id, start).await?;
-            limits.preload_spend(&key, spent, now);
-        }
-    }
+    limits.sync(&store, crate::clock::unix_millis()).await?;
+    limits.start_sync(store.clone(), std::time::Duration::from_secs(1));
     Ok(crate::keys::Keys {
         store,
         ring,
@@ -152,8 +154,8 @@ pub async fn open_keys(config: &Config, home: &Home) -> anyhow::Result<crate::ke
 
 /// The store `[store] url` names (else `<home>/aratta.db`), opened and migrated.
 pub async fn open_store(config: &Config, home: &Home) -> anyhow::Result<crate::store::Store> {
-    let path = crate::store::Store::location(config.store.url.as_deref(), &home.store_path())?;
-    Ok(crate::store::Store::open(&path).await?)
+    let location = crate::store::Location::parse(config.store.url.as_deref(), &home.store_path())?;
+    Ok(crate::store::Store::connect(&location).await?)
 }
 
 /// List the agents' tools in the registry, so they are listed and exported to any provider

@@ -512,7 +512,8 @@ impl ConfigFile {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StoreConfig {
-    /// The SQLite database: `sqlite://PATH` or a path. Unset: `<home>/aratta.db`.
+    /// The SQLite database (`sqlite://PATH` or a path), or a PostgreSQL database several
+    /// servers share (`postgres://…`). Unset: `<home>/aratta.db`.
     pub url: Option<String>,
     /// Days usage records are kept; 0 keeps them for ever.
     pub usage_retention_days: u64,

@@ -172,7 +172,7 @@ impl ClientAuth {
         let stale = self.ring.staleness();
         if stale > STALE_AFTER {
             return Err(Denied::Stale {
-                store: self.ring.store().path().display().to_string(),
+                store: self.ring.store().location().to_string(),
                 seconds: stale.as_secs(),
             });
         }
@@ -208,9 +208,14 @@ impl ClientAuth {
 
 /// The first Aratta key among the places SDKs put a key, and whether anything else was sent
 /// in them.
+/// Anthropic's SDK sends its key here.
+static X_API_KEY: header::HeaderName = header::HeaderName::from_static("x-api-key");
+/// Google's SDK sends its key here.
+static X_GOOG_API_KEY: header::HeaderName = header::HeaderName::from_static("x-goog-api-key");
+
 fn presented<'a>(headers: &'a HeaderMap, uri: &'a Uri) -> (Option<&'a str>, bool) {
-    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
-    let bearer = header(header::AUTHORIZATION.as_str()).map(|v| {
+    let header = |name: &header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    let bearer = header(&header::AUTHORIZATION).map(|v| {
         v.strip_prefix("Bearer ")
             .or_else(|| v.strip_prefix("bearer "))
             .unwrap_or(v)
@@ -218,7 +223,7 @@ fn presented<'a>(headers: &'a HeaderMap, uri: &'a Uri) -> (Option<&'a str>, bool
     let query = uri
         .query()
         .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("key=")));
-    let candidates = [bearer, header("x-api-key"), header("x-goog-api-key"), query];
+    let candidates = [bearer, header(&X_API_KEY), header(&X_GOOG_API_KEY), query];
     let mut other = false;
     for value in candidates.into_iter().flatten().map(str::trim) {
         if value.starts_with(PREFIX) {

@@ -9,16 +9,23 @@
 //! off, and the next one is refused. One mechanism for both is why this is not a
 //! token-bucket crate: tokens are charged after the fact.
 //!
-//! The counters live in this process: several replicas on one store each enforce the limits
-//! on what they serve. Spend in the current period is read back from the store's usage
-//! records at start ([`Limits::preload_spend`]), so a restart does not reset a budget.
+//! The request path reads and writes memory only. About once a second [`Limits::sync`] writes
+//! this server's counts to the store and reads back the sum of every other server's (the
+//! servers sharing a PostgreSQL store, and earlier runs of this one), so replicas enforce one
+//! set of limits, each seeing the others' traffic within a second; a budget carries over a
+//! restart the same way. Requests at once are counted per server. Shared counters in the store
+//! rather than a Redis-compatible server: the store is already there, and a second's delay is
+//! well inside what per-minute limits and budgets need.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::KeyRecord;
+use crate::store::counters::{DaySpend, MinuteCount, PeriodStarts};
+use crate::store::{Store, StoreError};
 
 /// Why a request is refused by its key's limits. Answered 429, with `Retry-After` when waiting
 /// helps.
@@ -60,7 +67,7 @@ pub enum Limited {
     },
     /// The period's budget is spent.
     #[error(
-        "the Aratta client key {id} has spent its budget of ${budget:.2} this {period} (${spent:.4}); it renews in {retry_after} s"
+        "the Aratta client key {id} has spent its budget of ${budget} this {period} (${spent:.4}); it renews in {retry_after} s"
     )]
     Budget {
         /// The key.
@@ -150,7 +157,20 @@ impl Window {
         self.roll(now_ms);
         self.current = self.current.saturating_add(n);
     }
+
+    /// This window and `other` together, at `now_ms`.
+    fn plus(&mut self, other: &mut Window, now_ms: u64) -> Window {
+        self.roll(now_ms);
+        other.roll(now_ms);
+        Window {
+            minute: self.minute,
+            current: self.current.saturating_add(other.current),
+            previous: self.previous.saturating_add(other.previous),
+        }
+    }
 }
+
+const DAY_MS: u64 = 86_400_000;
 
 /// The budget period (`day`, `week` from Monday, or `month`, in UTC) holding `now_ms`:
 /// [start, end) in Unix ms.
@@ -201,6 +221,15 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> u64 {
     (era * 146_097 + doe - 719_468).max(0) as u64
 }
 
+/// What the other servers sharing the store counted on one key, as of the last sync.
+#[derive(Debug, Default, Clone)]
+struct Others {
+    requests: Window,
+    tokens: Window,
+    /// Their spend in the key's budget period, and that period, [start, end) in Unix ms.
+    spend: Option<((u64, u64), u64)>,
+}
+
 /// One key's counters.
 #[derive(Debug, Default)]
 struct Counters {
@@ -208,7 +237,37 @@ struct Counters {
     tokens: Window,
     /// The budget period the spend is for, [start, end) in Unix ms.
     period: (u64, u64),
+    /// This server's spend in that period.
     spent_nano_usd: u64,
+    /// This server's spend per UTC day: today's and the day before's, as (day, nano-USD).
+    days: [(u64, u64); 2],
+    others: Others,
+    /// Counted since the last sync wrote them.
+    dirty: bool,
+}
+
+impl Counters {
+    /// The spend the budget is held to at `now_ms`: this server's and the others'.
+    fn spent(&mut self, period: (u64, u64)) -> u64 {
+        if self.period != period {
+            // A new period (or the key's first request): nothing spent in it yet here.
+            self.period = period;
+            self.spent_nano_usd = 0;
+        }
+        let others = match self.others.spend {
+            Some((p, spent)) if p == period => spent,
+            _ => 0,
+        };
+        self.spent_nano_usd.saturating_add(others)
+    }
+
+    fn charge_day(&mut self, now_ms: u64, cost: u64) {
+        let day = now_ms / DAY_MS;
+        if self.days[0].0 != day {
+            self.days = [(day, 0), self.days[0]];
+        }
+        self.days[0].1 = self.days[0].1.saturating_add(cost);
+    }
 }
 
 #[derive(Debug)]
@@ -224,39 +283,66 @@ pub struct Admitted {
 }
 
 /// Every key's counters.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Limits {
     keys: Mutex<HashMap<String, Arc<KeyState>>>,
+    /// The others' counts from the last sync, for keys this server has not counted yet.
+    others: Mutex<HashMap<String, Others>>,
+    /// This server's name among those sharing the store: drawn at start, so each run's counts
+    /// are its own rows.
+    replica: String,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::new()
+    }
 }
 
 impl Limits {
     /// No counters yet: each key's are made on its first request.
     pub fn new() -> Limits {
-        Limits::default()
+        let mut bytes = [0u8; 8];
+        // Without randomness, the time and process id still tell runs apart.
+        if getrandom::fill(&mut bytes).is_err() {
+            let t = crate::clock::unix_millis() ^ u64::from(std::process::id()) << 40;
+            bytes = t.to_le_bytes();
+        }
+        Limits {
+            keys: Mutex::default(),
+            others: Mutex::default(),
+            replica: bytes.iter().map(|b| format!("{b:02x}")).collect(),
+        }
     }
 
-    /// What `key` spent in its budget period holding `now_ms` before this process started
-    /// (nano-dollars, from the store's usage records).
-    pub fn preload_spend(&self, key: &KeyRecord, spent_nano_usd: u64, now_ms: u64) {
-        let state = self.state(key);
-        let mut c = state.counters.lock().unwrap_or_else(|e| e.into_inner());
-        let period = period_start(key.budget_period.as_deref().unwrap_or("month"), now_ms);
-        c.period = period;
-        c.spent_nano_usd = spent_nano_usd;
+    /// This server's name in the store's counters.
+    pub fn replica(&self) -> &str {
+        &self.replica
     }
 
     fn state(&self, key: &KeyRecord) -> Arc<KeyState> {
         let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
-        keys.entry(key.id.clone())
-            .or_insert_with(|| {
-                Arc::new(KeyState {
-                    counters: Mutex::new(Counters::default()),
-                    slots: key.max_concurrent.map(|n| {
-                        Arc::new(Semaphore::new(usize::try_from(n).unwrap_or(usize::MAX)))
-                    }),
-                })
-            })
-            .clone()
+        if let Some(state) = keys.get(&key.id) {
+            return state.clone();
+        }
+        let others = self
+            .others
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key.id)
+            .cloned()
+            .unwrap_or_default();
+        let state = Arc::new(KeyState {
+            counters: Mutex::new(Counters {
+                others,
+                ..Counters::default()
+            }),
+            slots: key
+                .max_concurrent
+                .map(|n| Arc::new(Semaphore::new(usize::try_from(n).unwrap_or(usize::MAX)))),
+        });
+        keys.insert(key.id.clone(), state.clone());
+        state
     }
 
     /// Admit a request on `key` at `now_ms`, or say which limit refuses it.
@@ -275,15 +361,11 @@ impl Limits {
             _ => None,
         };
         let mut c = state.counters.lock().unwrap_or_else(|e| e.into_inner());
+        let c = &mut *c;
         if let Some(budget) = key.budget_usd {
             let period = key.budget_period.as_deref().unwrap_or("month");
             let (start, end) = period_start(period, now_ms);
-            if c.period != (start, end) {
-                // A new period (or the key's first request): nothing spent in it yet.
-                c.period = (start, end);
-                c.spent_nano_usd = 0;
-            }
-            let spent = c.spent_nano_usd as f64 / 1e9;
+            let spent = c.spent((start, end)) as f64 / 1e9;
             if spent >= budget {
                 return Err(Limited::Budget {
                     id: key.id.clone(),
@@ -298,24 +380,27 @@ impl Limits {
                 });
             }
         }
-        if let Some(tpm) = key.tpm
-            && c.tokens.count(now_ms) >= tpm as f64
-        {
-            return Err(Limited::Tokens {
-                id: key.id.clone(),
-                limit: tpm,
-                retry_after: c.tokens.wait(now_ms, tpm, 1),
-            });
+        if let Some(tpm) = key.tpm {
+            let mut tokens = c.tokens.plus(&mut c.others.tokens, now_ms);
+            if tokens.count(now_ms) >= tpm as f64 {
+                return Err(Limited::Tokens {
+                    id: key.id.clone(),
+                    limit: tpm,
+                    retry_after: tokens.wait(now_ms, tpm, 1),
+                });
+            }
         }
         if let Some(rpm) = key.rpm {
-            if c.requests.count(now_ms) + 1.0 > rpm as f64 {
+            let mut requests = c.requests.plus(&mut c.others.requests, now_ms);
+            if requests.count(now_ms) + 1.0 > rpm as f64 {
                 return Err(Limited::Requests {
                     id: key.id.clone(),
                     limit: rpm,
-                    retry_after: c.requests.wait(now_ms, rpm, 1),
+                    retry_after: requests.wait(now_ms, rpm, 1),
                 });
             }
             c.requests.add(now_ms, 1);
+            c.dirty = true;
         }
         Ok(Admitted { _slot: slot })
     }
@@ -332,11 +417,12 @@ impl Limits {
         };
         let mut c = state.counters.lock().unwrap_or_else(|e| e.into_inner());
         c.tokens.add(now_ms, tokens);
-        if let Some(cost) = cost_nano_usd
-            && now_ms >= c.period.0
-            && now_ms < c.period.1
-        {
-            c.spent_nano_usd = c.spent_nano_usd.saturating_add(cost);
+        c.dirty = true;
+        if let Some(cost) = cost_nano_usd {
+            c.charge_day(now_ms, cost);
+            if now_ms >= c.period.0 && now_ms < c.period.1 {
+                c.spent_nano_usd = c.spent_nano_usd.saturating_add(cost);
+            }
         }
     }
 
@@ -346,6 +432,153 @@ impl Limits {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(key_id);
+    }
+
+    /// Write this server's counts to `store`, then read every other server's: the limits'
+    /// view of the whole deployment, as of `now_ms`. Run once before serving (so a restart
+    /// keeps the period's spend) and then about every second ([`Limits::start_sync`]).
+    pub async fn sync(&self, store: &Store, now_ms: u64) -> Result<(), StoreError> {
+        let states: Vec<(String, Arc<KeyState>)> = self
+            .keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(id, s)| (id.clone(), s.clone()))
+            .collect();
+        let mut minutes = Vec::new();
+        let mut spend = Vec::new();
+        for (id, state) in &states {
+            let mut c = state.counters.lock().unwrap_or_else(|e| e.into_inner());
+            if !std::mem::take(&mut c.dirty) {
+                continue;
+            }
+            c.requests.roll(now_ms);
+            c.tokens.roll(now_ms);
+            let minute = now_ms / MINUTE_MS;
+            for (m, requests, tokens) in [
+                (minute, c.requests.current, c.tokens.current),
+                (minute - 1, c.requests.previous, c.tokens.previous),
+            ] {
+                minutes.push(MinuteCount {
+                    key_id: id.clone(),
+                    minute: m,
+                    requests,
+                    tokens,
+                });
+            }
+            for (day, spent) in c.days.iter().filter(|(_, spent)| *spent > 0) {
+                spend.push(DaySpend {
+                    key_id: id.clone(),
+                    day: *day,
+                    spent_nano_usd: *spent,
+                });
+            }
+        }
+        let written = if minutes.is_empty() && spend.is_empty() {
+            Ok(())
+        } else {
+            store.write_counters(&self.replica, &minutes, &spend).await
+        };
+        if let Err(e) = written {
+            // Counted again at the next sync: the rows are absolute, nothing doubles.
+            for (id, state) in &states {
+                if minutes.iter().any(|m| &m.key_id == id) {
+                    state
+                        .counters
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .dirty = true;
+                }
+            }
+            return Err(e);
+        }
+
+        let minute = now_ms / MINUTE_MS;
+        let day = |ms: u64| ms / DAY_MS;
+        let starts = PeriodStarts {
+            day: day(period_start("day", now_ms).0),
+            week: day(period_start("week", now_ms).0),
+            month: day(period_start("month", now_ms).0),
+        };
+        let counts = store.others_minutes(&self.replica, minute - 1).await?;
+        let spent = store.others_spend(&self.replica, starts).await?;
+        let mut others: HashMap<String, Others> = HashMap::new();
+        for m in counts {
+            let o = others.entry(m.key_id).or_default();
+            for (window, n) in [(&mut o.requests, m.requests), (&mut o.tokens, m.tokens)] {
+                window.minute = minute;
+                if m.minute == minute {
+                    window.current = n;
+                } else {
+                    window.previous = n;
+                }
+            }
+        }
+        for s in spent {
+            let period = period_start(s.period.as_deref().unwrap_or("month"), now_ms);
+            others.entry(s.key_id).or_default().spend = Some((period, s.spent_nano_usd));
+        }
+        for (id, state) in &states {
+            let mut c = state.counters.lock().unwrap_or_else(|e| e.into_inner());
+            c.others = others.get(id).cloned().unwrap_or(Others {
+                requests: Window {
+                    minute,
+                    ..Window::default()
+                },
+                tokens: Window {
+                    minute,
+                    ..Window::default()
+                },
+                spend: None,
+            });
+        }
+        *self.others.lock().unwrap_or_else(|e| e.into_inner()) = others;
+        Ok(())
+    }
+
+    /// Sync with `store` every `every` until the limits are dropped, and prune counts no
+    /// limit reads any more once an hour. A store that fails is logged once until it recovers;
+    /// meanwhile each server goes on counting what it serves.
+    pub fn start_sync(self: &Arc<Self>, store: Store, every: Duration) {
+        let limits: Weak<Limits> = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut failing = false;
+            let mut next_prune = tokio::time::Instant::now();
+            loop {
+                tick.tick().await;
+                let Some(limits) = limits.upgrade() else {
+                    return;
+                };
+                let now = crate::clock::unix_millis();
+                match limits.sync(&store, now).await {
+                    Ok(()) if failing => {
+                        failing = false;
+                        tracing::info!(
+                            "the client keys' counters are shared through the store again"
+                        );
+                    }
+                    Ok(()) => {}
+                    Err(e) if !failing => {
+                        failing = true;
+                        tracing::warn!(error = %e, "the client keys' counters cannot be shared through the store; each server enforces the limits on what it serves until it can");
+                    }
+                    Err(_) => {}
+                }
+                if tokio::time::Instant::now() >= next_prune {
+                    next_prune += Duration::from_secs(3600);
+                    // Two minutes of counts and 40 days of spend cover every window and period.
+                    let minute = now / MINUTE_MS;
+                    if let Err(e) = store
+                        .prune_counters(minute.saturating_sub(5), (now / DAY_MS).saturating_sub(40))
+                        .await
+                    {
+                        tracing::warn!(error = %e, "old client key counters could not be deleted");
+                    }
+                }
+            }
+        });
     }
 }
 
@@ -412,13 +645,11 @@ mod tests {
     }
 
     #[test]
-    fn budgets_count_the_stored_spend_and_renew_each_period() {
+    fn budgets_renew_each_period() {
         let limits = Limits::new();
         let k = key(|k| k.budget_usd = Some(1.0));
-        // $0.90 spent before this process started: still under $1.
-        limits.preload_spend(&k, 900_000_000, T0);
         assert!(limits.admit(&k, T0).is_ok());
-        limits.charge("key_1", 10, Some(150_000_000), T0 + 1);
+        limits.charge("key_1", 10, Some(1_050_000_000), T0 + 1);
         let refused = limits.admit(&k, T0 + 2).unwrap_err();
         assert!(
             matches!(&refused, Limited::Budget { period: "month", spent, .. } if (*spent - 1.05).abs() < 1e-9),
@@ -427,6 +658,67 @@ mod tests {
         let (_, end) = period_start("month", T0);
         assert_eq!(refused.retry_after(), Some((end - T0 - 2).div_ceil(1000)));
         assert!(limits.admit(&k, end).is_ok(), "a new month");
+    }
+
+    /// Two servers on one store: each sees what the other counted once both have synced,
+    /// and a third started later (a restart) sees the budget's spend.
+    #[tokio::test]
+    async fn servers_sharing_a_store_enforce_one_set_of_limits() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("a.db")).await.unwrap();
+        let k = key(|k| {
+            k.rpm = Some(4);
+            k.budget_usd = Some(1.0);
+            k.budget_period = Some("day".into());
+        });
+        store.insert_key(&k).await.unwrap();
+        let (a, b) = (Limits::new(), Limits::new());
+        assert_ne!(a.replica(), b.replica());
+        for i in 0..3 {
+            assert!(a.admit(&k, T0 + i).is_ok());
+        }
+        a.charge("key_1", 100, Some(600_000_000), T0 + 5);
+        assert!(b.admit(&k, T0 + 10).is_ok(), "b has not heard of a's yet");
+        a.sync(&store, T0 + 20).await.unwrap();
+        b.sync(&store, T0 + 20).await.unwrap();
+        let refused = b.admit(&k, T0 + 30).unwrap_err();
+        assert_eq!(
+            refused.code(),
+            "requests_per_minute_exceeded",
+            "3 on a + 1 on b"
+        );
+        assert!(
+            a.admit(&k, T0 + 30).is_ok(),
+            "a synced before b wrote its one"
+        );
+        a.sync(&store, T0 + 40).await.unwrap();
+        assert!(
+            a.admit(&k, T0 + 50).is_err(),
+            "now a has heard of b's one too"
+        );
+
+        // Two minutes on, the rate is free again, and b spends the rest of the budget.
+        let later = T0 + 180_000;
+        assert!(b.admit(&k, later).is_ok());
+        b.charge("key_1", 100, Some(500_000_000), later + 1);
+        b.sync(&store, later + 2).await.unwrap();
+        a.sync(&store, later + 2).await.unwrap();
+        let refused = a.admit(&k, later + 3).unwrap_err();
+        assert!(
+            matches!(&refused, Limited::Budget { period: "day", spent, .. } if (*spent - 1.1).abs() < 1e-9),
+            "{refused}"
+        );
+
+        // A server started afterwards (a restart) begins with the day's spend.
+        let c = Limits::new();
+        c.sync(&store, later + 4).await.unwrap();
+        assert_eq!(
+            c.admit(&k, later + 5).unwrap_err().code(),
+            "budget_exceeded"
+        );
+        let tomorrow = period_start("day", later).1;
+        c.sync(&store, tomorrow).await.unwrap();
+        assert!(c.admit(&k, tomorrow + 1).is_ok(), "a new day");
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub struct KeyRing {
 impl std::fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeyRing")
-            .field("store", &self.store.path())
+            .field("store", &self.store.location())
             .field("keys", &self.snapshot.load().by_hash.len())
             .finish()
     }
@@ -116,7 +116,7 @@ impl KeyRing {
                 match ring.refresh().await {
                     Ok(reloaded) => {
                         if failing {
-                            tracing::info!(store = %ring.store.path().display(), "the store is readable again; client keys are current");
+                            tracing::info!(store = %ring.store.location(), "the store is readable again; client keys are current");
                         }
                         if reloaded {
                             tracing::info!(

@@ -3,10 +3,8 @@
 //! counter in the same transaction, which is how a running server learns to reload.
 
 use serde::Serialize;
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
-use super::{Store, StoreError, sql_int};
+use super::{Store, StoreError, StoreRow, Value, on_pool, sql_int};
 
 /// The change counter [`Store::version`] reads for client keys.
 pub const TOPIC: &str = "client_keys";
@@ -60,107 +58,106 @@ impl KeyRecord {
 impl Store {
     /// Keep a new key.
     pub async fn insert_key(&self, key: &KeyRecord) -> Result<(), StoreError> {
-        let mut tx = self
-            .pool()
-            .begin()
+        let doing = "create a client key";
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(StoreError::query(doing))?;
+            sqlx::query(
+                "INSERT INTO client_keys (id, hash, hint, name, owner, models, routes, created_at, expires_at, revoked_at, rpm, tpm, max_concurrent, budget_usd, budget_period)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+            )
+            .bind(&key.id)
+            .bind(&key.hash[..])
+            .bind(&key.hint)
+            .bind(&key.name)
+            .bind(&key.owner)
+            .bind(key.models.as_ref().map(json_list))
+            .bind(key.routes.as_ref().map(json_list))
+            .bind(sql_int(key.created_at))
+            .bind(key.expires_at.map(sql_int))
+            .bind(key.revoked_at.map(sql_int))
+            .bind(key.rpm.map(sql_int))
+            .bind(key.tpm.map(sql_int))
+            .bind(key.max_concurrent.map(sql_int))
+            .bind(key.budget_usd)
+            .bind(&key.budget_period)
+            .execute(&mut *tx)
             .await
-            .map_err(StoreError::query("create a client key"))?;
-        sqlx::query(
-            "INSERT INTO client_keys (id, hash, hint, name, owner, models, routes, created_at, expires_at, revoked_at, rpm, tpm, max_concurrent, budget_usd, budget_period)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&key.id)
-        .bind(&key.hash[..])
-        .bind(&key.hint)
-        .bind(&key.name)
-        .bind(&key.owner)
-        .bind(key.models.as_ref().map(json_list))
-        .bind(key.routes.as_ref().map(json_list))
-        .bind(sql_int(key.created_at))
-        .bind(key.expires_at.map(sql_int))
-        .bind(key.revoked_at.map(sql_int))
-        .bind(key.rpm.map(sql_int))
-        .bind(key.tpm.map(sql_int))
-        .bind(key.max_concurrent.map(sql_int))
-        .bind(key.budget_usd)
-        .bind(&key.budget_period)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::query("create a client key"))?;
-        bump(&mut tx, "create a client key").await?;
-        tx.commit()
-            .await
-            .map_err(StoreError::query("create a client key"))
+            .map_err(StoreError::query(doing))?;
+            sqlx::query(BUMP)
+                .bind(TOPIC)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::query(doing))?;
+            tx.commit().await.map_err(StoreError::query(doing))
+        })
     }
 
     /// Every key, revoked and expired ones included, oldest first.
     pub async fn keys(&self) -> Result<Vec<KeyRecord>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM client_keys ORDER BY created_at, id")
-            .fetch_all(self.pool())
-            .await
-            .map_err(StoreError::query("list the client keys"))?;
-        rows.iter().map(record).collect()
+        let doing = "list the client keys";
+        let sql = "SELECT * FROM client_keys ORDER BY created_at, id";
+        on_pool!(self, pool => {
+            let rows = sqlx::query(sql)
+                .fetch_all(pool)
+                .await
+                .map_err(StoreError::query(doing))?;
+            rows.iter().map(record).collect()
+        })
     }
 
     /// The key named `id`, if there is one.
     pub async fn key(&self, id: &str) -> Result<Option<KeyRecord>, StoreError> {
-        let row = sqlx::query("SELECT * FROM client_keys WHERE id = ?")
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(StoreError::query("read a client key"))?;
-        row.as_ref().map(record).transpose()
+        on_pool!(self, pool => {
+            let row = sqlx::query("SELECT * FROM client_keys WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await
+                .map_err(StoreError::query("read a client key"))?;
+            row.as_ref().map(record).transpose()
+        })
     }
 
     /// Revoke the key named `id` at `at` (Unix seconds); a key already revoked keeps its first
     /// revocation time. `None` when there is no such key.
     pub async fn revoke_key(&self, id: &str, at: u64) -> Result<Option<KeyRecord>, StoreError> {
-        let mut tx = self
-            .pool()
-            .begin()
-            .await
-            .map_err(StoreError::query("revoke a client key"))?;
-        let changed = sqlx::query(
-            "UPDATE client_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-        )
-        .bind(sql_int(at))
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::query("revoke a client key"))?
-        .rows_affected();
-        if changed > 0 {
-            bump(&mut tx, "revoke a client key").await?;
-        }
-        let row = sqlx::query("SELECT * FROM client_keys WHERE id = ?")
+        let doing = "revoke a client key";
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(StoreError::query(doing))?;
+            let changed = sqlx::query(
+                "UPDATE client_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+            )
+            .bind(sql_int(at))
             .bind(id)
-            .fetch_optional(&mut *tx)
+            .execute(&mut *tx)
             .await
-            .map_err(StoreError::query("revoke a client key"))?;
-        tx.commit()
-            .await
-            .map_err(StoreError::query("revoke a client key"))?;
-        row.as_ref().map(record).transpose()
+            .map_err(StoreError::query(doing))?
+            .rows_affected();
+            if changed > 0 {
+                sqlx::query(BUMP)
+                    .bind(TOPIC)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::query(doing))?;
+            }
+            let row = sqlx::query("SELECT * FROM client_keys WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(StoreError::query(doing))?;
+            tx.commit().await.map_err(StoreError::query(doing))?;
+            row.as_ref().map(record).transpose()
+        })
     }
 }
 
-async fn bump(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    doing: &'static str,
-) -> Result<(), StoreError> {
-    sqlx::query("UPDATE changes SET version = version + 1 WHERE topic = ?")
-        .bind(TOPIC)
-        .execute(&mut **tx)
-        .await
-        .map(drop)
-        .map_err(StoreError::query(doing))
-}
+/// Bumps a topic's change counter, in the transaction of the change.
+const BUMP: &str = "UPDATE changes SET version = version + 1 WHERE topic = $1";
 
 fn json_list(items: &Vec<String>) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
 }
 
-fn record(row: &SqliteRow) -> Result<KeyRecord, StoreError> {
+fn record(row: &impl StoreRow) -> Result<KeyRecord, StoreError> {
     let id: String = get(row, "id", "?")?;
     let corrupt = |detail: String| StoreError::Corrupt {
         what: format!("client key {id}"),
@@ -200,11 +197,8 @@ fn record(row: &SqliteRow) -> Result<KeyRecord, StoreError> {
     })
 }
 
-fn get<'r, T>(row: &'r SqliteRow, column: &str, id: &str) -> Result<T, StoreError>
-where
-    T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
-{
-    row.try_get(column).map_err(|e| StoreError::Corrupt {
+fn get<T: Value>(row: &impl StoreRow, column: &str, id: &str) -> Result<T, StoreError> {
+    row.column(column).map_err(|e| StoreError::Corrupt {
         what: format!("client key {id}"),
         detail: format!("column `{column}`: {e}"),
     })

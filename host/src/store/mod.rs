@@ -1,9 +1,15 @@
-//! Durable state in one place: an embedded SQLite database (`<home>/aratta.db` unless
-//! `[store] url` names another file), opened with its schema migrated to this version. Holds
-//! the client keys ([`keys`]) and a usage record per request ([`usage`]). SQLite in WAL mode,
-//! so the server and a CLI command can use the file at once; every write is a transaction,
+//! Durable state in one place, behind one handle: an embedded SQLite database by default
+//! (`<home>/aratta.db`, or the file `[store] url` names), or a PostgreSQL database
+//! (`[store] url = "postgres://…"`) that several servers share. Opened with its schema migrated
+//! to this version. Holds the client keys ([`keys`]), a usage record per request ([`usage`])
+//! and each server's counts per key for the limits ([`counters`]). SQLite runs in WAL mode, so
+//! the server and a CLI command can use the file at once; every write is a transaction,
 //! committed with a full sync.
+//!
+//! Both databases run the same SQL wherever their dialects agree (`$1` parameters, `ON
+//! CONFLICT`, sums cast to `BIGINT`); [`on_pool!`] compiles a body once per backend.
 
+pub mod counters;
 pub mod keys;
 pub mod usage;
 
@@ -13,45 +19,47 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{SqlSafeStr, SqlitePool};
 
 /// Why the store could not be opened or used. Each names the database and what was being done.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// `[store] url` is not a SQLite location.
+    /// `[store] url` names neither a SQLite file nor a PostgreSQL database.
     #[error(
-        "[store] url `{url}` is not supported: use `sqlite://PATH` or a file path (the default is <home>/aratta.db)"
+        "[store] url `{url}` is not supported: use `sqlite://PATH`, a file path (the default is <home>/aratta.db), or `postgres://USER@HOST/DATABASE`"
     )]
     UnsupportedUrl {
-        /// The URL as configured.
+        /// The URL as configured (its password hidden).
         url: String,
     },
-    /// The database could not be opened or created.
+    /// The database could not be opened, created or reached.
     #[error("cannot open the store at {location}: {source}")]
     Open {
-        /// The database file.
+        /// The database file or URL (its password hidden).
         location: String,
-        /// What SQLite said.
+        /// What the database said.
         #[source]
         source: sqlx::Error,
     },
-    /// The schema could not be brought to this version (a newer Aratta wrote it, or the file
-    /// is not Aratta's).
+    /// The schema could not be brought to this version (a newer Aratta wrote it, or the
+    /// database is not Aratta's).
     #[error("cannot migrate the store at {location} to this version's schema: {source}")]
     Migrate {
-        /// The database file.
+        /// The database file or URL (its password hidden).
         location: String,
         /// What went wrong.
         #[source]
         source: sqlx::migrate::MigrateError,
     },
-    /// A read or write failed (the disk is full, the file is locked for too long, …).
+    /// A read or write failed (the disk is full, the file is locked for too long, the server
+    /// is down, …).
     #[error("the store could not {doing}: {source}")]
     Query {
         /// What was being done, as a verb phrase ("create a client key").
         doing: &'static str,
-        /// What SQLite said.
+        /// What the database said.
         #[source]
         source: sqlx::Error,
     },
@@ -71,50 +79,180 @@ impl StoreError {
     }
 }
 
-/// The schema, in order. A released migration is never edited: a change is a new one.
-const MIGRATIONS: &[(i64, &str, &str)] = &[
+/// A schema step: version, description, SQL. A released step is never edited: a change is a
+/// new one. Both backends have the same steps, each in its own dialect.
+type Step = (i64, &'static str, &'static str);
+
+const SQLITE_MIGRATIONS: &[Step] = &[
     (
         1,
         "client keys",
-        include_str!("migrations/0001_client_keys.sql"),
+        include_str!("migrations/sqlite/0001_client_keys.sql"),
     ),
-    (2, "usage", include_str!("migrations/0002_usage.sql")),
+    (2, "usage", include_str!("migrations/sqlite/0002_usage.sql")),
+    (
+        3,
+        "key counters",
+        include_str!("migrations/sqlite/0003_key_counters.sql"),
+    ),
 ];
 
-/// A handle on the database; cheap to clone (a connection pool).
-#[derive(Clone, Debug)]
-pub struct Store {
-    pool: SqlitePool,
-    location: PathBuf,
+const POSTGRES_MIGRATIONS: &[Step] = &[
+    (
+        1,
+        "client keys",
+        include_str!("migrations/postgres/0001_client_keys.sql"),
+    ),
+    (
+        2,
+        "usage",
+        include_str!("migrations/postgres/0002_usage.sql"),
+    ),
+    (
+        3,
+        "key counters",
+        include_str!("migrations/postgres/0003_key_counters.sql"),
+    ),
+];
+
+/// Where the store is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// An embedded SQLite database in this file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database, by its connection URL.
+    Postgres(String),
 }
 
-impl Store {
-    /// The database `[store] url` names (`sqlite://PATH`, `sqlite:PATH` or a bare path),
-    /// or `default` when it names none.
-    pub fn location(url: Option<&str>, default: &Path) -> Result<PathBuf, StoreError> {
+impl Location {
+    /// The database `[store] url` names (`sqlite://PATH`, `sqlite:PATH`, a bare path, or
+    /// `postgres://…` / `postgresql://…`), or the SQLite file `default` when it names none.
+    pub fn parse(url: Option<&str>, default: &Path) -> Result<Location, StoreError> {
         let Some(url) = url.map(str::trim).filter(|u| !u.is_empty()) else {
-            return Ok(default.to_path_buf());
+            return Ok(Location::Sqlite(default.to_path_buf()));
         };
+        let unsupported = || StoreError::UnsupportedUrl { url: redact(url) };
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            PgConnectOptions::from_str(url).map_err(|_| unsupported())?;
+            return Ok(Location::Postgres(url.to_owned()));
+        }
         let path = if let Some(rest) = url.strip_prefix("sqlite://") {
             rest
         } else if let Some(rest) = url.strip_prefix("sqlite:") {
             rest
         } else if url.contains("://") {
-            return Err(StoreError::UnsupportedUrl { url: url.into() });
+            return Err(unsupported());
         } else {
             url
         };
         if path.is_empty() || path.starts_with(":memory:") || path.contains('?') {
-            return Err(StoreError::UnsupportedUrl { url: url.into() });
+            return Err(unsupported());
         }
-        Ok(PathBuf::from(path))
+        Ok(Location::Sqlite(PathBuf::from(path)))
+    }
+}
+
+impl std::fmt::Display for Location {
+    /// The file, or the URL with its password hidden: fit for logs and errors.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Sqlite(path) => write!(f, "{}", path.display()),
+            Location::Postgres(url) => f.write_str(&redact(url)),
+        }
+    }
+}
+
+/// `url` with the password of its user part, if any, replaced by `***`.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((user, host)) if user.contains(':') => {
+            let name = user.split(':').next().unwrap_or_default();
+            format!("{scheme}://{name}:***@{host}{tail}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// The connection pool of whichever database the store is.
+#[derive(Clone, Debug)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the store's `SqlitePool` or `PgPool`: the body is
+/// compiled once for each, so the same query code serves both databases at native speed.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store.pool() {
+            $crate::store::Pool::Sqlite($pool) => $body,
+            $crate::store::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// A value both databases decode, read from a row of either by column name.
+pub(crate) trait Value:
+    for<'r> sqlx::Decode<'r, sqlx::Sqlite>
+    + sqlx::Type<sqlx::Sqlite>
+    + for<'r> sqlx::Decode<'r, sqlx::Postgres>
+    + sqlx::Type<sqlx::Postgres>
+{
+}
+
+impl<T> Value for T where
+    T: for<'r> sqlx::Decode<'r, sqlx::Sqlite>
+        + sqlx::Type<sqlx::Sqlite>
+        + for<'r> sqlx::Decode<'r, sqlx::Postgres>
+        + sqlx::Type<sqlx::Postgres>
+{
+}
+
+/// A row of either database.
+pub(crate) trait StoreRow {
+    /// The column `name`, as a `T`.
+    fn column<T: Value>(&self, name: &str) -> Result<T, sqlx::Error>;
+}
+
+impl StoreRow for sqlx::sqlite::SqliteRow {
+    fn column<T: Value>(&self, name: &str) -> Result<T, sqlx::Error> {
+        sqlx::Row::try_get(self, name)
+    }
+}
+
+impl StoreRow for sqlx::postgres::PgRow {
+    fn column<T: Value>(&self, name: &str) -> Result<T, sqlx::Error> {
+        sqlx::Row::try_get(self, name)
+    }
+}
+
+/// A handle on the database; cheap to clone (a connection pool).
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: Pool,
+    location: Location,
+}
+
+impl Store {
+    /// Open (creating it when it is a file) and migrate the database at `location`.
+    pub async fn connect(location: &Location) -> Result<Store, StoreError> {
+        match location {
+            Location::Sqlite(path) => Store::open(path).await,
+            Location::Postgres(url) => Store::open_postgres(url).await,
+        }
     }
 
-    /// Open (creating it, readable by its owner only) and migrate the database at `path`.
+    /// Open (creating it, readable by its owner only) and migrate the SQLite database at `path`.
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
-        let location = path.display().to_string();
+        let location = Location::Sqlite(path.to_path_buf());
         let open_err = |source| StoreError::Open {
-            location: location.clone(),
+            location: location.to_string(),
             source,
         };
         create_private(path).map_err(|e| open_err(sqlx::Error::Io(e)))?;
@@ -130,51 +268,83 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(open_err)?;
-        let migrations = MIGRATIONS
-            .iter()
-            .map(|(version, description, sql)| {
-                Migration::new(
-                    *version,
-                    Cow::Borrowed(*description),
-                    MigrationType::Simple,
-                    sql.into_sql_str(),
-                    false,
-                )
-            })
-            .collect();
-        Migrator::with_migrations(migrations)
+        migrator(SQLITE_MIGRATIONS)
             .run(&pool)
             .await
             .map_err(|source| StoreError::Migrate {
-                location: location.clone(),
+                location: location.to_string(),
                 source,
             })?;
         Ok(Store {
-            pool,
-            location: path.to_path_buf(),
+            pool: Pool::Sqlite(pool),
+            location,
         })
     }
 
-    /// The database file.
-    pub fn path(&self) -> &Path {
+    /// Connect to and migrate the PostgreSQL database at `url`. Servers starting at once on
+    /// one database migrate it once (the migrator holds an advisory lock).
+    pub async fn open_postgres(url: &str) -> Result<Store, StoreError> {
+        let location = Location::Postgres(url.to_owned());
+        let open_err = |source| StoreError::Open {
+            location: location.to_string(),
+            source,
+        };
+        let options = PgConnectOptions::from_str(url).map_err(open_err)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .map_err(open_err)?;
+        migrator(POSTGRES_MIGRATIONS)
+            .run(&pool)
+            .await
+            .map_err(|source| StoreError::Migrate {
+                location: location.to_string(),
+                source,
+            })?;
+        Ok(Store {
+            pool: Pool::Postgres(pool),
+            location,
+        })
+    }
+
+    /// Where the database is.
+    pub fn location(&self) -> &Location {
         &self.location
     }
 
     /// The version counter of `topic`, bumped by every change to it (see [`keys`]).
     pub async fn version(&self, topic: &'static str) -> Result<i64, StoreError> {
-        sqlx::query_scalar("SELECT version FROM changes WHERE topic = ?")
+        on_pool!(self, pool => sqlx::query_scalar("SELECT version FROM changes WHERE topic = $1")
             .bind(topic)
-            .fetch_one(&self.pool)
+            .fetch_one(pool)
             .await
-            .map_err(StoreError::query("read its change counter"))
+            .map_err(StoreError::query("read its change counter")))
     }
 
-    pub(crate) fn pool(&self) -> &SqlitePool {
+    pub(crate) fn pool(&self) -> &Pool {
         &self.pool
     }
 }
 
-/// A count or a time as SQLite stores integers (i64), saturating: values beyond `i64::MAX`
+fn migrator(steps: &[Step]) -> Migrator {
+    let migrations = steps
+        .iter()
+        .map(|(version, description, sql)| {
+            Migration::new(
+                *version,
+                Cow::Borrowed(*description),
+                MigrationType::Simple,
+                sql.into_sql_str(),
+                false,
+            )
+        })
+        .collect();
+    Migrator::with_migrations(migrations)
+}
+
+/// A count or a time as both databases store integers (i64), saturating: values beyond `i64::MAX`
 /// (years past 292 billion, or counts no request reaches) are kept as the largest.
 pub(crate) fn sql_int(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
@@ -206,22 +376,38 @@ mod tests {
     #[test]
     fn locations() {
         let default = Path::new("/h/aratta.db");
-        assert_eq!(Store::location(None, default).unwrap(), default);
-        assert_eq!(Store::location(Some(" "), default).unwrap(), default);
+        let file = |p: &str| Location::Sqlite(PathBuf::from(p));
+        assert_eq!(
+            Location::parse(None, default).unwrap(),
+            file("/h/aratta.db")
+        );
+        assert_eq!(
+            Location::parse(Some(" "), default).unwrap(),
+            file("/h/aratta.db")
+        );
         for url in ["sqlite:///var/a.db", "sqlite:/var/a.db", "/var/a.db"] {
             assert_eq!(
-                Store::location(Some(url), default).unwrap(),
-                Path::new("/var/a.db"),
+                Location::parse(Some(url), default).unwrap(),
+                file("/var/a.db"),
                 "{url}"
             );
         }
         for url in [
             "postgres://u@h/db",
+            "postgresql://u:secret@h:5433/db?sslmode=require",
+        ] {
+            let at = Location::parse(Some(url), default).unwrap();
+            assert_eq!(at, Location::Postgres(url.into()));
+            assert!(!at.to_string().contains("secret"), "{at}");
+        }
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        for url in [
+            "mysql://u@h/db",
             "sqlite::memory:",
             "sqlite://a.db?mode=ro",
             "sqlite://",
         ] {
-            let e = Store::location(Some(url), default).unwrap_err();
+            let e = Location::parse(Some(url), default).unwrap_err();
             assert!(e.to_string().contains("not supported"), "{url}: {e}");
         }
     }

@@ -2,9 +2,8 @@
 //! read back summed by key, model, provider or period.
 
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 
-use super::{Store, StoreError, sql_int};
+use super::{Store, StoreError, StoreRow, on_pool, sql_int};
 
 /// One request, as recorded. Never its content.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -131,32 +130,64 @@ pub struct UsageGroup {
 }
 
 /// The columns of a usage insert; the rows follow as `VALUES (...), (...)`.
-const INSERT: &str = "INSERT INTO usage (at_ms, request_id, key_id, route, model_asked, provider, model, outcome, attempts, latency_us, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_nano_usd) ";
+const INSERT: &str = "INSERT INTO usage (at_ms, request_id, key_id, route, model_asked, provider, model, outcome, attempts, latency_us, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_nano_usd) VALUES ";
 
-/// Rows per statement: 16 parameters each stays far below SQLite's 32,766.
+/// Values per row.
+const COLUMNS: usize = 16;
+
+/// Rows per statement: 16 parameters each stays far below SQLite's 32,766 and PostgreSQL's
+/// 65,535.
 const ROWS_PER_INSERT: usize = 500;
 
-/// The sums, the same for every grouping; `?1`..`?4` are the filters.
-macro_rules! summary {
-    ($group:literal) => {
-        concat!(
-            "SELECT ",
-            $group,
-            " AS grp, COUNT(*) AS requests, SUM(outcome NOT IN ('ok', 'client_closed')) AS errors,
-                COALESCE(SUM(input_tokens), 0) AS input_tokens,
-                COALESCE(SUM(output_tokens), 0) AS output_tokens,
-                COALESCE(SUM(cache_read_tokens), 0) AS cache_read_tokens,
-                COALESCE(SUM(cache_write_tokens), 0) AS cache_write_tokens,
-                COALESCE(SUM(reasoning_tokens), 0) AS reasoning_tokens,
-                COALESCE(SUM(cost_nano_usd), 0) AS cost_nano_usd,
-                SUM(cost_nano_usd IS NULL AND (COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0)) > 0) AS unpriced,
-                AVG(latency_us) AS mean_latency_us
-             FROM usage
-             WHERE (?1 IS NULL OR at_ms >= ?1) AND (?2 IS NULL OR at_ms < ?2)
-               AND (?3 IS NULL OR key_id = ?3) AND (?4 IS NULL OR provider = ?4)
-             GROUP BY grp ORDER BY grp"
-        )
+/// The insert of `rows` rows, with `$n` parameters (PostgreSQL) or `?` ones (SQLite, which
+/// binds them without parsing their names). A whole chunk's text is made once.
+fn insert_sql(rows: usize, numbered: bool) -> std::borrow::Cow<'static, str> {
+    use std::fmt::Write;
+    static FULL: [std::sync::OnceLock<String>; 2] = [const { std::sync::OnceLock::new() }; 2];
+    let make = |rows: usize| {
+        let mut sql = String::with_capacity(INSERT.len() + rows * COLUMNS * 7);
+        sql.push_str(INSERT);
+        for r in 0..rows {
+            sql.push_str(if r == 0 { "(" } else { ", (" });
+            for c in 0..COLUMNS {
+                if c > 0 {
+                    sql.push_str(", ");
+                }
+                if numbered {
+                    let _ = write!(sql, "${}", r * COLUMNS + c + 1);
+                } else {
+                    sql.push('?');
+                }
+            }
+            sql.push(')');
+        }
+        sql
     };
+    if rows == ROWS_PER_INSERT {
+        std::borrow::Cow::Borrowed(FULL[usize::from(numbered)].get_or_init(|| make(rows)))
+    } else {
+        std::borrow::Cow::Owned(make(rows))
+    }
+}
+
+/// The sums, the same for every grouping; `$1`..`$4` are the filters.
+fn summary_sql(group: &str) -> String {
+    format!(
+        "SELECT {group} AS grp, COUNT(*) AS requests,
+            COUNT(*) FILTER (WHERE outcome NOT IN ('ok', 'client_closed')) AS errors,
+            CAST(COALESCE(SUM(input_tokens), 0) AS BIGINT) AS input_tokens,
+            CAST(COALESCE(SUM(output_tokens), 0) AS BIGINT) AS output_tokens,
+            CAST(COALESCE(SUM(cache_read_tokens), 0) AS BIGINT) AS cache_read_tokens,
+            CAST(COALESCE(SUM(cache_write_tokens), 0) AS BIGINT) AS cache_write_tokens,
+            CAST(COALESCE(SUM(reasoning_tokens), 0) AS BIGINT) AS reasoning_tokens,
+            CAST(COALESCE(SUM(cost_nano_usd), 0) AS BIGINT) AS cost_nano_usd,
+            COUNT(*) FILTER (WHERE cost_nano_usd IS NULL AND (COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0)) > 0) AS unpriced,
+            CAST(AVG(latency_us) AS DOUBLE PRECISION) AS mean_latency_us
+         FROM usage
+         WHERE ($1 IS NULL OR at_ms >= $1) AND ($2 IS NULL OR at_ms < $2)
+           AND ($3 IS NULL OR key_id = $3) AND ($4 IS NULL OR provider = $4)
+         GROUP BY grp ORDER BY grp"
+    )
 }
 
 impl Store {
@@ -165,82 +196,65 @@ impl Store {
     /// SQLite's thread).
     pub async fn insert_usage(&self, rows: &[UsageRow]) -> Result<(), StoreError> {
         let doing = "record usage";
-        let mut tx = self
-            .pool()
-            .begin()
-            .await
-            .map_err(StoreError::query(doing))?;
-        for chunk in rows.chunks(ROWS_PER_INSERT) {
-            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(INSERT);
-            insert.push_values(chunk, |mut b, r| {
-                b.push_bind(sql_int(r.at_ms))
-                    .push_bind(&r.request_id)
-                    .push_bind(&r.key_id)
-                    .push_bind(&r.route)
-                    .push_bind(&r.model_asked)
-                    .push_bind(&r.provider)
-                    .push_bind(&r.model)
-                    .push_bind(&r.outcome)
-                    .push_bind(r.attempts)
-                    .push_bind(sql_int(r.latency_us))
-                    .push_bind(r.input_tokens)
-                    .push_bind(r.output_tokens)
-                    .push_bind(r.cache_read_tokens)
-                    .push_bind(r.cache_write_tokens)
-                    .push_bind(r.reasoning_tokens)
-                    .push_bind(r.cost_nano_usd.map(sql_int));
-            });
-            insert
-                .build()
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::query(doing))?;
-        }
-        tx.commit().await.map_err(StoreError::query(doing))
+        let numbered = matches!(self.pool(), super::Pool::Postgres(_));
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(StoreError::query(doing))?;
+            for chunk in rows.chunks(ROWS_PER_INSERT) {
+                let sql = insert_sql(chunk.len(), numbered);
+                let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for r in chunk {
+                    insert = insert
+                        .bind(sql_int(r.at_ms))
+                        .bind(&r.request_id)
+                        .bind(&r.key_id)
+                        .bind(&r.route)
+                        .bind(&r.model_asked)
+                        .bind(&r.provider)
+                        .bind(&r.model)
+                        .bind(&r.outcome)
+                        .bind(i64::from(r.attempts))
+                        .bind(sql_int(r.latency_us))
+                        .bind(r.input_tokens.map(i64::from))
+                        .bind(r.output_tokens.map(i64::from))
+                        .bind(r.cache_read_tokens.map(i64::from))
+                        .bind(r.cache_write_tokens.map(i64::from))
+                        .bind(r.reasoning_tokens.map(i64::from))
+                        .bind(r.cost_nano_usd.map(sql_int));
+                }
+                insert.execute(&mut *tx).await.map_err(StoreError::query(doing))?;
+            }
+            tx.commit().await.map_err(StoreError::query(doing))
+        })
     }
 
     /// The sums `query` asks for, one per group, in the group's order.
     pub async fn usage_summary(&self, query: &UsageQuery) -> Result<Vec<UsageGroup>, StoreError> {
-        let sql: &'static str = match query.by {
-            GroupBy::Key => summary!("COALESCE(key_id, 'anonymous')"),
-            GroupBy::Model => summary!("COALESCE(provider || ':' || model, model_asked)"),
-            GroupBy::Provider => summary!("COALESCE(provider, '(none)')"),
-            GroupBy::Day => summary!("strftime('%Y-%m-%d', at_ms / 1000, 'unixepoch')"),
-            GroupBy::Hour => summary!("strftime('%Y-%m-%dT%H', at_ms / 1000, 'unixepoch')"),
+        let postgres = matches!(self.pool(), super::Pool::Postgres(_));
+        let group = match (query.by, postgres) {
+            (GroupBy::Key, _) => "COALESCE(key_id, 'anonymous')",
+            (GroupBy::Model, _) => "COALESCE(provider || ':' || model, model_asked)",
+            (GroupBy::Provider, _) => "COALESCE(provider, '(none)')",
+            (GroupBy::Day, false) => "strftime('%Y-%m-%d', at_ms / 1000, 'unixepoch')",
+            (GroupBy::Hour, false) => "strftime('%Y-%m-%dT%H', at_ms / 1000, 'unixepoch')",
+            (GroupBy::Day, true) => {
+                "to_char(to_timestamp(at_ms / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+            }
+            (GroupBy::Hour, true) => {
+                "to_char(to_timestamp(at_ms / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24')"
+            }
         };
-        let rows = sqlx::query(sql)
-            .bind(query.since_ms.map(sql_int))
-            .bind(query.until_ms.map(sql_int))
-            .bind(&query.key_id)
-            .bind(&query.provider)
-            .fetch_all(self.pool())
-            .await
-            .map_err(StoreError::query("sum usage"))?;
-        rows.iter()
-            .map(|row| {
-                let n = |c: &str| -> Result<u64, StoreError> {
-                    row.try_get::<Option<i64>, _>(c)
-                        .map(|v| v.unwrap_or(0).max(0) as u64)
-                        .map_err(|e| corrupt(c, e))
-                };
-                let mean: Option<f64> = row
-                    .try_get("mean_latency_us")
-                    .map_err(|e| corrupt("latency", e))?;
-                Ok(UsageGroup {
-                    group: row.try_get("grp").map_err(|e| corrupt("group", e))?,
-                    requests: n("requests")?,
-                    errors: n("errors")?,
-                    input_tokens: n("input_tokens")?,
-                    output_tokens: n("output_tokens")?,
-                    cache_read_tokens: n("cache_read_tokens")?,
-                    cache_write_tokens: n("cache_write_tokens")?,
-                    reasoning_tokens: n("reasoning_tokens")?,
-                    cost_usd: n("cost_nano_usd")? as f64 / 1e9,
-                    unpriced_requests: n("unpriced")?,
-                    mean_latency_ms: mean.unwrap_or(0.0) / 1000.0,
-                })
-            })
-            .collect()
+        let sql = summary_sql(group);
+        on_pool!(self, pool => {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(query.since_ms.map(sql_int))
+                .bind(query.until_ms.map(sql_int))
+                .bind(&query.key_id)
+                .bind(&query.provider)
+                .fetch_all(pool)
+                .await
+                .map_err(StoreError::query("sum usage"))?;
+            rows.iter().map(usage_group).collect()
+        })
     }
 
     /// The latest `limit` rows, newest first, of one key when `key_id` is given.
@@ -249,56 +263,68 @@ impl Store {
         limit: u32,
         key_id: Option<&str>,
     ) -> Result<Vec<UsageRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT * FROM usage WHERE (?1 IS NULL OR key_id = ?1) ORDER BY at_ms DESC, id DESC LIMIT ?2",
-        )
-        .bind(key_id)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await
-        .map_err(StoreError::query("read recent usage"))?;
-        rows.iter().map(usage_row).collect()
-    }
-
-    /// What `key_id` spent since `since_ms`, in billionths of a dollar (priced requests only).
-    pub async fn spend_since(&self, key_id: &str, since_ms: u64) -> Result<u64, StoreError> {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT COALESCE(SUM(cost_nano_usd), 0) FROM usage WHERE key_id = ? AND at_ms >= ?",
-        )
-        .bind(key_id)
-        .bind(sql_int(since_ms))
-        .fetch_one(self.pool())
-        .await
-        .map(|n| n.max(0) as u64)
-        .map_err(StoreError::query("read a key's spend"))
+        on_pool!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT * FROM usage WHERE ($1 IS NULL OR key_id = $1) ORDER BY at_ms DESC, id DESC LIMIT $2",
+            )
+            .bind(key_id)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::query("read recent usage"))?;
+            rows.iter().map(usage_row).collect()
+        })
     }
 
     /// Delete rows older than `before_ms`; how many went.
     pub async fn prune_usage(&self, before_ms: u64) -> Result<u64, StoreError> {
-        sqlx::query("DELETE FROM usage WHERE at_ms < ?")
+        on_pool!(self, pool => sqlx::query("DELETE FROM usage WHERE at_ms < $1")
             .bind(sql_int(before_ms))
-            .execute(self.pool())
+            .execute(pool)
             .await
             .map(|r| r.rows_affected())
-            .map_err(StoreError::query("prune old usage"))
+            .map_err(StoreError::query("prune old usage")))
     }
 }
 
-fn usage_row(row: &sqlx::sqlite::SqliteRow) -> Result<UsageRow, StoreError> {
+fn usage_group(row: &impl StoreRow) -> Result<UsageGroup, StoreError> {
+    let n = |c: &str| -> Result<u64, StoreError> {
+        row.column::<Option<i64>>(c)
+            .map(|v| v.unwrap_or(0).max(0) as u64)
+            .map_err(|e| corrupt(c, e))
+    };
+    let mean: Option<f64> = row
+        .column("mean_latency_us")
+        .map_err(|e| corrupt("latency", e))?;
+    Ok(UsageGroup {
+        group: row.column("grp").map_err(|e| corrupt("group", e))?,
+        requests: n("requests")?,
+        errors: n("errors")?,
+        input_tokens: n("input_tokens")?,
+        output_tokens: n("output_tokens")?,
+        cache_read_tokens: n("cache_read_tokens")?,
+        cache_write_tokens: n("cache_write_tokens")?,
+        reasoning_tokens: n("reasoning_tokens")?,
+        cost_usd: n("cost_nano_usd")? as f64 / 1e9,
+        unpriced_requests: n("unpriced")?,
+        mean_latency_ms: mean.unwrap_or(0.0) / 1000.0,
+    })
+}
+
+fn usage_row(row: &impl StoreRow) -> Result<UsageRow, StoreError> {
     let u64_of = |c: &str| -> Result<u64, StoreError> {
-        row.try_get::<i64, _>(c)
+        row.column::<i64>(c)
             .map(|v| v.max(0) as u64)
             .map_err(|e| corrupt(c, e))
     };
     let tokens = |c: &str| -> Result<Option<u32>, StoreError> {
-        row.try_get::<Option<i64>, _>(c)
+        row.column::<Option<i64>>(c)
             .map(|v| v.map(|v| u32::try_from(v.max(0)).unwrap_or(u32::MAX)))
             .map_err(|e| corrupt(c, e))
     };
-    let text =
-        |c: &str| -> Result<String, StoreError> { row.try_get(c).map_err(|e| corrupt(c, e)) };
+    let text = |c: &str| -> Result<String, StoreError> { row.column(c).map_err(|e| corrupt(c, e)) };
     let maybe = |c: &str| -> Result<Option<String>, StoreError> {
-        row.try_get(c).map_err(|e| corrupt(c, e))
+        row.column(c).map_err(|e| corrupt(c, e))
     };
     Ok(UsageRow {
         at_ms: u64_of("at_ms")?,
@@ -317,7 +343,7 @@ fn usage_row(row: &sqlx::sqlite::SqliteRow) -> Result<UsageRow, StoreError> {
         cache_write_tokens: tokens("cache_write_tokens")?,
         reasoning_tokens: tokens("reasoning_tokens")?,
         cost_nano_usd: row
-            .try_get::<Option<i64>, _>("cost_nano_usd")
+            .column::<Option<i64>>("cost_nano_usd")
             .map(|v| v.map(|v| v.max(0) as u64))
             .map_err(|e| corrupt("cost_nano_usd", e))?,
     })

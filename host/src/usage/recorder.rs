@@ -403,7 +403,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("a.db")).await.unwrap();
         // The store refuses writes: another connection holds the write lock.
-        let mut blocker = store.pool().acquire().await.unwrap();
+        let crate::store::Pool::Sqlite(pool) = store.pool() else {
+            unreachable!("a file store")
+        };
+        let mut blocker = pool.acquire().await.unwrap();
         sqlx::query("BEGIN IMMEDIATE")
             .execute(&mut *blocker)
             .await
