@@ -402,13 +402,26 @@ async fn a_store_that_is_not_a_database_stops_the_server_with_its_name() {
         .expect("the server refuses to start");
     let text = failure.to_string();
     assert!(text.contains("garbage.db"), "{text}");
-    let postgres = Config::new().raw("[store]\nurl = \"postgres://u@h/db\"\n");
-    let failure = Gateway::builder(&postgres)
+    let mysql = Config::new().raw("[store]\nurl = \"mysql://u@h/db\"\n");
+    let failure = Gateway::builder(&mysql)
         .try_start()
         .await
         .err()
         .expect("refused");
     assert!(failure.to_string().contains("not supported"), "{failure}");
+    // A PostgreSQL server that is not there: named, its password hidden.
+    let down = Config::new().raw("[store]\nurl = \"postgres://u:hunter2@127.0.0.1:1/db\"\n");
+    let failure = Gateway::builder(&down)
+        .try_start()
+        .await
+        .err()
+        .expect("refused");
+    let text = failure.to_string();
+    assert!(
+        text.contains("cannot open the store at postgres://u:***@127.0.0.1:1/db"),
+        "{text}"
+    );
+    assert!(!text.contains("hunter2"), "{text}");
 }
 
 /// The 429 a key's limit answers, in each dialect's shape, with its code and `Retry-After`.

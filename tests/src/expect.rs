@@ -48,6 +48,7 @@ impl Answer {
     }
 
     /// Panics unless the status is `expected`.
+    #[track_caller]
     pub fn assert_status(&self, expected: u16) -> &Self {
         assert_eq!(
             self.status.as_u16(),

@@ -1,0 +1,308 @@
+//! `[store] url = "postgres://…"` against a real PostgreSQL 15 (unpacked from Debian's
+//! packages by the test setup, see `aratta_tests::postgres`): the store's every read and write
+//! on PostgreSQL's dialect, and two `aratta serve` replicas on one database sharing client
+//! keys, rate limits and budgets.
+
+use std::time::{Duration, Instant};
+
+use aratta_host::store::counters::{DaySpend, MinuteCount, PeriodStarts};
+use aratta_host::store::keys::KeyRecord;
+use aratta_host::store::usage::{GroupBy, UsageQuery, UsageRow};
+use aratta_host::store::{Location, Store};
+use aratta_tests::config::Config;
+use aratta_tests::expect::Answer;
+use aratta_tests::gateway::{Gateway, hello};
+use aratta_tests::mock::{MockUpstream, Script};
+use aratta_tests::postgres::Postgres;
+use serde_json::{Value, json};
+
+fn usage_row(i: u64, key: Option<&str>) -> UsageRow {
+    let day = 86_400_000;
+    UsageRow {
+        at_ms: day + i * 60_000,
+        request_id: format!("req_{i}"),
+        key_id: key.map(str::to_owned),
+        route: "chat".into(),
+        model_asked: "fast".into(),
+        provider: Some(
+            if i.is_multiple_of(2) {
+                "openai"
+            } else {
+                "local"
+            }
+            .into(),
+        ),
+        model: Some("m".into()),
+        outcome: if i % 10 == 9 {
+            "rate_limit_error"
+        } else {
+            "ok"
+        }
+        .into(),
+        attempts: 1,
+        latency_us: 2_000,
+        input_tokens: Some(10),
+        output_tokens: Some(5),
+        cache_read_tokens: Some(4),
+        cache_write_tokens: None,
+        reasoning_tokens: Some(1),
+        cost_nano_usd: i.is_multiple_of(2).then_some(1_000),
+    }
+}
+
+#[tokio::test]
+async fn the_store_keeps_keys_usage_and_counters_in_postgres() {
+    let pg = Postgres::start();
+    let url = pg.database("store");
+    let location = Location::parse(Some(&url), std::path::Path::new("/unused")).unwrap();
+    assert_eq!(location, Location::Postgres(url.clone()));
+    // Two servers starting at once migrate the database once.
+    let (a, b) = tokio::join!(Store::connect(&location), Store::connect(&location));
+    let (store, _other) = (a.unwrap(), b.unwrap());
+
+    // Keys: every column round-trips, each change bumps the counter.
+    let key = KeyRecord {
+        id: "key_a".into(),
+        hash: [7; 32],
+        hint: "ark_abcd…wxyz".into(),
+        name: "ci".into(),
+        owner: Some("team-a".into()),
+        models: Some(vec!["fast".into()]),
+        routes: None,
+        created_at: 1_700_000_000,
+        expires_at: Some(1_800_000_000),
+        revoked_at: None,
+        rpm: Some(60),
+        tpm: Some(1_000),
+        max_concurrent: Some(4),
+        budget_usd: Some(12.5),
+        budget_period: Some("week".into()),
+    };
+    store.insert_key(&key).await.unwrap();
+    assert_eq!(store.version("client_keys").await.unwrap(), 1);
+    assert_eq!(store.key("key_a").await.unwrap(), Some(key.clone()));
+    let duplicate = KeyRecord {
+        id: "key_b".into(),
+        ..key.clone()
+    };
+    let e = store.insert_key(&duplicate).await.unwrap_err();
+    assert!(e.to_string().contains("create a client key"), "{e}");
+    let revoked = store.revoke_key("key_a", 1_750_000_000).await.unwrap();
+    assert_eq!(revoked.unwrap().revoked_at, Some(1_750_000_000));
+    assert_eq!(store.version("client_keys").await.unwrap(), 2);
+    assert_eq!(store.keys().await.unwrap().len(), 1);
+
+    // Usage: more rows than one statement holds, summed in PostgreSQL's dialect.
+    let rows: Vec<UsageRow> = (0..1_200)
+        .map(|i| usage_row(i, (i % 3 == 0).then_some("key_a")))
+        .collect();
+    store.insert_usage(&rows).await.unwrap();
+    let by_key = store.usage_summary(&UsageQuery::default()).await.unwrap();
+    let groups: Vec<_> = by_key
+        .iter()
+        .map(|g| (g.group.as_str(), g.requests))
+        .collect();
+    assert_eq!(groups, [("anonymous", 800), ("key_a", 400)]);
+    let a = &by_key[1];
+    assert_eq!(
+        (a.input_tokens, a.output_tokens, a.cache_read_tokens),
+        (4_000, 2_000, 1_600)
+    );
+    assert_eq!(a.errors, 40);
+    assert_eq!(a.unpriced_requests, 200, "local's rows have no price");
+    assert!((a.cost_usd - 200.0 * 1e-6).abs() < 1e-12, "{}", a.cost_usd);
+    assert_eq!(a.mean_latency_ms, 2.0);
+    let by_day = store
+        .usage_summary(&UsageQuery {
+            by: GroupBy::Day,
+            ..UsageQuery::default()
+        })
+        .await
+        .unwrap();
+    let days: Vec<_> = by_day.iter().map(|g| g.group.as_str()).collect();
+    assert_eq!(days, ["1970-01-02"], "1,200 minutes from 1970-01-02T00:00");
+    let by_hour = store
+        .usage_summary(&UsageQuery {
+            by: GroupBy::Hour,
+            until_ms: Some(86_400_000 + 2 * 3_600_000),
+            provider: Some("openai".into()),
+            ..UsageQuery::default()
+        })
+        .await
+        .unwrap();
+    let hours: Vec<_> = by_hour
+        .iter()
+        .map(|g| (g.group.as_str(), g.requests))
+        .collect();
+    assert_eq!(hours, [("1970-01-02T00", 30), ("1970-01-02T01", 30)]);
+    let recent = store.recent_usage(2, Some("key_a")).await.unwrap();
+    assert_eq!(
+        recent
+            .iter()
+            .map(|r| r.request_id.as_str())
+            .collect::<Vec<_>>(),
+        ["req_1197", "req_1194"]
+    );
+    assert_eq!(recent[1], rows[1_194]);
+    assert_eq!(
+        store.prune_usage(86_400_000 + 600 * 60_000).await.unwrap(),
+        600
+    );
+
+    // Counters: each server rewrites its own rows and reads the others'.
+    let minute = |n| MinuteCount {
+        key_id: "key_a".into(),
+        minute: 100,
+        requests: n,
+        tokens: n * 10,
+    };
+    let spend = |n| DaySpend {
+        key_id: "key_a".into(),
+        day: 20,
+        spent_nano_usd: n,
+    };
+    store
+        .write_counters("r1", &[minute(3)], &[spend(5)])
+        .await
+        .unwrap();
+    store
+        .write_counters("r1", &[minute(4)], &[spend(6)])
+        .await
+        .unwrap();
+    store
+        .write_counters("r2", &[minute(2)], &[spend(1)])
+        .await
+        .unwrap();
+    assert_eq!(store.others_minutes("r3", 99).await.unwrap(), [minute(6)]);
+    assert_eq!(store.others_minutes("r1", 99).await.unwrap(), [minute(2)]);
+    let starts = PeriodStarts {
+        day: 20,
+        week: 18,
+        month: 0,
+    };
+    let spent = store.others_spend("r3", starts).await.unwrap();
+    assert_eq!(spent.len(), 1);
+    assert_eq!(
+        (spent[0].period.as_deref(), spent[0].spent_nano_usd),
+        (Some("week"), 7)
+    );
+    store.prune_counters(101, 21).await.unwrap();
+    assert!(store.others_minutes("r3", 0).await.unwrap().is_empty());
+}
+
+/// A gateway on the shared database in front of `mock`, keys required, `local` priced at $1
+/// per million tokens.
+async fn replica(mock: &MockUpstream, url: &str) -> Gateway {
+    let config = Config::local(&mock.base_url()).raw(&format!(
+        "[server]\nrequire_client_keys = true\n[store]\nurl = \"{url}\"\n[prices.\"local:*\"]\ninput = 1.0\noutput = 1.0\n"
+    ));
+    Gateway::start(&config).await
+}
+
+async fn chat(gateway: &Gateway, key: &str) -> Answer {
+    let response = gateway
+        .client()
+        .post(gateway.url("/v1/chat/completions"))
+        .bearer_auth(key)
+        .json(&hello("local:m"))
+        .send()
+        .await
+        .unwrap();
+    Answer::read(response).await
+}
+
+/// Poll `gateway` with `key` until it answers `status` (its code, for a refusal), or fail
+/// after 5 s: what one replica did reaches the others within about a second.
+async fn eventually(gateway: &Gateway, key: &str, status: u16, code: Option<&str>) {
+    let start = Instant::now();
+    loop {
+        let answer = chat(gateway, key).await;
+        let got_code = answer.json()["error"]["code"].as_str().map(str::to_owned);
+        if answer.status.as_u16() == status && code.is_none_or(|c| got_code.as_deref() == Some(c)) {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "still {} ({}), not {status} {code:?}",
+            answer.status,
+            answer.text
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Long enough for one replica's counts to reach another: each syncs every second.
+const SYNCED: Duration = Duration::from_secs(3);
+
+async fn make_key(gateway: &Gateway, spec: Value) -> (String, String) {
+    let made = Answer::read(gateway.post_json("/api/v1/keys", &spec).await).await;
+    made.assert_status(201);
+    let made = made.json();
+    (
+        made["id"].as_str().unwrap().to_owned(),
+        made["secret"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn two_replicas_on_one_database_share_keys_rate_limits_and_budgets() {
+    let pg = Postgres::start();
+    let url = pg.database("replicas");
+    let mock = MockUpstream::start(Script::new()).await;
+    let (a, b) = (replica(&mock, &url).await, replica(&mock, &url).await);
+
+    // A key made on one works on the other; revoked on the other, it stops on the first.
+    let (id, key) = make_key(&a, json!({"name": "shared"})).await;
+    eventually(&b, &key, 200, None).await;
+    let revoked = Answer::read(
+        b.client()
+            .delete(b.url(&format!("/api/v1/keys/{id}")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    revoked.assert_status(200);
+    eventually(&a, &key, 401, Some("client_key_revoked")).await;
+
+    // Four requests a minute between both: two on b; once a has heard of them (the replicas
+    // sync every second), a takes two and refuses a third at once, though it has served only
+    // two itself; and b, once it hears of a's, refuses too.
+    let (_, rpm) = make_key(&a, json!({"name": "rpm", "rpm": 4})).await;
+    eventually(&b, &rpm, 200, None).await;
+    chat(&b, &rpm).await.assert_status(200);
+    tokio::time::sleep(SYNCED).await;
+    chat(&a, &rpm).await.assert_status(200);
+    chat(&a, &rpm).await.assert_status(200);
+    let refused = chat(&a, &rpm).await;
+    refused.assert_status(429);
+    assert_eq!(
+        refused.json()["error"]["code"],
+        "requests_per_minute_exceeded"
+    );
+    eventually(&b, &rpm, 429, Some("requests_per_minute_exceeded")).await;
+
+    // A budget of $0.003 a day: each answer (2,016 tokens at $1 per million) spends about
+    // $0.002. One on b; a, having heard of it, answers one and then refuses, though it has
+    // spent only $0.002 itself; and b refuses once it hears of a's.
+    let (_, budget) = make_key(
+        &a,
+        json!({"name": "budget", "budget_usd": 0.003, "budget_period": "day"}),
+    )
+    .await;
+    eventually(&b, &budget, 200, None).await;
+    tokio::time::sleep(SYNCED).await;
+    chat(&a, &budget).await.assert_status(200);
+    let refused = chat(&a, &budget).await;
+    refused.assert_status(429);
+    assert_eq!(refused.json()["error"]["code"], "budget_exceeded");
+    eventually(&b, &budget, 429, Some("budget_exceeded")).await;
+
+    // A replica started later (once the others have written their last counts) holds the key
+    // to what they spent.
+    tokio::time::sleep(SYNCED).await;
+    let c = replica(&mock, &url).await;
+    let refused = chat(&c, &budget).await;
+    refused.assert_status(429);
+    assert_eq!(refused.json()["error"]["code"], "budget_exceeded");
+}
