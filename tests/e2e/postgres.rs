@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use aratta_host::store::counters::{DaySpend, MinuteCount, PeriodStarts};
+use aratta_host::store::counters::{MinuteCount, PeriodStarts};
 use aratta_host::store::keys::KeyRecord;
 use aratta_host::store::usage::{GroupBy, UsageQuery, UsageRow};
 use aratta_host::store::{Location, Store};
@@ -96,7 +96,7 @@ async fn the_store_keeps_keys_usage_and_counters_in_postgres() {
     let rows: Vec<UsageRow> = (0..1_200)
         .map(|i| usage_row(i, (i % 3 == 0).then_some("key_a")))
         .collect();
-    store.insert_usage(&rows).await.unwrap();
+    store.insert_usage(&rows, "r0").await.unwrap();
     let by_key = store.usage_summary(&UsageQuery::default()).await.unwrap();
     let groups: Vec<_> = by_key
         .iter()
@@ -156,23 +156,20 @@ async fn the_store_keeps_keys_usage_and_counters_in_postgres() {
         requests: n,
         tokens: n * 10,
     };
-    let spend = |n| DaySpend {
-        key_id: "key_a".into(),
-        day: 20,
-        spent_nano_usd: n,
+    let spend = |n| UsageRow {
+        at_ms: 20 * 86_400_000,
+        key_id: Some("key_a".into()),
+        cost_nano_usd: Some(n),
+        ..UsageRow::default()
     };
+    store.write_counters("r1", &[minute(3)]).await.unwrap();
+    store.write_counters("r1", &[minute(4)]).await.unwrap();
+    store.write_counters("r2", &[minute(2)]).await.unwrap();
     store
-        .write_counters("r1", &[minute(3)], &[spend(5)])
+        .insert_usage(&[spend(5), spend(1)], "r1")
         .await
         .unwrap();
-    store
-        .write_counters("r1", &[minute(4)], &[spend(6)])
-        .await
-        .unwrap();
-    store
-        .write_counters("r2", &[minute(2)], &[spend(1)])
-        .await
-        .unwrap();
+    store.insert_usage(&[spend(1)], "r2").await.unwrap();
     assert_eq!(store.others_minutes("r3", 99).await.unwrap(), [minute(6)]);
     assert_eq!(store.others_minutes("r1", 99).await.unwrap(), [minute(2)]);
     let starts = PeriodStarts {

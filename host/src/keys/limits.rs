@@ -10,8 +10,9 @@
 //! token-bucket crate: tokens are charged after the fact.
 //!
 //! The request path reads and writes memory only. About once a second [`Limits::sync`] writes
-//! this server's counts to the store and reads back the sum of every other server's (the
-//! servers sharing a PostgreSQL store, and earlier runs of this one), so replicas enforce one
+//! this server's minute counts to the store and reads back the sum of every other server's
+//! counts and spend (the servers sharing a PostgreSQL store, and earlier runs of this one; the
+//! spend is what the usage recorder wrote with each batch of usage), so replicas enforce one
 //! set of limits, each seeing the others' traffic within a second; a budget carries over a
 //! restart the same way. Requests at once are counted per server. Shared counters in the store
 //! rather than a Redis-compatible server: the store is already there, and a second's delay is
@@ -24,7 +25,7 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::KeyRecord;
-use crate::store::counters::{DaySpend, MinuteCount, PeriodStarts};
+use crate::store::counters::{MinuteCount, PeriodStarts};
 use crate::store::{Store, StoreError};
 
 /// Why a request is refused by its key's limits. Answered 429, with `Retry-After` when waiting
@@ -239,8 +240,6 @@ struct Counters {
     period: (u64, u64),
     /// This server's spend in that period.
     spent_nano_usd: u64,
-    /// This server's spend per UTC day: today's and the day before's, as (day, nano-USD).
-    days: [(u64, u64); 2],
     others: Others,
     /// Counted since the last sync wrote them.
     dirty: bool,
@@ -259,14 +258,6 @@ impl Counters {
             _ => 0,
         };
         self.spent_nano_usd.saturating_add(others)
-    }
-
-    fn charge_day(&mut self, now_ms: u64, cost: u64) {
-        let day = now_ms / DAY_MS;
-        if self.days[0].0 != day {
-            self.days = [(day, 0), self.days[0]];
-        }
-        self.days[0].1 = self.days[0].1.saturating_add(cost);
     }
 }
 
@@ -418,11 +409,11 @@ impl Limits {
         let mut c = state.counters.lock().unwrap_or_else(|e| e.into_inner());
         c.tokens.add(now_ms, tokens);
         c.dirty = true;
-        if let Some(cost) = cost_nano_usd {
-            c.charge_day(now_ms, cost);
-            if now_ms >= c.period.0 && now_ms < c.period.1 {
-                c.spent_nano_usd = c.spent_nano_usd.saturating_add(cost);
-            }
+        if let Some(cost) = cost_nano_usd
+            && now_ms >= c.period.0
+            && now_ms < c.period.1
+        {
+            c.spent_nano_usd = c.spent_nano_usd.saturating_add(cost);
         }
     }
 
@@ -434,8 +425,9 @@ impl Limits {
             .remove(key_id);
     }
 
-    /// Write this server's counts to `store`, then read every other server's: the limits'
-    /// view of the whole deployment, as of `now_ms`. Run once before serving (so a restart
+    /// Write this server's minute counts to `store`, then read every other server's, and their
+    /// spend (which the usage recorder writes with the usage records, under [`Limits::replica`]):
+    /// the limits' view of the whole deployment, as of `now_ms`. Run once before serving (so a restart
     /// keeps the period's spend) and then about every second ([`Limits::start_sync`]).
     pub async fn sync(&self, store: &Store, now_ms: u64) -> Result<(), StoreError> {
         let states: Vec<(String, Arc<KeyState>)> = self
@@ -446,7 +438,6 @@ impl Limits {
             .map(|(id, s)| (id.clone(), s.clone()))
             .collect();
         let mut minutes = Vec::new();
-        let mut spend = Vec::new();
         for (id, state) in &states {
             let mut c = state.counters.lock().unwrap_or_else(|e| e.into_inner());
             if !std::mem::take(&mut c.dirty) {
@@ -466,18 +457,11 @@ impl Limits {
                     tokens,
                 });
             }
-            for (day, spent) in c.days.iter().filter(|(_, spent)| *spent > 0) {
-                spend.push(DaySpend {
-                    key_id: id.clone(),
-                    day: *day,
-                    spent_nano_usd: *spent,
-                });
-            }
         }
-        let written = if minutes.is_empty() && spend.is_empty() {
+        let written = if minutes.is_empty() {
             Ok(())
         } else {
-            store.write_counters(&self.replica, &minutes, &spend).await
+            store.write_counters(&self.replica, &minutes).await
         };
         if let Err(e) = written {
             // Counted again at the next sync: the rows are absolute, nothing doubles.
@@ -677,7 +661,19 @@ mod tests {
         for i in 0..3 {
             assert!(a.admit(&k, T0 + i).is_ok());
         }
-        a.charge("key_1", 100, Some(600_000_000), T0 + 5);
+        // As the usage recorder does: charge the limits, write the usage with its cost.
+        let spend = |limits: &Limits, cost: u64, at: u64| {
+            limits.charge("key_1", 100, Some(cost), at);
+            let row = crate::store::usage::UsageRow {
+                at_ms: at,
+                key_id: Some("key_1".into()),
+                cost_nano_usd: Some(cost),
+                ..Default::default()
+            };
+            let (store, replica) = (store.clone(), limits.replica().to_owned());
+            async move { store.insert_usage(&[row], &replica).await.unwrap() }
+        };
+        spend(&a, 600_000_000, T0 + 5).await;
         assert!(b.admit(&k, T0 + 10).is_ok(), "b has not heard of a's yet");
         a.sync(&store, T0 + 20).await.unwrap();
         b.sync(&store, T0 + 20).await.unwrap();
@@ -700,7 +696,7 @@ mod tests {
         // Two minutes on, the rate is free again, and b spends the rest of the budget.
         let later = T0 + 180_000;
         assert!(b.admit(&k, later).is_ok());
-        b.charge("key_1", 100, Some(500_000_000), later + 1);
+        spend(&b, 500_000_000, later + 1).await;
         b.sync(&store, later + 2).await.unwrap();
         a.sync(&store, later + 2).await.unwrap();
         let refused = a.admit(&k, later + 3).unwrap_err();

@@ -1,7 +1,9 @@
 //! Each server's own counts per client key, kept so that servers sharing one store enforce one
-//! set of limits: requests and tokens per minute, spend per UTC day. A server writes only its
-//! own rows, with absolute values (a repeated write never counts twice), and reads the sum of
-//! everyone else's. `crate::keys::Limits` does both about once a second.
+//! set of limits: requests and tokens per minute, and spend per UTC day. A server writes only
+//! its own rows and reads the sum of everyone else's. Minute counts are written by
+//! `crate::keys::Limits` about once a second, as absolute values (a repeated write never counts
+//! twice); spend is added by [`Store::insert_usage`] in the transaction that records the usage
+//! it comes from, so budgets and usage records never disagree.
 
 use super::{Store, StoreError, StoreRow, on_pool, sql_int};
 
@@ -18,7 +20,7 @@ pub struct MinuteCount {
     pub tokens: u64,
 }
 
-/// One key's spend in one UTC day, on one server.
+/// One key's spend in one UTC day, on one server (or in one batch of usage).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DaySpend {
     /// The client key's id.
@@ -53,7 +55,34 @@ pub struct PeriodStarts {
 }
 
 /// Rows per multi-row upsert: five parameters each, far below either database's limit.
-const ROWS_PER_UPSERT: usize = 1_000;
+pub(super) const ROWS_PER_UPSERT: usize = 1_000;
+
+/// The cost in `rows` summed per client key and UTC day (rows without a key or a price add
+/// nothing), in key and day order.
+pub(super) fn spend_by_key_and_day(rows: &[super::usage::UsageRow]) -> Vec<DaySpend> {
+    let mut sums: std::collections::BTreeMap<(&str, u64), u64> = Default::default();
+    for row in rows {
+        if let (Some(key), Some(cost)) = (&row.key_id, row.cost_nano_usd) {
+            let sum = sums.entry((key, row.at_ms / 86_400_000)).or_default();
+            *sum = sum.saturating_add(cost);
+        }
+    }
+    sums.into_iter()
+        .map(|((key, day), spent)| DaySpend {
+            key_id: key.to_owned(),
+            day,
+            spent_nano_usd: spent,
+        })
+        .collect()
+}
+
+/// Adds `rows` (key, replica, day, spend) to what is kept.
+pub(super) fn add_spend_sql(rows: usize, numbered: bool) -> String {
+    format!(
+        "INSERT INTO key_spend (key_id, replica, day, spent_nano_usd){} ON CONFLICT (key_id, day, replica) DO UPDATE SET spent_nano_usd = key_spend.spent_nano_usd + excluded.spent_nano_usd",
+        values(rows, 4, numbered)
+    )
+}
 
 /// `VALUES ($1, $2, …), (…)` for `rows` rows of `columns` values: numbered parameters for
 /// PostgreSQL, `?` for SQLite (which finds a named parameter by a search through all of them:
@@ -82,13 +111,12 @@ fn values(rows: usize, columns: usize, numbered: bool) -> String {
 }
 
 impl Store {
-    /// Write `replica`'s own counts (replacing what it wrote before for the same key and
-    /// minute or day), in one transaction.
+    /// Write `replica`'s own minute counts (replacing what it wrote before for the same key and
+    /// minute), in one transaction.
     pub async fn write_counters(
         &self,
         replica: &str,
         minutes: &[MinuteCount],
-        spend: &[DaySpend],
     ) -> Result<(), StoreError> {
         let doing = "write the client keys' counters";
         let numbered = matches!(self.pool(), super::Pool::Postgres(_));
@@ -107,21 +135,6 @@ impl Store {
                         .bind(sql_int(m.minute))
                         .bind(sql_int(m.requests))
                         .bind(sql_int(m.tokens));
-                }
-                q.execute(&mut *tx).await.map_err(StoreError::query(doing))?;
-            }
-            for chunk in spend.chunks(ROWS_PER_UPSERT) {
-                let sql = format!(
-                    "INSERT INTO key_spend (key_id, replica, day, spent_nano_usd){} ON CONFLICT (key_id, day, replica) DO UPDATE SET spent_nano_usd = excluded.spent_nano_usd",
-                    values(chunk.len(), 4, numbered)
-                );
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for s in chunk {
-                    q = q
-                        .bind(&s.key_id)
-                        .bind(replica)
-                        .bind(sql_int(s.day))
-                        .bind(sql_int(s.spent_nano_usd));
                 }
                 q.execute(&mut *tx).await.map_err(StoreError::query(doing))?;
             }
@@ -251,30 +264,45 @@ mod tests {
             requests,
             tokens: requests * 10,
         };
-        let spend = |key: &str, day, spent| DaySpend {
-            key_id: key.into(),
-            day,
-            spent_nano_usd: spent,
+        // Usage priced in nano-dollars, on `day` (Unix ms / 86,400,000), by key.
+        let usage = |key: &str, day: u64, cost: u64| crate::store::usage::UsageRow {
+            at_ms: day * 86_400_000 + 1,
+            key_id: Some(key.into()),
+            cost_nano_usd: Some(cost),
+            ..Default::default()
         };
         store
-            .write_counters(
-                "a",
-                &[minute("key_d", 100, 3), minute("key_d", 99, 1)],
-                &[spend("key_d", 20, 5), spend("key_d", 19, 7)],
-            )
+            .write_counters("a", &[minute("key_d", 100, 3), minute("key_d", 99, 1)])
             .await
             .unwrap();
         // Written again with larger counts: replaced, not added.
         store
-            .write_counters(
+            .write_counters("a", &[minute("key_d", 100, 4)])
+            .await
+            .unwrap();
+        store
+            .write_counters("b", &[minute("key_d", 100, 2)])
+            .await
+            .unwrap();
+        // Spend is added, batch by batch, per key and day: a spent 6 today on key_d (two
+        // batches), 7 the day before, 11 on key_m; b spent 1.
+        store
+            .insert_usage(&[usage("key_d", 20, 5), usage("key_d", 19, 7)], "a")
+            .await
+            .unwrap();
+        store
+            .insert_usage(
+                &[
+                    usage("key_d", 20, 1),
+                    usage("key_m", 3, 11),
+                    usage("key_x", 20, 0),
+                ],
                 "a",
-                &[minute("key_d", 100, 4)],
-                &[spend("key_d", 20, 6), spend("key_m", 3, 11)],
             )
             .await
             .unwrap();
         store
-            .write_counters("b", &[minute("key_d", 100, 2)], &[spend("key_d", 20, 1)])
+            .insert_usage(&[usage("key_d", 20, 1)], "b")
             .await
             .unwrap();
 

@@ -193,12 +193,27 @@ fn summary_sql(group: &str) -> String {
 impl Store {
     /// Keep `rows`, all or none: multi-row inserts of up to [`ROWS_PER_INSERT`], in one
     /// transaction (a statement per row cost ~40 µs of CPU each, most of it the round trip to
-    /// SQLite's thread).
-    pub async fn insert_usage(&self, rows: &[UsageRow]) -> Result<(), StoreError> {
+    /// SQLite's thread). Their cost is added to each key's spend per day under `replica` (the
+    /// server writing them) in the same transaction, so the budgets every server enforces are
+    /// exactly the usage recorded.
+    pub async fn insert_usage(&self, rows: &[UsageRow], replica: &str) -> Result<(), StoreError> {
         let doing = "record usage";
         let numbered = matches!(self.pool(), super::Pool::Postgres(_));
+        let spend = super::counters::spend_by_key_and_day(rows);
         on_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(StoreError::query(doing))?;
+            for chunk in spend.chunks(super::counters::ROWS_PER_UPSERT) {
+                let sql = super::counters::add_spend_sql(chunk.len(), numbered);
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for s in chunk {
+                    q = q
+                        .bind(&s.key_id)
+                        .bind(replica)
+                        .bind(sql_int(s.day))
+                        .bind(sql_int(s.spent_nano_usd));
+                }
+                q.execute(&mut *tx).await.map_err(StoreError::query(doing))?;
+            }
             for chunk in rows.chunks(ROWS_PER_INSERT) {
                 let sql = insert_sql(chunk.len(), numbered);
                 let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -393,18 +408,21 @@ mod tests {
         let store = Store::open(&dir.path().join("a.db")).await.unwrap();
         let day = 86_400_000;
         store
-            .insert_usage(&[
-                row(day, Some("key_a"), "openai", "ok", Some(1_500_000_000)),
-                row(day + 1, Some("key_a"), "local", "ok", None),
-                row(2 * day, None, "openai", "rate_limit_error", Some(0)),
-                row(
-                    2 * day + 5,
-                    Some("key_b"),
-                    "openai",
-                    "ok",
-                    Some(500_000_000),
-                ),
-            ])
+            .insert_usage(
+                &[
+                    row(day, Some("key_a"), "openai", "ok", Some(1_500_000_000)),
+                    row(day + 1, Some("key_a"), "local", "ok", None),
+                    row(2 * day, None, "openai", "rate_limit_error", Some(0)),
+                    row(
+                        2 * day + 5,
+                        Some("key_b"),
+                        "openai",
+                        "ok",
+                        Some(500_000_000),
+                    ),
+                ],
+                "r1",
+            )
             .await
             .unwrap();
         let sum = |q: UsageQuery| {

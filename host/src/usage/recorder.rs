@@ -104,7 +104,12 @@ impl UsageRecorder {
     ) -> Arc<UsageRecorder> {
         let metrics = Counters::of(metrics);
         let (tx, rx) = mpsc::channel(settings.queue.max(1));
-        tokio::spawn(write_loop(store, rx, metrics.clone(), settings));
+        // The spend goes into the store under the limits' name for this server, so the limits
+        // read every other server's and not their own twice.
+        let replica = limits
+            .as_ref()
+            .map_or_else(|| "unlimited".to_owned(), |l| l.replica().to_owned());
+        tokio::spawn(write_loop(store, rx, metrics.clone(), settings, replica));
         Arc::new(UsageRecorder {
             tx,
             prices,
@@ -187,6 +192,7 @@ async fn write_loop(
     mut rx: mpsc::Receiver<Message>,
     metrics: Counters,
     settings: RecorderSettings,
+    replica: String,
 ) {
     let mut pending: VecDeque<UsageRow> = VecDeque::new();
     let mut flushes: Vec<oneshot::Sender<()>> = Vec::new();
@@ -231,7 +237,10 @@ async fn write_loop(
             retry_at = None;
             while !pending.is_empty() {
                 let n = pending.len().min(settings.max_batch);
-                match store.insert_usage(&pending.make_contiguous()[..n]).await {
+                match store
+                    .insert_usage(&pending.make_contiguous()[..n], &replica)
+                    .await
+                {
                     Ok(()) => {
                         pending.drain(..n);
                         backoff = Duration::from_secs(1);
