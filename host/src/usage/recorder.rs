@@ -201,24 +201,30 @@ async fn write_loop(
     let mut next_prune = Instant::now();
     let mut open = true;
     loop {
+        /// Keeps `message`; a flush also ends the wait for a retry (someone is waiting for the
+        /// store: try it now, once, rather than at the end of the backoff).
         fn take(
             message: Message,
             pending: &mut VecDeque<UsageRow>,
             flushes: &mut Vec<oneshot::Sender<()>>,
+            retry_at: &mut Option<Instant>,
         ) {
             match message {
                 Message::Row(row) => pending.push_back(row),
-                Message::Flush(ack) => flushes.push(ack),
+                Message::Flush(ack) => {
+                    flushes.push(ack);
+                    *retry_at = None;
+                }
             }
         }
         // Wait for a record, or for the time to retry what the store refused.
         match retry_at {
             None => match rx.recv().await {
-                Some(message) => take(message, &mut pending, &mut flushes),
+                Some(message) => take(message, &mut pending, &mut flushes, &mut retry_at),
                 None => open = false,
             },
             Some(at) if open => match tokio::time::timeout_at(at, rx.recv()).await {
-                Ok(Some(message)) => take(message, &mut pending, &mut flushes),
+                Ok(Some(message)) => take(message, &mut pending, &mut flushes, &mut retry_at),
                 Ok(None) => open = false,
                 Err(_) => {}
             },
@@ -228,7 +234,7 @@ async fn write_loop(
         let window_end = Instant::now() + settings.batch_window;
         while open && pending.len() < settings.max_batch && flushes.is_empty() {
             match tokio::time::timeout_at(window_end, rx.recv()).await {
-                Ok(Some(message)) => take(message, &mut pending, &mut flushes),
+                Ok(Some(message)) => take(message, &mut pending, &mut flushes, &mut retry_at),
                 Ok(None) => open = false,
                 Err(_) => break,
             }
