@@ -303,3 +303,77 @@ async fn two_replicas_on_one_database_share_keys_rate_limits_and_budgets() {
     refused.assert_status(429);
     assert_eq!(refused.json()["error"]["code"], "budget_exceeded");
 }
+
+#[tokio::test]
+async fn a_database_that_goes_down_fails_key_checks_closed_and_loses_no_usage() {
+    let mut pg = Postgres::start();
+    let url = pg.database("down");
+    let mock = MockUpstream::start(Script::new()).await;
+    let gateway = replica(&mock, &url).await;
+    let (_, key) = make_key(&gateway, json!({"name": "ci"})).await;
+    chat(&gateway, &key).await.assert_status(200);
+
+    // Down: the keys known a moment ago still work (the ring is in memory), and their usage
+    // waits in the recorder, neither blocking nor failing a request.
+    pg.halt();
+    let down_at = Instant::now();
+    for _ in 0..3 {
+        chat(&gateway, &key).await.assert_status(200);
+    }
+    // Past 30 s without reading the store, revocations may have been missed: fail closed, with
+    // a 503 that names the store (its password hidden) and says when to retry.
+    let refused = loop {
+        let answer = chat(&gateway, &key).await;
+        if answer.status == 503 {
+            break answer;
+        }
+        answer.assert_status(200);
+        assert!(
+            down_at.elapsed() < Duration::from_secs(45),
+            "still answering after 45 s without a store"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert!(
+        refused.text.contains("has not been readable") && refused.text.contains(&url),
+        "{}",
+        refused.text
+    );
+    assert!(
+        refused.header("retry-after").is_some(),
+        "{:?}",
+        refused.headers
+    );
+    assert!(down_at.elapsed() >= Duration::from_secs(30));
+    let answered = mock.chat_requests().len();
+
+    // Back: keys work again within the ring's next reads, and every answered request was
+    // recorded (the recorder kept them and wrote them once the store took them).
+    pg.resume();
+    eventually(&gateway, &key, 200, None).await;
+    let answered = answered + 1;
+    let start = Instant::now();
+    let requests = loop {
+        let summary = Answer::read(gateway.get("/api/v1/usage").await).await;
+        summary.assert_status(200);
+        let requests = summary.json()["groups"][0]["requests"]
+            .as_u64()
+            .unwrap_or(0);
+        if requests as usize >= answered || start.elapsed() > Duration::from_secs(10) {
+            break requests;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        requests as usize, answered,
+        "every answered request is recorded"
+    );
+    let metrics = Answer::read(gateway.get("/metrics").await).await;
+    assert!(
+        metrics
+            .text
+            .contains("aratta_usage_records_dropped_total 0"),
+        "{}",
+        metrics.text
+    );
+}

@@ -130,20 +130,7 @@ impl Postgres {
         // The free port may be taken between finding it and the server binding it: try another.
         for attempt in 1..=5 {
             let port = free_port();
-            let log = dir.path().join("postgres.log");
-            let log = std::fs::File::create(&log)
-                .unwrap_or_else(|e| panic!("cannot create {}: {e}", log.display()));
-            let mut child = install
-                .server(dir.path(), "postgres")
-                .arg("-D")
-                .arg(&data)
-                .arg("-p")
-                .arg(port.to_string())
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().expect("the log file, twice"))
-                .stderr(log)
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start PostgreSQL: {e}"));
+            let mut child = spawn(install, dir.path(), port);
             let Err(e) = ready(install, &mut child, port) else {
                 return Postgres {
                     install,
@@ -152,7 +139,7 @@ impl Postgres {
                     child,
                 };
             };
-            stop(install, dir.path(), &mut child);
+            stop(install, dir.path(), &mut child, "immediate");
             let log = std::fs::read_to_string(dir.path().join("postgres.log")).unwrap_or_default();
             if attempt < 5 && log.contains("could not bind") {
                 continue;
@@ -201,6 +188,25 @@ impl Postgres {
         }
     }
 
+    /// Stops the server, keeping its data: the database is down (connections refused) until
+    /// [`Postgres::resume`].
+    pub fn halt(&mut self) {
+        // A fast stop writes what was committed: with `synchronous_commit = off` an immediate
+        // one could lose the last commits, which a real server would have kept.
+        stop(self.install, self.dir.path(), &mut self.child, "fast");
+    }
+
+    /// Starts a halted server again, on the same port and data.
+    pub fn resume(&mut self) {
+        self.child = spawn(self.install, self.dir.path(), self.port);
+        if let Err(e) = ready(self.install, &mut self.child, self.port) {
+            panic!(
+                "PostgreSQL did not start again: {e}\nserver log:\n{}",
+                self.log()
+            );
+        }
+    }
+
     /// The server's port on 127.0.0.1.
     pub fn port(&self) -> u16 {
         self.port
@@ -214,7 +220,7 @@ impl Postgres {
 
 impl Drop for Postgres {
     fn drop(&mut self) {
-        stop(self.install, self.dir.path(), &mut self.child);
+        stop(self.install, self.dir.path(), &mut self.child, "immediate");
     }
 }
 
@@ -242,18 +248,37 @@ fn ready(install: &Install, child: &mut Child, port: u16) -> Result<(), String> 
     }
 }
 
-/// Stops the server `child` of the cluster in `dir` and waits for it to exit. An immediate
-/// stop skips the shutdown checkpoint: the cluster is thrown away.
-fn stop(install: &Install, dir: &Path, child: &mut Child) {
+/// Starts the postmaster of the cluster in `dir` on `port`, its output added to
+/// `dir/postgres.log`.
+fn spawn(install: &Install, dir: &Path, port: u16) -> Child {
+    let path = dir.join("postgres.log");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
+    install
+        .server(dir, "postgres")
+        .arg("-D")
+        .arg(dir.join("data"))
+        .arg("-p")
+        .arg(port.to_string())
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("the log file, twice"))
+        .stderr(log)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start PostgreSQL: {e}"))
+}
+
+/// Stops the server `child` of the cluster in `dir` (`mode`: `immediate` skips the shutdown
+/// checkpoint, for a cluster thrown away; `fast` keeps what was committed) and waits for it to
+/// exit.
+fn stop(install: &Install, dir: &Path, child: &mut Child, mode: &str) {
     let stopped = install
         .server(dir, "pg_ctl")
-        .args([
-            "stop",
-            "--mode=immediate",
-            "--wait",
-            "--timeout=30",
-            "--pgdata",
-        ])
+        .arg("stop")
+        .arg(format!("--mode={mode}"))
+        .args(["--wait", "--timeout=30", "--pgdata"])
         .arg(dir.join("data"))
         .output_text();
     if stopped.is_err() {
