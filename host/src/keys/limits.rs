@@ -438,11 +438,13 @@ impl Limits {
             .map(|(id, s)| (id.clone(), s.clone()))
             .collect();
         let mut minutes = Vec::new();
+        let mut written = Vec::new();
         for (id, state) in &states {
             let mut c = state.counters.lock().unwrap_or_else(|e| e.into_inner());
             if !std::mem::take(&mut c.dirty) {
                 continue;
             }
+            written.push(state);
             c.requests.roll(now_ms);
             c.tokens.roll(now_ms);
             let minute = now_ms / MINUTE_MS;
@@ -458,21 +460,16 @@ impl Limits {
                 });
             }
         }
-        let written = if minutes.is_empty() {
-            Ok(())
-        } else {
-            store.write_counters(&self.replica, &minutes).await
-        };
-        if let Err(e) = written {
-            // Counted again at the next sync: the rows are absolute, nothing doubles.
-            for (id, state) in &states {
-                if minutes.iter().any(|m| &m.key_id == id) {
-                    state
-                        .counters
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .dirty = true;
-                }
+        if !minutes.is_empty()
+            && let Err(e) = store.write_counters(&self.replica, &minutes).await
+        {
+            // Written again at the next sync: the rows are absolute, nothing doubles.
+            for state in written {
+                state
+                    .counters
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .dirty = true;
             }
             return Err(e);
         }

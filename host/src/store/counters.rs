@@ -80,34 +80,8 @@ pub(super) fn spend_by_key_and_day(rows: &[super::usage::UsageRow]) -> Vec<DaySp
 pub(super) fn add_spend_sql(rows: usize, numbered: bool) -> String {
     format!(
         "INSERT INTO key_spend (key_id, replica, day, spent_nano_usd){} ON CONFLICT (key_id, day, replica) DO UPDATE SET spent_nano_usd = key_spend.spent_nano_usd + excluded.spent_nano_usd",
-        values(rows, 4, numbered)
+        super::values_sql(rows, 4, numbered)
     )
-}
-
-/// `VALUES ($1, $2, …), (…)` for `rows` rows of `columns` values: numbered parameters for
-/// PostgreSQL, `?` for SQLite (which finds a named parameter by a search through all of them:
-/// quadratic in a statement of thousands).
-fn values(rows: usize, columns: usize, numbered: bool) -> String {
-    let mut sql = String::from(" VALUES ");
-    for r in 0..rows {
-        if r > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        for c in 0..columns {
-            if c > 0 {
-                sql.push_str(", ");
-            }
-            if numbered {
-                sql.push('$');
-                sql.push_str(&(r * columns + c + 1).to_string());
-            } else {
-                sql.push('?');
-            }
-        }
-        sql.push(')');
-    }
-    sql
 }
 
 impl Store {
@@ -125,7 +99,7 @@ impl Store {
             for chunk in minutes.chunks(ROWS_PER_UPSERT) {
                 let sql = format!(
                     "INSERT INTO key_minutes (key_id, replica, minute, requests, tokens){} ON CONFLICT (key_id, minute, replica) DO UPDATE SET requests = excluded.requests, tokens = excluded.tokens",
-                    values(chunk.len(), 5, numbered)
+                    super::values_sql(chunk.len(), 5, numbered)
                 );
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for m in chunk {

@@ -268,17 +268,7 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(open_err)?;
-        migrator(SQLITE_MIGRATIONS)
-            .run(&pool)
-            .await
-            .map_err(|source| StoreError::Migrate {
-                location: location.to_string(),
-                source,
-            })?;
-        Ok(Store {
-            pool: Pool::Sqlite(pool),
-            location,
-        })
+        Store::migrated(Pool::Sqlite(pool), location).await
     }
 
     /// Connect to and migrate the PostgreSQL database at `url`. Servers starting at once on
@@ -296,17 +286,20 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(open_err)?;
-        migrator(POSTGRES_MIGRATIONS)
-            .run(&pool)
-            .await
-            .map_err(|source| StoreError::Migrate {
-                location: location.to_string(),
-                source,
-            })?;
-        Ok(Store {
-            pool: Pool::Postgres(pool),
-            location,
-        })
+        Store::migrated(Pool::Postgres(pool), location).await
+    }
+
+    /// The store on `pool`, its schema brought to this version.
+    async fn migrated(pool: Pool, location: Location) -> Result<Store, StoreError> {
+        let migrated = match &pool {
+            Pool::Sqlite(p) => migrator(SQLITE_MIGRATIONS).run(p).await,
+            Pool::Postgres(p) => migrator(POSTGRES_MIGRATIONS).run(p).await,
+        };
+        migrated.map_err(|source| StoreError::Migrate {
+            location: location.to_string(),
+            source,
+        })?;
+        Ok(Store { pool, location })
     }
 
     /// Where the database is.
@@ -326,6 +319,30 @@ impl Store {
     pub(crate) fn pool(&self) -> &Pool {
         &self.pool
     }
+}
+
+/// ` VALUES ($1, $2, …), (…)` for `rows` rows of `columns` values: numbered parameters for
+/// PostgreSQL, `?` for SQLite (which finds a named parameter by a search through all of them:
+/// quadratic in a statement of thousands).
+pub(crate) fn values_sql(rows: usize, columns: usize, numbered: bool) -> String {
+    use std::fmt::Write;
+    let mut sql = String::with_capacity(8 + rows * columns * 7);
+    sql.push_str(" VALUES ");
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..columns {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            if numbered {
+                let _ = write!(sql, "${}", r * columns + c + 1);
+            } else {
+                sql.push('?');
+            }
+        }
+        sql.push(')');
+    }
+    sql
 }
 
 fn migrator(steps: &[Step]) -> Migrator {

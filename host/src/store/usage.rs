@@ -129,8 +129,8 @@ pub struct UsageGroup {
     pub mean_latency_ms: f64,
 }
 
-/// The columns of a usage insert; the rows follow as `VALUES (...), (...)`.
-const INSERT: &str = "INSERT INTO usage (at_ms, request_id, key_id, route, model_asked, provider, model, outcome, attempts, latency_us, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_nano_usd) VALUES ";
+/// The columns of a usage insert; the rows follow as ` VALUES (...), (...)`.
+const INSERT: &str = "INSERT INTO usage (at_ms, request_id, key_id, route, model_asked, provider, model, outcome, attempts, latency_us, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_nano_usd)";
 
 /// Values per row.
 const COLUMNS: usize = 16;
@@ -142,27 +142,8 @@ const ROWS_PER_INSERT: usize = 500;
 /// The insert of `rows` rows, with `$n` parameters (PostgreSQL) or `?` ones (SQLite, which
 /// binds them without parsing their names). A whole chunk's text is made once.
 fn insert_sql(rows: usize, numbered: bool) -> std::borrow::Cow<'static, str> {
-    use std::fmt::Write;
     static FULL: [std::sync::OnceLock<String>; 2] = [const { std::sync::OnceLock::new() }; 2];
-    let make = |rows: usize| {
-        let mut sql = String::with_capacity(INSERT.len() + rows * COLUMNS * 7);
-        sql.push_str(INSERT);
-        for r in 0..rows {
-            sql.push_str(if r == 0 { "(" } else { ", (" });
-            for c in 0..COLUMNS {
-                if c > 0 {
-                    sql.push_str(", ");
-                }
-                if numbered {
-                    let _ = write!(sql, "${}", r * COLUMNS + c + 1);
-                } else {
-                    sql.push('?');
-                }
-            }
-            sql.push(')');
-        }
-        sql
-    };
+    let make = |rows: usize| INSERT.to_owned() + &super::values_sql(rows, COLUMNS, numbered);
     if rows == ROWS_PER_INSERT {
         std::borrow::Cow::Borrowed(FULL[usize::from(numbered)].get_or_init(|| make(rows)))
     } else {
