@@ -66,6 +66,12 @@ pub async fn serve(config: Config, home: Home) -> anyhow::Result<()> {
     // Files overriding a built-in get a hot swap's real call before anything is served.
     reload.verify_overrides().await;
     reload.start();
+    // Servers on one store follow each other's swaps (see crate::reload).
+    reload.share_through(
+        keys.store.clone(),
+        keys.limits.replica().to_owned(),
+        std::time::Duration::from_secs(1),
+    );
     // Heal cycles on heal triggers, when [healing] enabled (see crate::heal).
     let heal = crate::heal::HealWorker::new(gateway.clone(), reload.clone(), &home);
     heal.start();

@@ -1,7 +1,9 @@
 //! `[store] url = "postgres://…"` against a real PostgreSQL 15 (unpacked from Debian's
 //! packages by the test setup, see `aratta_tests::postgres`): the store's every read and write
 //! on PostgreSQL's dialect, and two `aratta serve` replicas on one database sharing client
-//! keys, rate limits and budgets.
+//! keys, rate limits and budgets, and following each other's adapter swaps.
+
+mod swap_kit;
 
 use std::time::{Duration, Instant};
 
@@ -376,4 +378,82 @@ async fn a_database_that_goes_down_fails_key_checks_closed_and_loses_no_usage() 
         "{}",
         metrics.text
     );
+}
+
+/// The `versioned` entry of `gateway`'s adapters, once it serves `version`.
+async fn serves(gateway: &Gateway, version: &str) -> Value {
+    swap_kit::wait_for_version(gateway, version).await;
+    swap_kit::versioned(gateway).await
+}
+
+#[tokio::test]
+async fn a_swap_on_one_replica_is_verified_and_served_by_the_others() {
+    use swap_kit::{builds, drop_file, sha256, wait_for_event};
+    let pg = Postgres::start();
+    let url = pg.database("swaps");
+    let store = format!("[store]\nurl = \"{url}\"\n");
+    let (_mock_a, a) = swap_kit::setup(&store).await;
+    let (mock_b, b) = swap_kit::setup(&store).await;
+    let v2 = &builds().v2;
+
+    // A version dropped on a serves on b, after b's own verification call to its upstream,
+    // and is written into b's adapters directory, so b restarts with it.
+    let calls_before = mock_b.requests().len();
+    drop_file(&a, "versioned.wasm", v2);
+    serves(&a, "2.0.0").await;
+    assert_eq!(serves(&b, "2.0.0").await["sha256"], sha256(v2));
+    let followed = wait_for_event(&b, "swapped", Some(&sha256(v2))).await;
+    let source = followed["source"].as_str().unwrap();
+    assert!(source.contains("through the store"), "{followed}");
+    assert!(
+        followed["detail"].as_str().unwrap().contains("main passed"),
+        "b verified it: {followed}"
+    );
+    assert!(
+        mock_b.requests().len() > calls_before,
+        "b's verification called b's own upstream"
+    );
+    let on_disk = std::fs::read(b.home().join("adapters/versioned.wasm")).unwrap();
+    assert_eq!(sha256(&on_disk), sha256(v2));
+
+    // A version refused on a is never published: b keeps serving 2.0.0.
+    drop_file(&a, "versioned.wasm", &builds().bad_health);
+    wait_for_event(&a, "refused", Some(&sha256(&builds().bad_health))).await;
+    tokio::time::sleep(SYNCED).await;
+    assert_eq!(swap_kit::versioned(&b).await["version"], "2.0.0");
+
+    // A rollback on a is a change like any other.
+    let rolled = Answer::read(
+        a.post_json(
+            "/api/v1/adapters/versioned/rollback",
+            &json!({"version": "1.0.0"}),
+        )
+        .await,
+    )
+    .await;
+    rolled.assert_status(200);
+    serves(&b, "1.0.0").await;
+
+    // And the other way: a swap on b reaches a.
+    drop_file(&b, "versioned.wasm", v2);
+    serves(&a, "2.0.0").await;
+
+    // Each change was published once, by the server that made it: none came back as an echo.
+    tokio::time::sleep(SYNCED).await;
+    let shared = Store::connect(&Location::Postgres(url.clone()))
+        .await
+        .unwrap()
+        .shared_versions()
+        .await
+        .unwrap();
+    assert_eq!(shared.len(), 1, "{shared:?}");
+    assert_eq!(shared[0].sha256, sha256(v2));
+    assert_eq!(
+        shared[0].generation, 3,
+        "v2, the rollback, v2 again: {shared:?}"
+    );
+
+    // A replica started later (its adapters directory still holding 1.0.0) catches up.
+    let (_mock_c, c) = swap_kit::setup(&store).await;
+    assert_eq!(serves(&c, "2.0.0").await["sha256"], sha256(v2));
 }

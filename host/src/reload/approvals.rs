@@ -319,7 +319,10 @@ impl super::ReloadManager {
         let source = AdapterSource::File(self.approvals.dir.join(format!("{id}.wasm")));
         let (origin, sha) = (source.to_string(), super::manager::sha256(&component));
         let result = match self.load_candidate(Bytes::from(component), source).await {
-            Ok(candidate) => self.swap_in(candidate, &held).await,
+            Ok(candidate) => {
+                self.swap_in(candidate, &held, super::replicas::Reach::Everywhere)
+                    .await
+            }
             Err(e) => Err(e),
         };
         self.note(&origin, &sha, &result);

@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -18,6 +18,7 @@ use utoipa::ToSchema;
 use super::approvals::{ApprovalError, Approvals};
 use super::history::{self, History, HistoryError, VersionRecord};
 use super::probation::{Probation, ProbationRules};
+use super::replicas::{Reach, Replicas};
 use super::verify::{self, Verification};
 use super::watcher;
 use crate::config::ReloadConfig;
@@ -62,6 +63,16 @@ pub enum ReloadError {
     /// The approval queue.
     #[error(transparent)]
     Approval(#[from] ApprovalError),
+    /// A version published for one adapter by another server describes itself as another.
+    #[error("{origin}: published as adapter '{expected}' but it describes itself as '{found}'")]
+    WrongAdapter {
+        /// What was refused.
+        origin: String,
+        /// The adapter it was published for.
+        expected: String,
+        /// The name it describes itself with.
+        found: String,
+    },
     /// No such adapter is loaded.
     #[error("no adapter named '{0}' is loaded; see GET /api/v1/adapters")]
     UnknownAdapter(String),
@@ -133,13 +144,15 @@ pub struct AdapterVersions {
 pub struct ReloadManager {
     pub(super) gateway: Arc<Gateway>,
     pub(super) settings: ReloadConfig,
-    adapters_dir: PathBuf,
+    pub(super) adapters_dir: PathBuf,
     pub(super) history: History,
     pub(super) approvals: Approvals,
     pub(super) lock: tokio::sync::Mutex<()>,
     events: Mutex<VecDeque<ReloadEvent>>,
     /// Freshly swapped versions, judged on the calls the gateway reports.
     probation: Arc<Probation>,
+    /// The other servers on the store, once swaps are shared with them.
+    pub(super) replicas: OnceLock<Replicas>,
 }
 
 /// Recent events kept for the API.
@@ -166,6 +179,7 @@ impl ReloadManager {
             lock: tokio::sync::Mutex::new(()),
             events: Mutex::new(VecDeque::new()),
             probation,
+            replicas: OnceLock::new(),
         })
     }
 
@@ -236,7 +250,7 @@ impl ReloadManager {
                     tracing::info!(file = %path.display(), sha256 = %sha, "adapter file changed while its candidate waited; that candidate is dropped");
                     return;
                 }
-                self.swap_in(candidate, &held).await
+                self.swap_in(candidate, &held, Reach::Everywhere).await
             }
         };
         if let Err(e) = &result {
@@ -306,7 +320,7 @@ impl ReloadManager {
         // rollback. Under the lock, only the verification calls run, each bounded too.
         let candidate = self.load_candidate(bytes, source).await?;
         let held = self.lock.lock().await;
-        self.swap_in(candidate, &held).await
+        self.swap_in(candidate, &held, Reach::Everywhere).await
     }
 
     /// Compile, check and describe a candidate (describe is bounded by `[reload]
@@ -321,11 +335,13 @@ impl ReloadManager {
         Ok(Arc::new(runtime.load_bytes(&origin, bytes, source).await?))
     }
 
-    /// Verify `candidate` and swap it in. `_held` is the reload lock: one change at a time.
+    /// Verify `candidate` and swap it in, published to `reach`. `_held` is the reload lock:
+    /// one change at a time.
     pub(super) async fn swap_in(
         &self,
         candidate: Arc<Adapter>,
         _held: &tokio::sync::MutexGuard<'_, ()>,
+        reach: Reach,
     ) -> Result<Swap, ReloadError> {
         let runtime = &self.gateway.runtime;
         let origin = candidate.source.to_string();
@@ -366,7 +382,7 @@ impl ReloadManager {
             verification.summary(),
         );
         let previous_sha256 = current.as_ref().map(|c| c.sha256.clone());
-        self.swap(current, candidate, record.clone(), true)?;
+        self.swap(current, candidate, record.clone(), true, reach)?;
         Ok(Swap {
             adapter: name,
             changed: true,
@@ -376,13 +392,15 @@ impl ReloadManager {
         })
     }
 
-    /// Back up `current`, keep `record`, swap `candidate` in, and start or end probation.
+    /// Back up `current`, keep `record`, swap `candidate` in, start or end probation, and
+    /// publish it to the servers `reach` names.
     pub(super) fn swap(
         &self,
         current: Option<Arc<Adapter>>,
         candidate: Arc<Adapter>,
         record: VersionRecord,
         probation: bool,
+        reach: Reach,
     ) -> Result<(), HistoryError> {
         let name = &candidate.info.name;
         if let Some(current) = &current {
@@ -410,6 +428,11 @@ impl ReloadManager {
         }
         // The providers it serves may list other models now (or at all, if it was broken).
         self.gateway.refresh_model_lists_soon();
+        if reach == Reach::Everywhere
+            && let Some(replicas) = self.replicas.get()
+        {
+            replicas.publish(&candidate, &record.source);
+        }
         Ok(())
     }
 

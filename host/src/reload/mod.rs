@@ -6,13 +6,15 @@
 //! against the adapter world, [`verify`]s it with a real call to the provider it will serve,
 //! backs the serving version up, and only then swaps it into the runtime's table in one atomic
 //! step: calls already running finish on the version they started with. A freshly swapped
-//! version is on [`probation`]: if calls start failing because of it, it is rolled back.
+//! version is on [`probation`]: if calls start failing because of it, it is rolled back. Servers
+//! sharing a store follow each other's swaps (`replicas`).
 
 pub mod approvals;
 pub mod history;
 mod manager;
 mod overrides;
 pub mod probation;
+mod replicas;
 mod rollback;
 pub mod verify;
 pub mod watcher;

@@ -9,6 +9,7 @@ use bytes::Bytes;
 
 use super::manager::unchanged;
 use super::probation::Verdict;
+use super::replicas::Reach;
 use super::{ReloadError, ReloadManager, Swap};
 use crate::clock::unix_seconds;
 use crate::runtime::AdapterSource;
@@ -84,7 +85,13 @@ impl ReloadManager {
         }
         let mut record = target.clone();
         record.installed_at = unix_seconds();
-        self.swap(Some(current.clone()), restored, record.clone(), false)?;
+        self.swap(
+            Some(current.clone()),
+            restored,
+            record.clone(),
+            false,
+            Reach::Everywhere,
+        )?;
         if let AdapterSource::File(path) = &current.source {
             self.set_aside(path, &current.sha256, "rolled-back");
         }

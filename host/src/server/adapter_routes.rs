@@ -235,7 +235,7 @@ fn reload_failure(e: &ReloadError) -> Response {
         | ReloadError::Approval(ApprovalError::Decided { .. } | ApprovalError::NotBuilt { .. }) => {
             (StatusCode::CONFLICT, "invalid_request_error", "conflict")
         }
-        ReloadError::Load(_) => (
+        ReloadError::Load(_) | ReloadError::WrongAdapter { .. } => (
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_request_error",
             "not_an_adapter",

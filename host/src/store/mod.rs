@@ -1,14 +1,16 @@
 //! Durable state in one place, behind one handle: an embedded SQLite database by default
 //! (`<home>/aratta.db`, or the file `[store] url` names), or a PostgreSQL database
 //! (`[store] url = "postgres://…"`) that several servers share. Opened with its schema migrated
-//! to this version. Holds the client keys ([`keys`]), a usage record per request ([`usage`])
-//! and each server's counts per key for the limits ([`counters`]). SQLite runs in WAL mode, so
+//! to this version. Holds the client keys ([`keys`]), a usage record per request ([`usage`]),
+//! each server's counts per key for the limits ([`counters`]), and the adapter version each
+//! adapter serves, shared by the servers on the store ([`adapters`]). SQLite runs in WAL mode, so
 //! the server and a CLI command can use the file at once; every write is a transaction,
 //! committed with a full sync.
 //!
 //! Both databases run the same SQL wherever their dialects agree (`$1` parameters, `ON
 //! CONFLICT`, sums cast to `BIGINT`); [`on_pool!`] compiles a body once per backend.
 
+pub mod adapters;
 pub mod counters;
 pub mod keys;
 pub mod usage;
@@ -95,6 +97,11 @@ const SQLITE_MIGRATIONS: &[Step] = &[
         "key counters",
         include_str!("migrations/sqlite/0003_key_counters.sql"),
     ),
+    (
+        4,
+        "adapter versions",
+        include_str!("migrations/sqlite/0004_adapter_versions.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[Step] = &[
@@ -112,6 +119,11 @@ const POSTGRES_MIGRATIONS: &[Step] = &[
         3,
         "key counters",
         include_str!("migrations/postgres/0003_key_counters.sql"),
+    ),
+    (
+        4,
+        "adapter versions",
+        include_str!("migrations/postgres/0004_adapter_versions.sql"),
     ),
 ];
 
