@@ -85,9 +85,14 @@ pub async fn serve(config: Config, home: Home) -> anyhow::Result<()> {
         pin_agent_tools(&gateway.tools, agents);
     }
     // After the pins, so a saved tool cannot take a built-in's name.
+    let legacy_tools = crate::tools::ToolsFile::new(home.tools_path());
     gateway
         .tools
-        .restore(crate::tools::ToolStore::new(home.tools_path()));
+        .restore(keys.store.clone(), &legacy_tools)
+        .await;
+    gateway
+        .tools
+        .start_refresh(std::time::Duration::from_secs(1));
     let admin = AdminPolicy::for_bind(&settings.host, std::env::var("ARATTA_ADMIN_TOKEN").ok());
     let client_keys_required = settings.client_keys_required();
     if !client_keys_required && !ip.is_loopback() {

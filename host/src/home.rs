@@ -9,8 +9,7 @@
 //! | history        | `<home>/history` (kept adapter versions)     |
 //! | approvals      | `<home>/approvals` (candidates for a human)  |
 //! | heal           | `<home>/heal` (cycles, sources, build cache) |
-//! | tool registry  | `<home>/tools.json`                          |
-//! | store          | `<home>/aratta.db` (client keys; `[store] url` moves it) |
+//! | store          | `<home>/aratta.db` (client keys, usage, tools; `[store] url` moves it) |
 //! | agents         | `<home>/agent-audit.jsonl`, `<home>/agent-tools.json` (see `crate::agent::setup`) |
 //!
 //! Relative paths in the variables are resolved against the current directory once, at startup,
@@ -136,7 +135,8 @@ impl Home {
         self.root.join("history")
     }
 
-    /// The tool registry's saved tools (see `crate::tools::store`).
+    /// Where older versions kept the tool registry, imported into the store once (see
+    /// `crate::tools::file`).
     pub fn tools_path(&self) -> PathBuf {
         self.root.join("tools.json")
     }

@@ -1,7 +1,9 @@
 //! What users keep across restarts: tools registered over HTTP survive the server being
-//! killed (`<home>/tools.json`), a damaged file is kept aside and reported rather than lost,
-//! and `aratta init --force` keeps a copy of the config it replaces.
+//! killed (they are in the store, `<home>/aratta.db`), a damaged `tools.json` left by an older
+//! version is kept aside and reported rather than lost, and `aratta init --force` keeps a copy
+//! of the config it replaces.
 
+use aratta_host::store::Store;
 use aratta_tests::config::Config;
 use aratta_tests::expect::Answer;
 use aratta_tests::gateway::{Gateway, run_aratta};
@@ -52,10 +54,20 @@ async fn registered_tools_survive_the_server_being_killed_and_restarted() {
     assert!(deleted.status().is_success(), "{}", deleted.status());
     assert_eq!(names(&gateway).await, ["get_weather", "get_tide"]);
 
-    let saved = std::fs::read_to_string(gateway.home().join("tools.json")).unwrap();
-    assert!(
-        !saved.contains("\"python\""),
-        "the executor's pinned tools are not saved: {saved}"
+    let store = Store::open(&gateway.home().join("aratta.db"))
+        .await
+        .unwrap();
+    let kept: Vec<String> = store
+        .tools()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert_eq!(
+        kept,
+        ["get_weather", "get_tide"],
+        "written to the store; the executor's pinned tools are not"
     );
 
     let gateway = gateway.restart().await;
@@ -74,7 +86,8 @@ async fn registered_tools_survive_the_server_being_killed_and_restarted() {
 }
 
 #[tokio::test]
-async fn a_damaged_tools_file_is_kept_aside_and_reported_and_the_server_starts() {
+async fn a_damaged_tools_file_from_an_older_version_is_kept_aside_and_reported_and_the_server_starts()
+ {
     let mock = MockUpstream::start(Script::new()).await;
     let gateway = Gateway::start(&Config::local(&mock.base_url())).await;
     std::fs::write(

@@ -1,7 +1,7 @@
 //! `[store] url = "postgres://…"` against a real PostgreSQL 15 (unpacked from Debian's
 //! packages by the test setup, see `aratta_tests::postgres`): the store's every read and write
 //! on PostgreSQL's dialect, and two `aratta serve` replicas on one database sharing client
-//! keys, rate limits and budgets, and following each other's adapter swaps.
+//! keys, rate limits, budgets and the tool registry, and following each other's adapter swaps.
 
 mod swap_kit;
 
@@ -230,6 +230,31 @@ async fn eventually(gateway: &Gateway, key: &str, status: u16, code: Option<&str
     }
 }
 
+/// Poll `gateway`'s tool registry until `tool` is (or is no longer) listed, or fail after 5 s.
+async fn eventually_listed(gateway: &Gateway, tool: &str, listed: bool) {
+    let start = Instant::now();
+    loop {
+        let tools = Answer::read(gateway.get("/api/v1/tools").await)
+            .await
+            .json();
+        let names: Vec<&str> = tools["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|t| t["name"].as_str())
+            .collect();
+        if names.contains(&tool) == listed {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "{tool} listed: {} ({names:?})",
+            !listed
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Long enough for one replica's counts to reach another: each syncs every second.
 const SYNCED: Duration = Duration::from_secs(3);
 
@@ -244,7 +269,7 @@ async fn make_key(gateway: &Gateway, spec: Value) -> (String, String) {
 }
 
 #[tokio::test]
-async fn two_replicas_on_one_database_share_keys_rate_limits_and_budgets() {
+async fn two_replicas_on_one_database_share_keys_tools_rate_limits_and_budgets() {
     let pg = Postgres::start();
     let url = pg.database("replicas");
     let mock = MockUpstream::start(Script::new()).await;
@@ -263,6 +288,21 @@ async fn two_replicas_on_one_database_share_keys_rate_limits_and_budgets() {
     .await;
     revoked.assert_status(200);
     eventually(&a, &key, 401, Some("client_key_revoked")).await;
+
+    // A tool registered on one is listed on the other; deleted there, it is gone on the first.
+    let tool = json!({"name": "get_tide", "parameters": {"type": "object", "properties": {}}});
+    Answer::read(a.post_json("/api/v1/tools", &tool).await)
+        .await
+        .assert_status(201);
+    eventually_listed(&b, "get_tide", true).await;
+    let deleted = b
+        .client()
+        .delete(b.url("/api/v1/tools/get_tide"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 200);
+    eventually_listed(&a, "get_tide", false).await;
 
     // Four requests a minute between both: two on b; once a has heard of them (the replicas
     // sync every second), a takes two and refuses a third at once, though it has served only

@@ -87,7 +87,8 @@ fn tool_defs(input: &[u8]) -> Result<(), String> {
     };
     let registry = ToolRegistry::new();
     let n = defs.len();
-    match registry.register_all(defs, OnConflict::Refuse) {
+    // A registry without a store never waits on anything: the future completes when polled.
+    match futures::executor::block_on(registry.register_all(defs, OnConflict::Refuse)) {
         Ok(registered) => ensure(registry.len() == n && registered.len() == n, || {
             format!(
                 "{n} tools accepted, {} registered, {} answered",

@@ -45,7 +45,7 @@ pub struct Gateway {
     /// Everything counted.
     pub metrics: Metrics,
     /// Tools registered once and exported to any provider (`/api/v1/tools`, agents).
-    pub tools: crate::tools::ToolRegistry,
+    pub tools: Arc<crate::tools::ToolRegistry>,
     /// Turns bursts of adapter errors into heal triggers (logged, listed, sent to the webhook).
     pub monitor: HealthMonitor,
     /// The providers' model lists, which bare model names are routed by (kept fresh in the
@@ -106,7 +106,7 @@ impl Gateway {
             config,
             breakers,
             metrics: observe::metrics(providers.keys()),
-            tools: crate::tools::ToolRegistry::new(),
+            tools: Arc::new(crate::tools::ToolRegistry::new()),
             monitor,
             model_lists: ModelLists::default(),
             retry,

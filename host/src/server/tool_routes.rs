@@ -230,6 +230,7 @@ pub async fn register(
     let tools = gw
         .tools
         .register_all(defs, conflict(params.replace))
+        .await
         .map_err(|e| ToolFailure(e).into_response())?;
     tracing::info!(tools = ?tools.iter().map(|d| &d.name).collect::<Vec<_>>(), "tools registered");
     Ok((StatusCode::CREATED, Json(ToolList { tools })))
@@ -260,6 +261,7 @@ pub async fn delete(
     let removed = gw
         .tools
         .remove(&name)
+        .await
         .map_err(|e| ToolFailure(e).into_response())?;
     tracing::info!(tool = %name, "tool removed");
     Ok(Json(removed))

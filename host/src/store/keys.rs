@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::{Store, StoreError, StoreRow, Value, on_pool, sql_int};
+use super::{BUMP, Store, StoreError, StoreRow, Value, on_pool, sql_int};
 
 /// The change counter [`Store::version`] reads for client keys.
 pub const TOPIC: &str = "client_keys";
@@ -149,9 +149,6 @@ impl Store {
         })
     }
 }
-
-/// Bumps a topic's change counter, in the transaction of the change.
-const BUMP: &str = "UPDATE changes SET version = version + 1 WHERE topic = $1";
 
 fn json_list(items: &Vec<String>) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".into())

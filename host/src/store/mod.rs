@@ -2,8 +2,8 @@
 //! (`<home>/aratta.db`, or the file `[store] url` names), or a PostgreSQL database
 //! (`[store] url = "postgres://…"`) that several servers share. Opened with its schema migrated
 //! to this version. Holds the client keys ([`keys`]), a usage record per request ([`usage`]),
-//! each server's counts per key for the limits ([`counters`]), and the adapter version each
-//! adapter serves, shared by the servers on the store ([`adapters`]). SQLite runs in WAL mode, so
+//! each server's counts per key for the limits ([`counters`]), the tool registry ([`tools`]), and
+//! the adapter version each adapter serves, shared by the servers on the store ([`adapters`]). SQLite runs in WAL mode, so
 //! the server and a CLI command can use the file at once; every write is a transaction,
 //! committed with a full sync.
 //!
@@ -13,6 +13,7 @@
 pub mod adapters;
 pub mod counters;
 pub mod keys;
+pub mod tools;
 pub mod usage;
 
 use std::borrow::Cow;
@@ -102,6 +103,7 @@ const SQLITE_MIGRATIONS: &[Step] = &[
         "adapter versions",
         include_str!("migrations/sqlite/0004_adapter_versions.sql"),
     ),
+    (5, "tools", include_str!("migrations/sqlite/0005_tools.sql")),
 ];
 
 const POSTGRES_MIGRATIONS: &[Step] = &[
@@ -125,7 +127,16 @@ const POSTGRES_MIGRATIONS: &[Step] = &[
         "adapter versions",
         include_str!("migrations/postgres/0004_adapter_versions.sql"),
     ),
+    (
+        5,
+        "tools",
+        include_str!("migrations/postgres/0005_tools.sql"),
+    ),
 ];
+
+/// Bumps a topic's change counter (`$1`), in the transaction of the change: a server reading
+/// the store sees the counter move and reloads that kind of state.
+pub(crate) const BUMP: &str = "UPDATE changes SET version = version + 1 WHERE topic = $1";
 
 /// Where the store is.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -140,10 +140,10 @@ pub enum ToolError {
         /// The parse error.
         source: serde_json::Error,
     },
-    /// The change could not be saved to the registry's file, so it was not made.
+    /// The change could not be written to the store, so it was not made.
     #[error("the tool registry could not be saved, so nothing changed: {reason}")]
     NotSaved {
-        /// The file and the OS error.
+        /// What the store said.
         reason: String,
     },
 }

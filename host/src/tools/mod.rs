@@ -6,24 +6,26 @@
 //! - [`tier`]: [`Tier`], the ordered permission tiers.
 //! - [`validate`]: the rules a definition must follow (names every provider accepts, object
 //!   schemas valid against the JSON Schema meta-schema).
-//! - [`registry`]: [`ToolRegistry`], thread-safe storage in registration order.
-//! - [`store`]: [`ToolStore`], the registry's file under the home, saved on every change.
+//! - [`registry`]: [`ToolRegistry`], thread-safe storage in registration order, kept in the
+//!   store (`crate::store::tools`) and shared with the servers on it.
+//! - [`file`]: [`ToolsFile`], the `tools.json` older versions kept the registry in, imported
+//!   into the store once.
 //! - [`translate`]: [`Translator`], export and import through the adapters' `convert-tools` and
 //!   `parse-tools`.
 //! - [`error`]: [`ToolError`] and the [`Rule`] a refused definition broke.
 
 pub mod def;
 pub mod error;
+pub mod file;
 pub mod registry;
-pub mod store;
 pub mod tier;
 pub mod translate;
 pub mod validate;
 
 pub use def::ToolDef;
 pub use error::{Rule, ToolError, TranslationFailure};
+pub use file::{FileError, ToolsFile};
 pub use registry::{OnConflict, Restored, ToolRegistry};
-pub use store::{StoreError, ToolStore};
 pub use tier::{Tier, UnknownTier};
 pub use translate::Translator;
 

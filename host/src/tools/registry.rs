@@ -3,8 +3,10 @@
 //! and tools keep their registration order, so exports list them as they were registered.
 //! A tool another part of the server provides (the agent executor's) is pinned: listed and
 //! exported like any other, but deleting or replacing it through the registry is refused, since
-//! its provider would go on running it. Once [`ToolRegistry::restore`] has given it a
-//! [`ToolStore`], every change is saved before it takes effect (pinned tools are not saved).
+//! its provider would go on running it. Once [`ToolRegistry::restore`] has given it the
+//! store, every change is written there before it takes effect (pinned tools are not), and
+//! [`ToolRegistry::start_refresh`] reloads it when another server (or process) on the store
+//! changed it.
 //!
 //! Registering a definition identical to the registered one of that name
 //! ([`ToolDef::same_definition`]) changes nothing and is not a conflict, pinned tools included,
@@ -12,17 +14,21 @@
 //! name is refused (or, with [`OnConflict::Replace`], replaces it).
 
 use std::collections::HashMap;
-use std::sync::{OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
+use std::time::Duration;
 
 use indexmap::IndexMap;
 use serde_json::Value;
 
 use super::def::ToolDef;
 use super::error::ToolError;
-use super::store::{StoreError, ToolStore};
+use super::file::{FileError, ToolsFile};
 use super::tier::Tier;
 use super::translate::Translator;
 use super::validate;
+use crate::store::tools::{StoredTool, TOPIC, ToolsWrite};
+use crate::store::{Store, StoreError};
 
 /// What to do when a registered name is registered again with a different definition (an
 /// identical one is always a no-op).
@@ -51,8 +57,12 @@ pub struct ToolRegistry {
     tools: RwLock<IndexMap<String, ToolDef>>,
     /// Pinned names and who provides them. Lock order: `tools`, then `pinned`.
     pinned: RwLock<HashMap<String, String>>,
-    /// Where changes are saved, once [`Self::restore`] has run.
-    store: OnceLock<ToolStore>,
+    /// Where changes are written, once [`Self::restore`] has run.
+    store: OnceLock<Store>,
+    /// One change (or reload from the store) at a time, so memory and the store agree.
+    writer: tokio::sync::Mutex<()>,
+    /// The store's `tools` change counter when the registry was last loaded from it.
+    seen: AtomicI64,
 }
 
 /// What [`ToolRegistry::restore`] found.
@@ -60,7 +70,7 @@ pub struct ToolRegistry {
 pub struct Restored {
     /// The tools loaded, in order.
     pub loaded: Vec<String>,
-    /// What went wrong, each naming the file and what was done about it (also logged).
+    /// What went wrong, each naming the tool or file and what was done about it (also logged).
     pub problems: Vec<String>,
 }
 
@@ -82,8 +92,10 @@ impl ToolRegistry {
 
     /// Register one tool; refused if it breaks a rule or its name is taken by a different
     /// definition (the same one again is a no-op).
-    pub fn register(&self, def: ToolDef) -> Result<(), ToolError> {
-        self.register_all(vec![def], OnConflict::Refuse).map(drop)
+    pub async fn register(&self, def: ToolDef) -> Result<(), ToolError> {
+        self.register_all(vec![def], OnConflict::Refuse)
+            .await
+            .map(drop)
     }
 
     /// Register a tool that `owner` (e.g. "the agent executor (built in)") provides and runs:
@@ -125,17 +137,17 @@ impl ToolRegistry {
     /// Register several tools at once: all of them or, on the first refusal, none. A tool
     /// identical to the registered one of its name is left as it is. Returns the tools as
     /// they are now registered, in the order given.
-    pub fn register_all(
+    pub async fn register_all(
         &self,
         defs: Vec<ToolDef>,
         on_conflict: OnConflict,
     ) -> Result<Vec<ToolDef>, ToolError> {
-        self.apply(defs, on_conflict, Tiers::AsGiven)
+        self.apply(defs, on_conflict, Tiers::AsGiven).await
     }
 
-    fn apply(
+    async fn apply(
         &self,
-        mut defs: Vec<ToolDef>,
+        defs: Vec<ToolDef>,
         on_conflict: OnConflict,
         tiers: Tiers,
     ) -> Result<Vec<ToolDef>, ToolError> {
@@ -148,7 +160,29 @@ impl ToolRegistry {
                 });
             }
         }
+        let _one_at_a_time = self.writer.lock().await;
+        let (changes, result) = self.plan(defs, on_conflict, tiers)?;
+        if changes.is_empty() {
+            return Ok(result);
+        }
+        self.persist(&changes, on_conflict == OnConflict::Replace, &[])
+            .await?;
         let mut tools = self.write();
+        for def in changes {
+            tools.insert(def.name.clone(), def);
+        }
+        Ok(result)
+    }
+
+    /// What registering `defs` changes (identical tools change nothing), and the tools as
+    /// they would then be registered; or the refusal.
+    fn plan(
+        &self,
+        mut defs: Vec<ToolDef>,
+        on_conflict: OnConflict,
+        tiers: Tiers,
+    ) -> Result<(Vec<ToolDef>, Vec<ToolDef>), ToolError> {
+        let tools = self.read();
         if tiers == Tiers::KeepRegistered {
             for def in &mut defs {
                 if let Some(registered) = tools.get(&def.name) {
@@ -177,95 +211,202 @@ impl ToolRegistry {
             result.push(def.clone());
             changes.push(def);
         }
-        if changes.is_empty() {
-            return Ok(result);
-        }
-        let mut next = tools.clone();
-        for def in changes {
-            next.insert(def.name.clone(), def);
-        }
-        self.save(&next)?;
-        *tools = next;
-        Ok(result)
+        Ok((changes, result))
     }
 
-    /// Save `tools` (the registry as it is about to become; pinned ones left out) to the
-    /// store, if there is one. Called with the `tools` lock held, so saves happen in the
-    /// order of the changes.
-    fn save(&self, tools: &IndexMap<String, ToolDef>) -> Result<(), ToolError> {
+    /// Write `upserts` and `removals` to the store, if there is one, before they take effect.
+    async fn persist(
+        &self,
+        upserts: &[ToolDef],
+        replace: bool,
+        removals: &[String],
+    ) -> Result<(), ToolError> {
         let Some(store) = self.store.get() else {
             return Ok(());
         };
-        let pinned = self.pinned.read().unwrap_or_else(PoisonError::into_inner);
-        let saved: Vec<&ToolDef> = tools
-            .values()
-            .filter(|d| !pinned.contains_key(&d.name))
-            .collect();
-        store.save(&saved).map_err(|e| ToolError::NotSaved {
-            reason: e.to_string(),
-        })
+        let rows: Vec<StoredTool> = upserts.iter().map(stored).collect();
+        match store.change_tools(&rows, replace, removals).await {
+            Ok(ToolsWrite::Done) => Ok(()),
+            Ok(ToolsWrite::Taken(tool)) => Err(ToolError::Duplicate {
+                tool,
+                hint: " with a different definition by another server on the store (delete it first, or register with replace)",
+            }),
+            Err(e) => Err(ToolError::NotSaved {
+                reason: e.to_string(),
+            }),
+        }
     }
 
-    /// Load the tools `store` holds and from now on save every change there. Call once, at
-    /// startup, after the pinned tools are registered. A saved tool that is now refused (its
-    /// name pinned, a rule it breaks) is reported and the file copied aside before anything
-    /// overwrites it; a file that cannot be parsed is renamed aside and reported; a file that
-    /// cannot be read at all leaves the registry unsaved (rather than overwrite it later).
-    pub fn restore(&self, store: ToolStore) -> Restored {
+    /// Import `legacy` (a `tools.json` an older version left) into `store` once, load the tools
+    /// the store keeps, and from now on write every change there. Call once, at startup, after
+    /// the pinned tools are registered. A kept tool now refused (its name pinned, a rule it
+    /// breaks, a definition this version cannot read) is reported and left in the store as it
+    /// is; a legacy file that cannot be parsed is renamed aside and reported.
+    pub async fn restore(&self, store: Store, legacy: &ToolsFile) -> Restored {
         let mut report = Restored::default();
-        let shown = store.path().display().to_string();
-        let attach = match store.load() {
-            Ok(defs) => {
-                for def in defs {
-                    let name = def.name.clone();
-                    match self.register_all(vec![def], OnConflict::Refuse) {
-                        Ok(_) => report.loaded.push(name),
-                        Err(e) => report.problems.push(format!("{shown}: not restored: {e}")),
-                    }
-                }
-                if !report.problems.is_empty() {
-                    match store.copy_aside("unrestored") {
-                        Ok(aside) => report.problems.push(format!(
-                            "{shown}: the file as it was is kept at {}",
-                            aside.display()
-                        )),
-                        Err(e) => report
-                            .problems
-                            .push(format!("{shown}: could not keep a copy of the file ({e})")),
-                    }
-                }
-                true
+        self.import_file(&store, legacy, &mut report.problems).await;
+        {
+            let _one_at_a_time = self.writer.lock().await;
+            match self.reload(&store, &mut report.problems).await {
+                Ok(loaded) => report.loaded = loaded,
+                Err(e) => report.problems.push(format!(
+                    "{e}; the registry starts empty until the store can be read"
+                )),
             }
-            Err(e @ StoreError::Corrupt { .. }) => match store.set_aside("corrupt") {
-                Ok(aside) => {
-                    report.problems.push(format!(
-                        "{e}; it was moved to {} and the registry starts without it",
-                        aside.display()
-                    ));
-                    true
-                }
-                Err(io) => {
-                    report.problems.push(format!(
-                        "{e}; it could not be moved aside ({io}), so registry changes will not be saved"
-                    ));
-                    false
-                }
-            },
-            Err(e) => {
-                report.problems.push(format!(
-                    "{e}; registry changes will not be saved until it can be read"
-                ));
-                false
-            }
-        };
+        }
         for problem in &report.problems {
             tracing::error!(problem = %problem, "tool registry");
         }
-        if attach {
-            tracing::info!(file = %shown, restored = report.loaded.len(), "tool registry saved in");
-            let _ = self.store.set(store);
-        }
+        tracing::info!(store = %store.location(), restored = report.loaded.len(), "tool registry kept in the store");
+        let _ = self.store.set(store);
         report
+    }
+
+    /// Reload from the store whenever its `tools` counter moves (a change by another server or
+    /// process on it), checking every `every`, for as long as the registry lives.
+    pub fn start_refresh(self: &Arc<Self>, every: Duration) {
+        let registry: Weak<ToolRegistry> = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut failing = false;
+            loop {
+                tick.tick().await;
+                let Some(registry) = registry.upgrade() else {
+                    return;
+                };
+                match registry.refresh().await {
+                    Ok(()) if std::mem::take(&mut failing) => {
+                        tracing::info!("the tool registry follows the store again")
+                    }
+                    Ok(()) => {}
+                    Err(e) if !std::mem::replace(&mut failing, true) => {
+                        tracing::warn!(error = %e, "the tool registry cannot follow the store; it keeps what it has")
+                    }
+                    Err(_) => {}
+                }
+            }
+        });
+    }
+
+    /// Reload from the store if its `tools` counter moved since the last load.
+    pub async fn refresh(&self) -> Result<(), StoreError> {
+        let Some(store) = self.store.get() else {
+            return Ok(());
+        };
+        if store.version(TOPIC).await? == self.seen.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let _one_at_a_time = self.writer.lock().await;
+        let mut problems = Vec::new();
+        self.reload(store, &mut problems).await?;
+        for problem in &problems {
+            tracing::warn!(problem = %problem, "tool registry");
+        }
+        Ok(())
+    }
+
+    /// Replace the registered tools (pinned ones stay) with those `store` keeps; returns the
+    /// names loaded, and adds what was refused to `problems`. The caller holds the writer lock.
+    async fn reload(
+        &self,
+        store: &Store,
+        problems: &mut Vec<String>,
+    ) -> Result<Vec<String>, StoreError> {
+        let version = store.version(TOPIC).await?;
+        let kept = store.tools().await?;
+        let pinned = self
+            .pinned
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let mut next: IndexMap<String, ToolDef> = self
+            .read()
+            .iter()
+            .filter(|(name, _)| pinned.contains_key(*name))
+            .map(|(name, def)| (name.clone(), def.clone()))
+            .collect();
+        let mut loaded = Vec::new();
+        for row in kept {
+            let refused = |why: String| {
+                format!(
+                    "tool `{}` in the store: not loaded: {why}; it is left there as it is",
+                    row.name
+                )
+            };
+            let def: ToolDef = match serde_json::from_str(&row.definition) {
+                Ok(def) => def,
+                Err(e) => {
+                    problems.push(refused(format!("unreadable definition ({e})")));
+                    continue;
+                }
+            };
+            if def.name != row.name {
+                problems.push(refused(format!("its definition is named `{}`", def.name)));
+                continue;
+            }
+            if let Err(e) = validate::check(&def) {
+                problems.push(refused(e.to_string()));
+                continue;
+            }
+            if let Some(owner) = pinned.get(&def.name) {
+                problems.push(refused(format!("the name is taken by {owner}")));
+                continue;
+            }
+            loaded.push(def.name.clone());
+            next.insert(def.name.clone(), def);
+        }
+        *self.write() = next;
+        self.seen.store(version, Ordering::SeqCst);
+        Ok(loaded)
+    }
+
+    /// Import the tools of `legacy` into `store`, once: the file is renamed
+    /// `<file>.imported-<unix seconds>` afterwards. A tool now refused, or one the store holds
+    /// with another definition, is reported and not imported (the renamed file keeps it).
+    async fn import_file(&self, store: &Store, legacy: &ToolsFile, problems: &mut Vec<String>) {
+        let shown = legacy.path().display().to_string();
+        let defs = match legacy.load() {
+            Ok(_) if !legacy.path().exists() => return,
+            Ok(defs) => defs,
+            Err(e @ FileError::Corrupt { .. }) => {
+                problems.push(match legacy.set_aside("corrupt") {
+                    Ok(aside) => format!(
+                        "{e}; it was moved to {} and the registry starts without it",
+                        aside.display()
+                    ),
+                    Err(io) => format!("{e}; it could not be moved aside ({io})"),
+                });
+                return;
+            }
+            Err(e) => {
+                problems.push(format!(
+                    "{e}; not imported into the store, it stays in place"
+                ));
+                return;
+            }
+        };
+        let mut imported = 0;
+        for def in defs {
+            if let Err(e) = validate::check(&def).and_then(|()| self.check_unpinned(&def.name)) {
+                problems.push(format!("{shown}: not imported: {e}"));
+                continue;
+            }
+            match store.change_tools(&[stored(&def)], false, &[]).await {
+                Ok(ToolsWrite::Done) => imported += 1,
+                Ok(ToolsWrite::Taken(name)) => problems.push(format!(
+                    "{shown}: tool `{name}` not imported: the store holds another definition of it"
+                )),
+                Err(e) => {
+                    problems.push(format!("{shown}: not imported ({e}); it stays in place"));
+                    return;
+                }
+            }
+        }
+        match legacy.set_aside("imported") {
+            Ok(aside) => tracing::info!(file = %shown, imported, kept_at = %aside.display(), "tools saved by an older version imported into the store"),
+            Err(e) => problems.push(format!("{shown}: imported, but it could not be renamed ({e}); it will be imported again at the next start")),
+        }
     }
 
     /// The tool called `name`.
@@ -295,15 +436,14 @@ impl ToolRegistry {
     }
 
     /// Unregister `name`, returning what was registered; refused for a pinned tool.
-    pub fn remove(&self, name: &str) -> Result<ToolDef, ToolError> {
-        let mut tools = self.write();
+    pub async fn remove(&self, name: &str) -> Result<ToolDef, ToolError> {
+        let _one_at_a_time = self.writer.lock().await;
         self.check_unpinned(name)?;
-        let mut next = tools.clone();
-        let removed = next.shift_remove(name).ok_or_else(|| ToolError::NotFound {
+        let removed = self.get(name).ok_or_else(|| ToolError::NotFound {
             tool: name.to_owned(),
         })?;
-        self.save(&next)?;
-        *tools = next;
+        self.persist(&[], false, &[name.to_owned()]).await?;
+        self.write().shift_remove(name);
         Ok(removed)
     }
 
@@ -349,7 +489,15 @@ impl ToolRegistry {
             Some(_) => Tiers::AsGiven,
             None => Tiers::KeepRegistered,
         };
-        self.apply(defs, on_conflict, tiers)
+        self.apply(defs, on_conflict, tiers).await
+    }
+}
+
+/// `def` as the store keeps it.
+fn stored(def: &ToolDef) -> StoredTool {
+    StoredTool {
+        name: def.name.clone(),
+        definition: serde_json::to_string(def).expect("tool definitions serialise"),
     }
 }
 
@@ -366,43 +514,49 @@ mod tests {
         )
     }
 
-    #[test]
-    fn register_get_list_remove() {
+    #[tokio::test]
+    async fn register_get_list_remove() {
         let r = ToolRegistry::new();
-        r.register(tool("b")).unwrap();
-        r.register(tool("a")).unwrap();
+        r.register(tool("b")).await.unwrap();
+        r.register(tool("a")).await.unwrap();
         assert_eq!(r.get("a"), Some(tool("a")));
         let names: Vec<String> = r.list().into_iter().map(|t| t.name).collect();
         assert_eq!(names, ["b", "a"], "registration order");
-        assert_eq!(r.remove("b").unwrap(), tool("b"));
-        assert!(matches!(r.remove("b"), Err(ToolError::NotFound { tool }) if tool == "b"));
+        assert_eq!(r.remove("b").await.unwrap(), tool("b"));
+        assert!(matches!(r.remove("b").await, Err(ToolError::NotFound { tool }) if tool == "b"));
         assert_eq!(r.len(), 1);
     }
 
-    #[test]
-    fn duplicates_are_refused_naming_the_tool() {
+    #[tokio::test]
+    async fn duplicates_are_refused_naming_the_tool() {
         let r = ToolRegistry::new();
-        r.register(tool("a")).unwrap();
+        r.register(tool("a")).await.unwrap();
         r.register(tool("a"))
+            .await
             .expect("the same definition again is a no-op");
-        let err = r.register(tool("a").with_tier(Tier::Elevated)).unwrap_err();
+        let err = r
+            .register(tool("a").with_tier(Tier::Elevated))
+            .await
+            .unwrap_err();
         assert!(
             err.to_string().starts_with("tool `a`: duplicate name"),
             "{err}"
         );
         let err = r
             .register_all(vec![tool("x"), tool("x")], OnConflict::Replace)
+            .await
             .unwrap_err();
         assert!(err.to_string().contains("appears twice"), "{err}");
         assert!(r.get("x").is_none());
     }
 
-    #[test]
-    fn a_batch_is_all_or_nothing() {
+    #[tokio::test]
+    async fn a_batch_is_all_or_nothing() {
         let r = ToolRegistry::new();
         let bad = ToolDef::new("bad", None, json!({"type": "array"}));
         let err = r
             .register_all(vec![tool("ok"), bad], OnConflict::Refuse)
+            .await
             .unwrap_err();
         assert!(
             err.to_string()
@@ -412,13 +566,13 @@ mod tests {
         assert!(r.is_empty());
     }
 
-    #[test]
-    fn pinned_tools_are_listed_but_not_deleted_or_replaced() {
+    #[tokio::test]
+    async fn pinned_tools_are_listed_but_not_deleted_or_replaced() {
         let r = ToolRegistry::new();
         r.register_pinned(tool("python"), "the agent executor (built in)")
             .unwrap();
         assert_eq!(r.list(), vec![tool("python")]);
-        let err = r.remove("python").unwrap_err();
+        let err = r.remove("python").await.unwrap_err();
         assert!(
             matches!(&err, ToolError::Pinned { tool, .. } if tool == "python"),
             "{err}"
@@ -432,6 +586,7 @@ mod tests {
         for on_conflict in [OnConflict::Replace, OnConflict::Refuse] {
             let err = r
                 .register_all(vec![tool("ok"), changed.clone()], on_conflict)
+                .await
                 .unwrap_err();
             assert!(matches!(err, ToolError::Pinned { .. }), "{err}");
         }
@@ -439,27 +594,31 @@ mod tests {
         // The same definition again changes nothing, so it is no conflict.
         let same = r
             .register_all(vec![tool("python")], OnConflict::Refuse)
+            .await
             .unwrap();
         assert_eq!(same, vec![tool("python")]);
         let err = r.register_pinned(tool("python"), "x").unwrap_err();
         assert!(matches!(err, ToolError::Pinned { .. }), "{err}");
-        r.register(tool("mine")).unwrap();
+        r.register(tool("mine")).await.unwrap();
         let err = r.register_pinned(tool("mine"), "x").unwrap_err();
         assert!(matches!(err, ToolError::Duplicate { .. }), "{err}");
-        assert_eq!(r.remove("mine").unwrap(), tool("mine"));
+        assert_eq!(r.remove("mine").await.unwrap(), tool("mine"));
         assert_eq!(r.list(), vec![tool("python")]);
     }
 
-    #[test]
-    fn an_import_without_a_tier_keeps_the_registered_ones() {
+    #[tokio::test]
+    async fn an_import_without_a_tier_keeps_the_registered_ones() {
         let r = ToolRegistry::new();
-        r.register(tool("a").with_tier(Tier::Elevated)).unwrap();
+        r.register(tool("a").with_tier(Tier::Elevated))
+            .await
+            .unwrap();
         let got = r
             .apply(
                 vec![tool("a"), tool("b")],
                 OnConflict::Refuse,
                 Tiers::KeepRegistered,
             )
+            .await
             .unwrap();
         assert_eq!(got, vec![tool("a").with_tier(Tier::Elevated), tool("b")]);
         let mut changed = tool("a");
@@ -470,6 +629,7 @@ mod tests {
                 OnConflict::Refuse,
                 Tiers::KeepRegistered,
             )
+            .await
             .unwrap_err();
         assert!(err.to_string().contains("different definition"), "{err}");
         r.apply(
@@ -477,20 +637,200 @@ mod tests {
             OnConflict::Replace,
             Tiers::KeepRegistered,
         )
+        .await
         .unwrap();
         assert_eq!(r.get("a"), Some(changed.with_tier(Tier::Elevated)));
     }
 
-    #[test]
-    fn replace_keeps_the_place_in_the_order() {
+    #[tokio::test]
+    async fn replace_keeps_the_place_in_the_order() {
         let r = ToolRegistry::new();
         r.register_all(vec![tool("a"), tool("b")], OnConflict::Refuse)
+            .await
             .unwrap();
         let a2 = tool("a").with_tier(Tier::System);
         r.register_all(vec![a2.clone()], OnConflict::Replace)
+            .await
             .unwrap();
         assert_eq!(r.list(), vec![a2, tool("b")]);
         assert!(r.select(&["b", "nope"]).is_err());
         assert_eq!(r.select(&["b"]).unwrap(), vec![tool("b")]);
+    }
+
+    mod kept_in_the_store {
+        use super::*;
+        use crate::store::on_pool;
+
+        async fn store(dir: &tempfile::TempDir) -> Store {
+            Store::open(&dir.path().join("aratta.db")).await.unwrap()
+        }
+
+        fn no_file(dir: &tempfile::TempDir) -> ToolsFile {
+            ToolsFile::new(dir.path().join("tools.json"))
+        }
+
+        #[tokio::test]
+        async fn every_change_is_written_and_a_new_registry_gets_it_back() {
+            let dir = tempfile::tempdir().unwrap();
+            let r = ToolRegistry::new();
+            r.register_pinned(tool("python"), "the agent executor (built in)")
+                .unwrap();
+            let report = r.restore(store(&dir).await, &no_file(&dir)).await;
+            assert!(report.problems.is_empty(), "{:?}", report.problems);
+            r.register(tool("b")).await.unwrap();
+            r.register_all(vec![tool("a"), tool("c")], OnConflict::Refuse)
+                .await
+                .unwrap();
+            r.remove("c").await.unwrap();
+            let kept: Vec<String> = store(&dir)
+                .await
+                .tools()
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|t| t.name)
+                .collect();
+            assert_eq!(kept, ["b", "a"], "pinned tools are not kept");
+
+            let again = ToolRegistry::new();
+            let report = again.restore(store(&dir).await, &no_file(&dir)).await;
+            assert_eq!(report.loaded, ["b", "a"]);
+            assert_eq!(again.list(), vec![tool("b"), tool("a")]);
+        }
+
+        #[tokio::test]
+        async fn a_change_that_cannot_be_written_is_not_made() {
+            let dir = tempfile::tempdir().unwrap();
+            let store = store(&dir).await;
+            let r = ToolRegistry::new();
+            r.restore(store.clone(), &no_file(&dir)).await;
+            r.register(tool("a")).await.unwrap();
+            on_pool!(store, pool => {
+                sqlx::query("DROP TABLE tools").execute(pool).await.unwrap();
+            });
+            let err = r.register(tool("b")).await.unwrap_err();
+            assert!(matches!(err, ToolError::NotSaved { .. }), "{err}");
+            let err = r.remove("a").await.unwrap_err();
+            assert!(matches!(err, ToolError::NotSaved { .. }), "{err}");
+            assert_eq!(r.list(), vec![tool("a")], "nothing changed");
+        }
+
+        #[tokio::test]
+        async fn another_registry_on_the_store_follows_and_a_taken_name_is_refused() {
+            let dir = tempfile::tempdir().unwrap();
+            let (a, b) = (ToolRegistry::new(), ToolRegistry::new());
+            a.restore(store(&dir).await, &no_file(&dir)).await;
+            b.restore(store(&dir).await, &no_file(&dir)).await;
+            a.register(tool("x")).await.unwrap();
+            // b has not reloaded yet: its own definition of x is refused by the store.
+            let other = tool("x").with_tier(Tier::System);
+            let err = b.register(other.clone()).await.unwrap_err();
+            assert!(
+                err.to_string().contains("by another server on the store"),
+                "{err}"
+            );
+            assert!(b.get("x").is_none());
+            b.refresh().await.unwrap();
+            assert_eq!(b.list(), vec![tool("x")]);
+            b.register_all(vec![other.clone()], OnConflict::Replace)
+                .await
+                .unwrap();
+            b.remove("x").await.unwrap_or_else(|e| panic!("{e}"));
+            b.register(tool("y")).await.unwrap();
+            a.refresh().await.unwrap();
+            assert_eq!(a.list(), vec![tool("y")]);
+        }
+
+        #[tokio::test]
+        async fn a_kept_tool_now_refused_is_reported_and_left_in_the_store() {
+            let dir = tempfile::tempdir().unwrap();
+            let store = store(&dir).await;
+            let rows = [
+                StoredTool {
+                    name: "python".into(),
+                    definition: serde_json::to_string(&tool("python")).unwrap(),
+                },
+                StoredTool {
+                    name: "broken".into(),
+                    definition: "{\"name\": ".into(),
+                },
+                stored(&tool("mine")),
+            ];
+            store.change_tools(&rows, false, &[]).await.unwrap();
+            let r = ToolRegistry::new();
+            r.register_pinned(tool("python"), "the agent executor (built in)")
+                .unwrap();
+            let report = r.restore(store.clone(), &no_file(&dir)).await;
+            assert_eq!(report.loaded, ["mine"]);
+            assert_eq!(report.problems.len(), 2, "{:?}", report.problems);
+            assert!(
+                report.problems[0].contains("tool `python`")
+                    && report.problems[0].contains("the agent executor"),
+                "{:?}",
+                report.problems
+            );
+            assert!(
+                report.problems[1].contains("tool `broken`")
+                    && report.problems[1].contains("unreadable definition"),
+                "{:?}",
+                report.problems
+            );
+            r.register(tool("more")).await.unwrap();
+            assert_eq!(store.tools().await.unwrap().len(), 4, "left as they are");
+        }
+
+        #[tokio::test]
+        async fn an_older_versions_file_is_imported_once_and_renamed() {
+            let dir = tempfile::tempdir().unwrap();
+            let file = no_file(&dir);
+            let mut older = tool("python");
+            older.description = Some("an older python".into());
+            let saved = serde_json::json!({"version": 1, "tools": [older, tool("b"), tool("a")]});
+            std::fs::write(file.path(), saved.to_string()).unwrap();
+            let r = ToolRegistry::new();
+            r.register_pinned(tool("python"), "the agent executor (built in)")
+                .unwrap();
+            let report = r.restore(store(&dir).await, &file).await;
+            assert_eq!(report.loaded, ["b", "a"]);
+            assert!(
+                report.problems.len() == 1 && report.problems[0].contains("tool `python`"),
+                "{:?}",
+                report.problems
+            );
+            assert!(!file.path().exists());
+            let renamed: Vec<String> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("tools.json.imported-"))
+                .collect();
+            assert_eq!(renamed.len(), 1, "kept, renamed");
+        }
+
+        #[tokio::test]
+        async fn a_corrupt_file_is_moved_aside_and_reported() {
+            let dir = tempfile::tempdir().unwrap();
+            let file = no_file(&dir);
+            std::fs::write(file.path(), "not json").unwrap();
+            let r = ToolRegistry::new();
+            let report = r.restore(store(&dir).await, &file).await;
+            assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+            assert!(
+                report.problems[0].contains("not a saved tool list")
+                    && report.problems[0].contains("moved to"),
+                "{:?}",
+                report.problems
+            );
+            let aside: Vec<String> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("tools.json.corrupt-"))
+                .collect();
+            assert_eq!(aside.len(), 1);
+            assert_eq!(
+                std::fs::read_to_string(dir.path().join(&aside[0])).unwrap(),
+                "not json"
+            );
+            r.register(tool("a")).await.unwrap();
+        }
     }
 }

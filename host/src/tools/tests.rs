@@ -77,6 +77,7 @@ async fn corpus_round_trips_losslessly_through_every_adapter() {
     let tools = corpus();
     registry
         .register_all(tools.clone(), OnConflict::Refuse)
+        .await
         .expect("the corpus is valid");
     for adapter in ADAPTERS {
         let native = registry
@@ -220,14 +221,14 @@ async fn translation_failures_name_the_adapter_and_the_place() {
     );
 }
 
-#[test]
-fn every_refusal_names_the_tool_and_the_rule() {
+#[tokio::test]
+async fn every_refusal_names_the_tool_and_the_rule() {
     let cases: Vec<Value> = serde_json::from_str(REFUSALS).unwrap();
     assert!(cases.len() >= 10);
     for case in cases {
         let def: ToolDef = serde_json::from_value(case["tool"].clone()).unwrap();
         let registry = ToolRegistry::new();
-        let err = registry.register(def.clone()).unwrap_err();
+        let err = registry.register(def.clone()).await.unwrap_err();
         let ToolError::Invalid { tool, rule } = &err else {
             panic!("{}: expected a rule, got {err:?}", case["why"]);
         };
