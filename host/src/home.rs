@@ -7,7 +7,6 @@
 //! | adapters       | `<home>/adapters`                            |
 //! | cache          | `<home>/cache`                               |
 //! | history        | `<home>/history` (kept adapter versions)     |
-//! | approvals      | `<home>/approvals` (candidates for a human)  |
 //! | heal           | `<home>/heal` (cycles, sources, build cache) |
 //! | store          | `<home>/aratta.db` (client keys, usage, tools; `[store] url` moves it) |
 //! | agents         | `<home>/agent-audit.jsonl`, `<home>/agent-tools.json` (see `crate::agent::setup`) |
@@ -146,7 +145,8 @@ impl Home {
         self.root.join("aratta.db")
     }
 
-    /// Where candidate adapter versions wait for a human's approval.
+    /// Where older versions kept the approval queue, imported into the store once (see
+    /// `crate::reload::approvals`).
     pub fn approvals_dir(&self) -> PathBuf {
         self.root.join("approvals")
     }

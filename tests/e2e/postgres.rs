@@ -478,6 +478,34 @@ async fn a_swap_on_one_replica_is_verified_and_served_by_the_others() {
     drop_file(&b, "versioned.wasm", v2);
     serves(&a, "2.0.0").await;
 
+    // The approval queue is shared: a version proposed on b is listed on a, approved there,
+    // and then serves on both; approving it again on b finds it decided.
+    let v1_marked = swap_kit::with_marker(&builds().v1, 7);
+    let proposed = Answer::read(
+        b.client()
+            .post(b.url("/api/v1/approvals?reason=shared%20queue"))
+            .header("content-type", "application/wasm")
+            .body(v1_marked.clone())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    proposed.assert_status(201);
+    let id = proposed.json()["id"].as_str().unwrap().to_owned();
+    let listed = Answer::read(a.get("/api/v1/approvals").await).await.json();
+    assert_eq!(listed[0]["id"], id.as_str(), "{listed}");
+    let approve = format!("/api/v1/approvals/{id}/approve");
+    Answer::read(a.post_json(&approve, &json!({})).await)
+        .await
+        .assert_status(200);
+    for gateway in [&a, &b] {
+        wait_for_sha(gateway, &sha256(&v1_marked)).await;
+    }
+    let again = Answer::read(b.post_json(&approve, &json!({})).await).await;
+    again.assert_status(409);
+    assert!(again.text.contains("already Approved"), "{}", again.text);
+
     // Each change was published once, by the server that made it: none came back as an echo.
     tokio::time::sleep(SYNCED).await;
     let shared = Store::connect(&Location::Postgres(url.clone()))
@@ -487,13 +515,28 @@ async fn a_swap_on_one_replica_is_verified_and_served_by_the_others() {
         .await
         .unwrap();
     assert_eq!(shared.len(), 1, "{shared:?}");
-    assert_eq!(shared[0].sha256, sha256(v2));
+    assert_eq!(shared[0].sha256, sha256(&v1_marked));
     assert_eq!(
-        shared[0].generation, 3,
-        "v2, the rollback, v2 again: {shared:?}"
+        shared[0].generation, 4,
+        "v2, the rollback, v2 again, the approval: {shared:?}"
     );
 
-    // A replica started later (its adapters directory still holding 1.0.0) catches up.
+    // A replica started later (its adapters directory holding plain 1.0.0) catches up.
     let (_mock_c, c) = swap_kit::setup(&store).await;
-    assert_eq!(serves(&c, "2.0.0").await["sha256"], sha256(v2));
+    wait_for_sha(&c, &sha256(&v1_marked)).await;
+}
+
+/// Waits (10 s at most) until `versioned` on `gateway` is the component with `sha`.
+async fn wait_for_sha(gateway: &Gateway, sha: &str) {
+    for _ in 0..100 {
+        if swap_kit::versioned(gateway).await["sha256"] == sha {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "never served {sha}: {}\n{}",
+        swap_kit::versioned(gateway).await,
+        gateway.logs()
+    );
 }

@@ -197,7 +197,9 @@ impl HealWorker {
                 let fix = self
                     .fix(cycle, &model, &subject, &diagnosis, &findings, &files, None)
                     .await?;
-                return self.queue_unbuilt(cycle, &fix, &diagnosis, &findings, &e.to_string());
+                return self
+                    .queue_unbuilt(cycle, &fix, &diagnosis, &findings, &e.to_string())
+                    .await;
             }
         };
         let mut feedback: Option<String> = None;
@@ -239,7 +241,9 @@ impl HealWorker {
                 }
                 Err(e @ (BuildFailure::Toolchain(_) | BuildFailure::TimedOut { .. })) => {
                     let why = e.to_string();
-                    return self.queue_unbuilt(cycle, &fix, &diagnosis, &findings, &why);
+                    return self
+                        .queue_unbuilt(cycle, &fix, &diagnosis, &findings, &why)
+                        .await;
                 }
                 Err(e) => return Err(format!("the fix did not build: {e}")),
             }
@@ -610,7 +614,7 @@ impl HealWorker {
     }
 
     /// No component could be built: queue the diagnosis, sources and edits for a human.
-    fn queue_unbuilt(
+    async fn queue_unbuilt(
         &self,
         cycle: &mut Cycle,
         fix: &Fix,
@@ -647,6 +651,7 @@ impl HealWorker {
                 &format!("heal cycle {}: {}", cycle.id, fix.summary),
                 proposal,
             )
+            .await
             .map_err(|e| format!("the proposal could not be queued: {e}"))?;
         let reason = format!("not built: {why}");
         self.decided(cycle, "queued", &reason, Some(approval.id.clone()));

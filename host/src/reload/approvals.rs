@@ -1,8 +1,10 @@
 //! The approval queue: candidate adapter versions that wait for a human before they may serve.
 //! The operator proposes one (`aratta approvals propose` or `POST /api/v1/approvals`);
 //! approving runs the same verify-then-swap path as a file dropped into the adapters
-//! directory. Each entry is two files under `<home>/approvals/`: `<id>.wasm` (the candidate)
-//! and `<id>.json` (what it is and what became of it), so the queue survives restarts.
+//! directory. The queue lives in the store (`crate::store::approvals`), so it survives restarts
+//! and servers sharing a store share it: an entry proposed on one can be approved on another,
+//! and a server deciding an entry claims it first, so two cannot both act on it. A queue an
+//! older version kept as files under `<home>/approvals/` is imported once at start.
 
 use std::path::PathBuf;
 
@@ -11,8 +13,9 @@ use utoipa::ToSchema;
 
 use bytes::Bytes;
 
-use crate::fs::write_atomic;
 use crate::runtime::AdapterSource;
+use crate::store::approvals::{Claim, StoredApproval};
+use crate::store::{Store, StoreError};
 
 /// Where an entry stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -26,6 +29,18 @@ pub enum ApprovalStatus {
     Failed,
     /// Rejected by a human.
     Rejected,
+}
+
+impl ApprovalStatus {
+    /// The name the API and the store use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalStatus::Pending => "pending",
+            ApprovalStatus::Approved => "approved",
+            ApprovalStatus::Failed => "failed",
+            ApprovalStatus::Rejected => "rejected",
+        }
+    }
 }
 
 /// One candidate in the queue.
@@ -102,101 +117,96 @@ pub enum ApprovalError {
         /// Why it was not built.
         why: String,
     },
-    /// A queue file.
-    #[error("approval queue {}: {source}", path.display())]
-    Io {
-        /// The path.
-        path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
+    /// Another request (on this server or another sharing the store) is deciding it now.
+    #[error("approval '{0}' is being decided by another request; try again once it is done")]
+    Busy(String),
+    /// The store could not be read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An entry in the store this version cannot read.
+    #[error("approval '{id}' in the store is unreadable: {reason}")]
+    Corrupt {
+        /// The entry.
+        id: String,
+        /// What the parser said.
+        reason: String,
     },
 }
 
-/// The queue on disk.
+/// The queue, in the store.
 #[derive(Debug, Clone)]
 pub struct Approvals {
-    pub(super) dir: PathBuf,
-}
-
-fn io(path: PathBuf) -> impl FnOnce(std::io::Error) -> ApprovalError {
-    move |source| ApprovalError::Io { path, source }
+    store: Store,
+    /// Where older versions kept the queue, imported once.
+    legacy_dir: PathBuf,
 }
 
 impl Approvals {
-    /// The queue kept in `dir`.
-    pub fn new(dir: PathBuf) -> Self {
-        Approvals { dir }
+    /// The queue in `store`; `legacy_dir` is where an older version may have left one.
+    pub fn new(store: Store, legacy_dir: PathBuf) -> Self {
+        Approvals { store, legacy_dir }
     }
 
     /// Queue `entry` with its component (none for a heal proposal that was not built).
-    pub fn add(&self, entry: &Approval, component: Option<&[u8]>) -> Result<(), ApprovalError> {
-        std::fs::create_dir_all(&self.dir).map_err(io(self.dir.clone()))?;
-        if let Some(component) = component {
-            let wasm = self.dir.join(format!("{}.wasm", entry.id));
-            write_atomic(&wasm, component).map_err(io(wasm))?;
-        }
-        self.save(entry)
+    pub async fn add(
+        &self,
+        entry: &Approval,
+        component: Option<&[u8]>,
+    ) -> Result<(), ApprovalError> {
+        let json = serde_json::to_string(entry).expect("entries serialize");
+        self.store
+            .insert_approval(
+                &entry.id,
+                &entry.adapter,
+                entry.status.as_str(),
+                &json,
+                component,
+            )
+            .await?;
+        Ok(())
     }
 
-    /// Every entry, newest first.
-    pub fn list(&self) -> Result<Vec<Approval>, ApprovalError> {
-        let entries = match std::fs::read_dir(&self.dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(io(self.dir.clone())(e)),
-        };
-        let mut all: Vec<Approval> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .filter_map(|p| match std::fs::read(&p).map(|b| serde_json::from_slice(&b)) {
-                Ok(Ok(entry)) => Some(entry),
-                Ok(Err(e)) => {
-                    tracing::warn!(file = %p.display(), error = %e, "skipping an unreadable approval");
-                    None
-                }
-                Err(_) => None,
+    /// Every entry, newest first; one this version cannot read is logged and skipped.
+    pub async fn list(&self) -> Result<Vec<Approval>, ApprovalError> {
+        let rows = self.store.approvals().await?;
+        Ok(rows
+            .iter()
+            .filter_map(|row| {
+                parse(row)
+                    .inspect_err(|e| tracing::warn!(error = %e, "skipping an unreadable approval"))
+                    .ok()
             })
-            .collect();
-        all.sort_by(|a: &Approval, b| b.id.cmp(&a.id));
-        Ok(all)
+            .collect())
     }
 
     /// The entry `id`.
-    pub fn get(&self, id: &str) -> Result<Approval, ApprovalError> {
-        if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(ApprovalError::NotFound(id.to_owned()));
+    pub async fn get(&self, id: &str) -> Result<Approval, ApprovalError> {
+        match self.store.approval(id).await? {
+            Some(row) => parse(&row),
+            None => Err(ApprovalError::NotFound(id.to_owned())),
         }
-        let path = self.dir.join(format!("{id}.json"));
-        let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => ApprovalError::NotFound(id.to_owned()),
-            _ => io(path.clone())(e),
-        })?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| io(path)(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
     }
 
-    /// The entry `id` if it is still pending, with its component.
-    pub fn pending(&self, id: &str) -> Result<(Approval, Vec<u8>), ApprovalError> {
-        let entry = self.get(id)?;
-        if entry.status != ApprovalStatus::Pending {
-            return Err(ApprovalError::Decided {
+    /// Claim the pending entry `id` to decide it, with its component.
+    pub async fn claim(&self, id: &str) -> Result<(Approval, Option<Vec<u8>>), ApprovalError> {
+        match self
+            .store
+            .claim_approval(id, crate::clock::unix_seconds())
+            .await?
+        {
+            Claim::Taken(row, component) => Ok((parse(&row)?, component)),
+            Claim::Busy => Err(ApprovalError::Busy(id.to_owned())),
+            Claim::Decided(row) => Err(ApprovalError::Decided {
                 id: id.to_owned(),
-                status: entry.status,
-            });
+                status: parse(&row)?.status,
+            }),
+            Claim::Missing => Err(ApprovalError::NotFound(id.to_owned())),
         }
-        if let Some(why) = entry.heal.as_ref().and_then(|h| h.not_built.clone()) {
-            return Err(ApprovalError::NotBuilt {
-                id: id.to_owned(),
-                why,
-            });
-        }
-        let wasm = self.dir.join(format!("{id}.wasm"));
-        let component = std::fs::read(&wasm).map_err(io(wasm))?;
-        Ok((entry, component))
     }
 
-    /// Record a decision on `entry` (its component is no longer needed).
-    pub fn decide(
+    /// Record a decision on `entry`, claimed by this server (its component is no longer
+    /// needed).
+    pub async fn decide(
         &self,
         mut entry: Approval,
         status: ApprovalStatus,
@@ -205,16 +215,73 @@ impl Approvals {
         entry.status = status;
         entry.decided_at = Some(crate::clock::unix_seconds());
         entry.outcome = Some(outcome);
-        self.save(&entry)?;
-        let _ = std::fs::remove_file(self.dir.join(format!("{}.wasm", entry.id)));
-        Ok(entry)
+        let json = serde_json::to_string(&entry).expect("entries serialize");
+        if self
+            .store
+            .decide_approval(&entry.id, status.as_str(), &json)
+            .await?
+        {
+            return Ok(entry);
+        }
+        let now = self.get(&entry.id).await?;
+        Err(ApprovalError::Decided {
+            id: entry.id,
+            status: now.status,
+        })
     }
 
-    fn save(&self, entry: &Approval) -> Result<(), ApprovalError> {
-        let path = self.dir.join(format!("{}.json", entry.id));
-        let json = serde_json::to_vec_pretty(entry).expect("entries serialize");
-        write_atomic(&path, &json).map_err(io(path))
+    /// Import the queue an older version kept as files (`<id>.json` and `<id>.wasm` under
+    /// `<home>/approvals/`) into the store, then rename the directory
+    /// `approvals.imported-<unix seconds>`. Entries already in the store are kept as they are.
+    pub async fn import_legacy(&self) {
+        let dir = &self.legacy_dir;
+        let Ok(files) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut imported = 0;
+        for path in files.filter_map(|f| f.ok().map(|f| f.path())) {
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let entry: Approval = match std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+            {
+                Ok(entry) => entry,
+                Err(e) => {
+                    tracing::warn!(file = %path.display(), error = %e, "approval file not imported into the store; the renamed directory keeps it");
+                    continue;
+                }
+            };
+            let component = std::fs::read(path.with_extension("wasm")).ok();
+            if let Err(e) = self.add(&entry, component.as_deref()).await {
+                tracing::error!(error = %e, dir = %dir.display(), "the approval queue of an older version could not be imported; it stays in place");
+                return;
+            }
+            imported += 1;
+        }
+        let mut aside = dir.as_os_str().to_owned();
+        aside.push(format!(".imported-{}", crate::clock::unix_seconds()));
+        match std::fs::rename(dir, &aside) {
+            Ok(()) => {
+                tracing::info!(imported, kept_at = %PathBuf::from(&aside).display(), "approval queue of an older version imported into the store")
+            }
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), error = %e, "approval queue imported, but its directory could not be renamed; it will be imported again (without duplicates)")
+            }
+        }
     }
+}
+
+/// An entry as the store keeps it.
+fn parse(row: &StoredApproval) -> Result<Approval, ApprovalError> {
+    serde_json::from_str(&row.entry).map_err(|e| ApprovalError::Corrupt {
+        id: serde_json::from_str::<serde_json::Value>(&row.entry)
+            .ok()
+            .and_then(|v| v["id"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| "?".to_owned()),
+        reason: e.to_string(),
+    })
 }
 
 /// A fresh approval id: `apr_`, the time in milliseconds and 4 random hex digits, so ids
@@ -254,7 +321,7 @@ impl super::ReloadManager {
             .load_bytes(
                 &format!("candidate {id}"),
                 component.clone(),
-                AdapterSource::File(self.approvals.dir.join(format!("{id}.wasm"))),
+                AdapterSource::Approval(id.clone()),
             )
             .await?;
         let entry = Approval {
@@ -270,14 +337,14 @@ impl super::ReloadManager {
             outcome: None,
             heal,
         };
-        self.approvals.add(&entry, Some(&component))?;
+        self.approvals.add(&entry, Some(&component)).await?;
         tracing::info!(id = %entry.id, adapter = %entry.adapter, version = %entry.version, reason, "adapter version waits for approval");
         Ok(entry)
     }
 
     /// Queue a heal proposal that has no component (it could not be built), so a human still
     /// gets the diagnosis, the sources and the diff.
-    pub fn propose_unbuilt(
+    pub async fn propose_unbuilt(
         &self,
         adapter: &str,
         version: &str,
@@ -297,26 +364,38 @@ impl super::ReloadManager {
             outcome: None,
             heal: Some(heal),
         };
-        self.approvals.add(&entry, None)?;
+        self.approvals.add(&entry, None).await?;
         tracing::info!(id = %entry.id, adapter, reason, "heal proposal (not built) waits for a human");
         Ok(entry)
     }
 
     /// Every queued candidate, newest first.
-    pub fn approvals(&self) -> Result<Vec<Approval>, ApprovalError> {
-        self.approvals.list()
+    pub async fn approvals(&self) -> Result<Vec<Approval>, ApprovalError> {
+        self.approvals.list().await
     }
 
     /// Approve `id`: verify it and swap it in, as a file dropped into the adapters directory
     /// would be. A candidate that fails verification is marked `failed` and the error returned.
-    /// The whole decision runs under the reload lock, so two decisions on one candidate (two
-    /// approvals, an approval and a rejection) cannot both act: the second finds it decided.
-    /// Every adapter call made meanwhile is bounded (describe and verification by `[reload]
-    /// verify_timeout_seconds`).
+    /// The entry is claimed in the store first and the decision runs under the reload lock, so
+    /// two decisions on one candidate (two approvals, an approval and a rejection, on this
+    /// server or another sharing the store) cannot both act: the second finds it decided, or
+    /// being decided. Every adapter call made meanwhile is bounded (describe and verification
+    /// by `[reload] verify_timeout_seconds`).
     pub async fn approve(&self, id: &str) -> Result<(Approval, super::Swap), super::ReloadError> {
         let held = self.lock.lock().await;
-        let (entry, component) = self.approvals.pending(id)?;
-        let source = AdapterSource::File(self.approvals.dir.join(format!("{id}.wasm")));
+        let entry = self.approvals.get(id).await?;
+        if let Some(why) = entry.heal.as_ref().and_then(|h| h.not_built.clone())
+            && entry.status == ApprovalStatus::Pending
+        {
+            return Err(ApprovalError::NotBuilt {
+                id: id.to_owned(),
+                why,
+            }
+            .into());
+        }
+        let (entry, component) = self.approvals.claim(id).await?;
+        let component = component.unwrap_or_default();
+        let source = AdapterSource::Approval(id.to_owned());
         let (origin, sha) = (source.to_string(), super::manager::sha256(&component));
         let result = match self.load_candidate(Bytes::from(component), source).await {
             Ok(candidate) => {
@@ -336,28 +415,34 @@ impl super::ReloadManager {
                 self.persist_current(&swap.adapter);
                 let entry = self
                     .approvals
-                    .decide(entry, ApprovalStatus::Approved, outcome)?;
+                    .decide(entry, ApprovalStatus::Approved, outcome)
+                    .await?;
                 Ok((entry, swap))
             }
             Err(e) => {
                 self.approvals
-                    .decide(entry, ApprovalStatus::Failed, e.to_string())?;
+                    .decide(entry, ApprovalStatus::Failed, e.to_string())
+                    .await?;
                 Err(e)
             }
         }
     }
 
-    /// Reject `id`; nothing changes but the queue. Under the reload lock, like approvals.
+    /// Reject `id`; nothing changes but the queue. Claimed and under the reload lock, like
+    /// approvals.
     pub async fn reject(&self, id: &str, why: &str) -> Result<Approval, ApprovalError> {
         let _held = self.lock.lock().await;
-        let entry = match self.approvals.pending(id) {
-            Ok((entry, _)) => entry,
-            Err(ApprovalError::NotBuilt { .. }) => self.approvals.get(id)?,
-            Err(e) => return Err(e),
-        };
+        let (entry, _) = self.approvals.claim(id).await?;
         tracing::info!(id, adapter = %entry.adapter, "adapter version rejected");
         self.approvals
             .decide(entry, ApprovalStatus::Rejected, format!("rejected: {why}"))
+            .await
+    }
+
+    /// Import the approval queue an older version kept as files, once (see
+    /// [`Approvals::import_legacy`]).
+    pub async fn import_legacy_approvals(&self) {
+        self.approvals.import_legacy().await;
     }
 }
 
@@ -381,26 +466,61 @@ mod tests {
         }
     }
 
-    #[test]
-    fn entries_are_listed_newest_first_and_decided_once() {
+    #[tokio::test]
+    async fn entries_are_listed_newest_first_and_decided_once() {
         let dir = tempfile::tempdir().unwrap();
-        let q = Approvals::new(dir.path().join("approvals"));
-        assert!(q.list().unwrap().is_empty());
-        q.add(&entry("apr_1", 1), Some(b"one")).unwrap();
-        q.add(&entry("apr_2", 2), Some(b"two")).unwrap();
-        let ids: Vec<String> = q.list().unwrap().into_iter().map(|a| a.id).collect();
+        let store = Store::open(&dir.path().join("aratta.db")).await.unwrap();
+        let q = Approvals::new(store, dir.path().join("approvals"));
+        assert!(q.list().await.unwrap().is_empty());
+        q.add(&entry("apr_1", 1), Some(b"one")).await.unwrap();
+        q.add(&entry("apr_2", 2), Some(b"two")).await.unwrap();
+        let ids: Vec<String> = q.list().await.unwrap().into_iter().map(|a| a.id).collect();
         assert_eq!(ids, ["apr_2", "apr_1"]);
-        let (e, bytes) = q.pending("apr_1").unwrap();
-        assert_eq!(bytes, b"one");
-        q.decide(e, ApprovalStatus::Rejected, "no".into()).unwrap();
+        let (e, bytes) = q.claim("apr_1").await.unwrap();
+        assert_eq!(bytes.as_deref(), Some(&b"one"[..]));
         assert!(matches!(
-            q.pending("apr_1"),
+            q.claim("apr_1").await,
+            Err(ApprovalError::Busy(_))
+        ));
+        q.decide(e.clone(), ApprovalStatus::Rejected, "no".into())
+            .await
+            .unwrap();
+        assert!(matches!(
+            q.claim("apr_1").await,
             Err(ApprovalError::Decided {
                 status: ApprovalStatus::Rejected,
                 ..
             })
         ));
-        assert!(matches!(q.get("../etc"), Err(ApprovalError::NotFound(_))));
-        assert!(matches!(q.get("apr_9"), Err(ApprovalError::NotFound(_))));
+        assert!(matches!(
+            q.decide(e, ApprovalStatus::Approved, "yes".into()).await,
+            Err(ApprovalError::Decided { .. })
+        ));
+        assert_eq!(q.get("apr_1").await.unwrap().outcome.as_deref(), Some("no"));
+        assert!(matches!(
+            q.get("../etc").await,
+            Err(ApprovalError::NotFound(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn an_older_versions_queue_is_imported_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let legacy = dir.path().join("approvals");
+        std::fs::create_dir_all(&legacy).unwrap();
+        let json = serde_json::to_vec(&entry("apr_1", 1)).unwrap();
+        std::fs::write(legacy.join("apr_1.json"), json).unwrap();
+        std::fs::write(legacy.join("apr_1.wasm"), b"one").unwrap();
+        std::fs::write(legacy.join("apr_2.json"), b"{not json").unwrap();
+        let store = Store::open(&dir.path().join("aratta.db")).await.unwrap();
+        let q = Approvals::new(store, legacy.clone());
+        q.import_legacy().await;
+        assert!(!legacy.exists(), "renamed");
+        let (e, bytes) = q.claim("apr_1").await.unwrap();
+        assert_eq!(
+            (e.id.as_str(), bytes.as_deref()),
+            ("apr_1", Some(&b"one"[..]))
+        );
+        assert_eq!(q.list().await.unwrap().len(), 1);
     }
 }

@@ -26,6 +26,7 @@ use crate::fs::write_atomic;
 use crate::gateway::Gateway;
 use crate::home::Home;
 use crate::runtime::{Adapter, AdapterSource, LoadError, declared};
+use crate::store::Store;
 
 /// The `action` label values of `adapter_swaps_total` (and of the recent events): a version
 /// swapped in, refused, or rolled back.
@@ -159,8 +160,8 @@ pub struct ReloadManager {
 const EVENTS_KEPT: usize = 100;
 
 impl ReloadManager {
-    /// A manager for `gateway`, keeping history and approvals in `home`.
-    pub fn new(gateway: Arc<Gateway>, home: &Home) -> Arc<Self> {
+    /// A manager for `gateway`, keeping history in `home` and the approval queue in `store`.
+    pub fn new(gateway: Arc<Gateway>, home: &Home, store: Store) -> Arc<Self> {
         let settings = gateway.config.reload.clone();
         let probation = Arc::new(Probation::default());
         gateway.add_observer(probation.clone());
@@ -172,7 +173,7 @@ impl ReloadManager {
         }
         Arc::new(ReloadManager {
             history: History::new(home.history_dir(), settings.history_limit),
-            approvals: Approvals::new(home.approvals_dir()),
+            approvals: Approvals::new(store, home.approvals_dir()),
             adapters_dir: home.adapters_dir(),
             settings,
             gateway,
@@ -545,7 +546,9 @@ impl ReloadManager {
         let target = match &current.source {
             AdapterSource::Builtin => return,
             AdapterSource::File(p) if p.parent() == Some(self.adapters_dir.as_path()) => p.clone(),
-            AdapterSource::File(_) => self.adapters_dir.join(format!("{name}.wasm")),
+            AdapterSource::File(_) | AdapterSource::Approval(_) => {
+                self.adapters_dir.join(format!("{name}.wasm"))
+            }
         };
         if history::file_has_hash(&target, &current.sha256) {
             return;

@@ -120,6 +120,8 @@ pub enum AdapterSource {
     Builtin,
     /// Loaded from this file.
     File(PathBuf),
+    /// The candidate of this entry of the approval queue (kept in the store).
+    Approval(String),
 }
 
 impl std::fmt::Display for AdapterSource {
@@ -127,6 +129,7 @@ impl std::fmt::Display for AdapterSource {
         match self {
             AdapterSource::Builtin => f.write_str("built-in"),
             AdapterSource::File(p) => write!(f, "{}", p.display()),
+            AdapterSource::Approval(id) => write!(f, "approval {id}"),
         }
     }
 }

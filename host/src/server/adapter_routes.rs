@@ -114,6 +114,7 @@ async fn rollback(
 #[utoipa::path(get, path = "/api/v1/approvals", responses((status = 200, body = Vec<Approval>)))]
 async fn approvals(State(m): State<Arc<ReloadManager>>) -> Result<Json<Vec<Approval>>, Response> {
     m.approvals()
+        .await
         .map(Json)
         .map_err(|e| reload_failure(&ReloadError::Approval(e)))
 }
@@ -223,7 +224,8 @@ async fn decide(
 }
 
 /// A reload failure as an HTTP answer: what is missing is a 404, a state that forbids it a
-/// 409, a candidate that is no adapter or failed verification a 422.
+/// 409, a candidate that is no adapter or failed verification a 422, a store that cannot be
+/// reached a 503.
 fn reload_failure(e: &ReloadError) -> Response {
     let (status, kind, code) = match e {
         ReloadError::UnknownAdapter(_)
@@ -232,9 +234,9 @@ fn reload_failure(e: &ReloadError) -> Response {
             (StatusCode::NOT_FOUND, "not_found_error", "not_found")
         }
         ReloadError::NoEarlierVersion(_)
-        | ReloadError::Approval(ApprovalError::Decided { .. } | ApprovalError::NotBuilt { .. }) => {
-            (StatusCode::CONFLICT, "invalid_request_error", "conflict")
-        }
+        | ReloadError::Approval(
+            ApprovalError::Decided { .. } | ApprovalError::NotBuilt { .. } | ApprovalError::Busy(_),
+        ) => (StatusCode::CONFLICT, "invalid_request_error", "conflict"),
         ReloadError::Load(_) | ReloadError::WrongAdapter { .. } => (
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_request_error",
@@ -249,6 +251,11 @@ fn reload_failure(e: &ReloadError) -> Response {
             StatusCode::UNPROCESSABLE_ENTITY,
             "adapter_error",
             "declaration_changed",
+        ),
+        ReloadError::Approval(ApprovalError::Store(_)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "api_error",
+            "store_unavailable",
         ),
         ReloadError::History(_) | ReloadError::Approval(_) | ReloadError::Io { .. } => {
             (StatusCode::INTERNAL_SERVER_ERROR, "api_error", "storage")

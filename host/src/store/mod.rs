@@ -2,15 +2,16 @@
 //! (`<home>/aratta.db`, or the file `[store] url` names), or a PostgreSQL database
 //! (`[store] url = "postgres://…"`) that several servers share. Opened with its schema migrated
 //! to this version. Holds the client keys ([`keys`]), a usage record per request ([`usage`]),
-//! each server's counts per key for the limits ([`counters`]), the tool registry ([`tools`]), and
-//! the adapter version each adapter serves, shared by the servers on the store ([`adapters`]). SQLite runs in WAL mode, so
-//! the server and a CLI command can use the file at once; every write is a transaction,
-//! committed with a full sync.
+//! each server's counts per key for the limits ([`counters`]), the tool registry ([`tools`]), the
+//! approval queue ([`approvals`]), and the adapter version each adapter serves, shared by the
+//! servers on the store ([`adapters`]). SQLite runs in WAL mode, so the server and a CLI
+//! command can use the file at once; every write is a transaction, committed with a full sync.
 //!
 //! Both databases run the same SQL wherever their dialects agree (`$1` parameters, `ON
 //! CONFLICT`, sums cast to `BIGINT`); [`on_pool!`] compiles a body once per backend.
 
 pub mod adapters;
+pub mod approvals;
 pub mod counters;
 pub mod keys;
 pub mod tools;
@@ -104,6 +105,11 @@ const SQLITE_MIGRATIONS: &[Step] = &[
         include_str!("migrations/sqlite/0004_adapter_versions.sql"),
     ),
     (5, "tools", include_str!("migrations/sqlite/0005_tools.sql")),
+    (
+        6,
+        "approvals",
+        include_str!("migrations/sqlite/0006_approvals.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[Step] = &[
@@ -131,6 +137,11 @@ const POSTGRES_MIGRATIONS: &[Step] = &[
         5,
         "tools",
         include_str!("migrations/postgres/0005_tools.sql"),
+    ),
+    (
+        6,
+        "approvals",
+        include_str!("migrations/postgres/0006_approvals.sql"),
     ),
 ];
 
