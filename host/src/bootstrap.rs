@@ -74,8 +74,9 @@ pub async fn serve(config: Config, home: Home) -> anyhow::Result<()> {
         std::time::Duration::from_secs(1),
     );
     // Heal cycles on heal triggers, when [healing] enabled (see crate::heal).
-    let heal = crate::heal::HealWorker::new(gateway.clone(), reload.clone(), &home);
-    heal.start();
+    let heal =
+        crate::heal::HealWorker::new(gateway.clone(), reload.clone(), &home, keys.store.clone());
+    heal.start().await;
     // Agents (`/api/v1/agents/run`) share one executor: tools, sandbox and audit log.
     // An unusable tools file or audit log disables agents, not the server.
     let agents = crate::agent::setup::executor(&home, &|v| std::env::var(v).ok())

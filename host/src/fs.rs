@@ -1,6 +1,7 @@
 //! Durable file writes, in one place: every file Aratta keeps for the user (the config,
-//! installed adapters, the adapter history, approvals, the tool registry, the agent audit log)
-//! is written through here.
+//! installed adapters, the adapter history, the agent audit log) is written through here, and
+//! what an older version kept in files is read and set aside through here once the store has
+//! it ([`json_files`], [`set_aside`]).
 //!
 //! [`write_atomic`] writes a whole file so that a crash or power cut leaves either the old
 //! content or the new, never a mix: the bytes go to a temporary file in the same directory,
@@ -11,7 +12,9 @@
 //! [`append_durably`] is the same promise for one line of an append-only log.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
 
 /// Replace `path` with `bytes` atomically and durably; see the module doc. The directory
 /// must exist. On failure the target is untouched and no temporary file is left behind.
@@ -44,6 +47,33 @@ pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
     #[cfg(not(unix))]
     let _ = dir;
     Ok(())
+}
+
+/// Rename `path` (a file or a directory) to `<path>.<why>-<unix seconds>` and return where it
+/// went: what an older version wrote is kept this way once imported, or when unreadable.
+pub fn set_aside(path: &Path, why: &str) -> std::io::Result<PathBuf> {
+    let mut aside = path.as_os_str().to_owned();
+    aside.push(format!(".{why}-{}", crate::clock::unix_seconds()));
+    let aside = PathBuf::from(aside);
+    std::fs::rename(path, &aside)?;
+    Ok(aside)
+}
+
+/// Every `*.json` file in `dir`, each parsed as a `T` or with why it could not be; `None` when
+/// `dir` cannot be read (usually: it does not exist).
+pub fn json_files<T: DeserializeOwned>(dir: &Path) -> Option<Vec<(PathBuf, Result<T, String>)>> {
+    let entries = std::fs::read_dir(dir).ok()?;
+    let parsed = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .map(|p| {
+            let parsed = std::fs::read(&p)
+                .map_err(|e| e.to_string())
+                .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()));
+            (p, parsed)
+        })
+        .collect();
+    Some(parsed)
 }
 
 fn parent(path: &Path) -> &Path {

@@ -7,7 +7,8 @@
 //! | adapters       | `<home>/adapters`                            |
 //! | cache          | `<home>/cache`                               |
 //! | history        | `<home>/history` (kept adapter versions)     |
-//! | heal           | `<home>/heal` (cycles, sources, build cache) |
+//! | heal           | `<home>/heal` (adapter sources, build cache)  |
+//! | server name    | `<home>/server-id` (see [`Home::server_name`]) |
 //! | store          | `<home>/aratta.db` (client keys, usage, tools; `[store] url` moves it) |
 //! | agents         | `<home>/agent-audit.jsonl`, `<home>/agent-tools.json` (see `crate::agent::setup`) |
 //!
@@ -143,6 +144,26 @@ impl Home {
     /// The store's database unless `[store] url` names another (see `crate::store`).
     pub fn store_path(&self) -> PathBuf {
         self.root.join("aratta.db")
+    }
+
+    /// This server's name among those sharing a store, stable across its restarts (kept in
+    /// `<home>/server-id`, made on first use): what it runs (heal cycles) is told apart from
+    /// what the others run. Without a writable home, a name for this run only.
+    pub fn server_name(&self) -> String {
+        let path = self.root.join("server-id");
+        if let Ok(name) = std::fs::read_to_string(&path)
+            && let name = name.trim()
+            && !name.is_empty()
+        {
+            return name.to_owned();
+        }
+        let name = format!("srv_{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
+        let written = std::fs::create_dir_all(&self.root)
+            .and_then(|()| crate::fs::write_atomic(&path, name.as_bytes()));
+        if let Err(e) = written {
+            tracing::warn!(file = %path.display(), error = %e, "cannot keep this server's name; heal cycles it leaves running will not be marked interrupted after a restart");
+        }
+        name
     }
 
     /// Where older versions kept the approval queue, imported into the store once (see

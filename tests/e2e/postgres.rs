@@ -53,7 +53,7 @@ fn usage_row(i: u64, key: Option<&str>) -> UsageRow {
 }
 
 #[tokio::test]
-async fn the_store_keeps_keys_usage_and_counters_in_postgres() {
+async fn the_store_keeps_keys_usage_counters_and_heal_cycles_in_postgres() {
     let pg = Postgres::start();
     let url = pg.database("store");
     let location = Location::parse(Some(&url), std::path::Path::new("/unused")).unwrap();
@@ -187,6 +187,40 @@ async fn the_store_keeps_keys_usage_and_counters_in_postgres() {
     );
     store.prune_counters(101, 21).await.unwrap();
     assert!(store.others_minutes("r3", 0).await.unwrap().is_empty());
+
+    // Heal cycles: rewritten in place, listed newest first, found by server and status.
+    for (id, status, server) in [
+        ("heal_1", "swapped", "s1"),
+        ("heal_2", "running", "s1"),
+        ("heal_3", "running", "s2"),
+    ] {
+        let record = json!({"id": id, "status": status}).to_string();
+        store
+            .save_heal_cycle(id, "openai", status, server, &record)
+            .await
+            .unwrap();
+    }
+    let done = json!({"id": "heal_2", "status": "interrupted"}).to_string();
+    store
+        .save_heal_cycle("heal_2", "openai", "interrupted", "s1", &done)
+        .await
+        .unwrap();
+    let all = store.heal_cycles().await.unwrap();
+    assert_eq!(all.len(), 3);
+    assert!(all[0].contains("heal_3") && all[1] == done, "{all:?}");
+    assert!(
+        store
+            .heal_cycles_of("s1", "running")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.heal_cycles_of("s2", "running").await.unwrap().len(),
+        1
+    );
+    assert_eq!(store.heal_cycle("heal_2").await.unwrap(), Some(done));
+    assert_eq!(store.heal_cycle("heal_9").await.unwrap(), None);
 }
 
 /// A gateway on the shared database in front of `mock`, keys required, `local` priced at $1

@@ -1,16 +1,19 @@
-//! What a heal cycle did, phase by phase, kept as one JSON file per cycle under
-//! `<home>/heal/cycles/` so `GET /api/v1/heal` and `aratta heal list` show it after a restart.
-//! The record is rewritten after every phase: a cycle cut short by a crash is found `running`
-//! at the next start and marked `interrupted`.
+//! What a heal cycle did, phase by phase, kept in the store (`crate::store::heal_cycles`) so
+//! `GET /api/v1/heal` and `aratta heal list` show it after a restart, on every server sharing
+//! the store. The record is rewritten after every phase: a cycle cut short by a crash is found
+//! `running` when its server starts again, and marked `interrupted`. Cycles an older version
+//! kept as JSON files under `<home>/heal/cycles/` are imported once.
 
-use std::path::PathBuf;
+use std::path::Path;
+
+use tokio::sync::{mpsc, oneshot};
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::edits::Edit;
 use crate::clock::unix_millis;
-use crate::fs::write_atomic;
+use crate::store::Store;
 
 /// The most of a model's raw answer, a build log or a finding a record keeps.
 pub const MAX_KEPT_TEXT: usize = 16 * 1024;
@@ -250,100 +253,180 @@ pub enum StoreError {
     /// No cycle has this id.
     #[error("no heal cycle with id '{0}'; see GET /api/v1/heal")]
     NotFound(String),
-    /// A file.
-    #[error("heal cycle store {}: {source}", path.display())]
-    Io {
-        /// The path.
-        path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
+    /// The store could not be read.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// A record this version cannot read.
+    #[error("heal cycle '{id}' in the store is unreadable: {reason}")]
+    Corrupt {
+        /// The cycle.
+        id: String,
+        /// What the parser said.
+        reason: String,
     },
 }
 
-/// The cycles on disk.
+/// A write for the store's writer task.
+enum Write {
+    Save(Box<Cycle>),
+    /// Answered once every write queued before it is done.
+    Flush(oneshot::Sender<()>),
+}
+
+/// The cycles, in the store. Saves are queued and written in order by one task, so a phase
+/// never waits on the database; reads wait for the saves queued before them.
 #[derive(Debug, Clone)]
 pub struct CycleStore {
-    dir: PathBuf,
+    store: Store,
+    /// The server running the cycles saved through this handle.
+    server: String,
+    queue: mpsc::UnboundedSender<Write>,
+}
+
+impl std::fmt::Debug for Write {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Write::Save(cycle) => write!(f, "Save({})", cycle.id),
+            Write::Flush(_) => f.write_str("Flush"),
+        }
+    }
 }
 
 impl CycleStore {
-    /// The store kept in `dir`.
-    pub fn new(dir: PathBuf) -> Self {
-        CycleStore { dir }
-    }
-
-    /// Write `cycle` (durably; a reader never sees half a record).
-    pub fn save(&self, cycle: &Cycle) -> Result<(), StoreError> {
-        let io = |source| StoreError::Io {
-            path: self.dir.clone(),
-            source,
-        };
-        std::fs::create_dir_all(&self.dir).map_err(io)?;
-        let path = self.dir.join(format!("{}.json", cycle.id));
-        let json = serde_json::to_vec_pretty(cycle).expect("cycles serialize");
-        write_atomic(&path, &json).map_err(|source| StoreError::Io { path, source })
-    }
-
-    /// Every cycle, newest first (unreadable files are logged and left out).
-    pub fn list(&self) -> Result<Vec<Cycle>, StoreError> {
-        let entries = match std::fs::read_dir(&self.dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(source) => {
-                return Err(StoreError::Io {
-                    path: self.dir.clone(),
-                    source,
-                });
-            }
-        };
-        let mut all: Vec<Cycle> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .filter_map(|p| match std::fs::read(&p).map(|b| serde_json::from_slice(&b)) {
-                Ok(Ok(cycle)) => Some(cycle),
-                Ok(Err(e)) => {
-                    tracing::warn!(file = %p.display(), error = %e, "skipping an unreadable heal cycle");
-                    None
+    /// The cycles in `store`, saved as run by `server` (a name stable across its restarts).
+    /// Starts the writer task on the current tokio runtime.
+    pub fn new(store: Store, server: String) -> Self {
+        let (queue, mut writes) = mpsc::unbounded_channel::<Write>();
+        let (target, by) = (store.clone(), server.clone());
+        tokio::spawn(async move {
+            while let Some(write) = writes.recv().await {
+                match write {
+                    Write::Save(cycle) => {
+                        if let Err(e) = save(&target, &by, &cycle).await {
+                            tracing::warn!(cycle = %cycle.id, error = %e, "cannot save a heal cycle");
+                        }
+                    }
+                    Write::Flush(done) => {
+                        let _ = done.send(());
+                    }
                 }
-                Err(_) => None,
+            }
+        });
+        CycleStore {
+            store,
+            server,
+            queue,
+        }
+    }
+
+    /// Queue `cycle` to be written (a failure is logged).
+    pub fn save(&self, cycle: &Cycle) {
+        let _ = self.queue.send(Write::Save(Box::new(cycle.clone())));
+    }
+
+    /// Wait until every save queued so far is written.
+    async fn flushed(&self) {
+        let (done, written) = oneshot::channel();
+        if self.queue.send(Write::Flush(done)).is_ok() {
+            let _ = written.await;
+        }
+    }
+
+    /// Every cycle, newest first (unreadable records are logged and left out).
+    pub async fn list(&self) -> Result<Vec<Cycle>, StoreError> {
+        self.flushed().await;
+        let records = self.store.heal_cycles().await?;
+        Ok(records
+            .iter()
+            .filter_map(|r| {
+                parse(r)
+                    .inspect_err(
+                        |e| tracing::warn!(error = %e, "skipping an unreadable heal cycle"),
+                    )
+                    .ok()
             })
-            .collect();
-        all.sort_by(|a: &Cycle, b| b.id.cmp(&a.id));
-        Ok(all)
+            .collect())
     }
 
     /// The cycle `id`.
-    pub fn get(&self, id: &str) -> Result<Cycle, StoreError> {
-        if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(StoreError::NotFound(id.to_owned()));
+    pub async fn get(&self, id: &str) -> Result<Cycle, StoreError> {
+        self.flushed().await;
+        match self.store.heal_cycle(id).await? {
+            Some(record) => parse(&record),
+            None => Err(StoreError::NotFound(id.to_owned())),
         }
-        let path = self.dir.join(format!("{id}.json"));
-        let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => StoreError::NotFound(id.to_owned()),
-            _ => StoreError::Io {
-                path: path.clone(),
-                source: e,
-            },
-        })?;
-        serde_json::from_slice(&bytes).map_err(|e| StoreError::Io {
-            path,
-            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
-        })
     }
 
-    /// Mark cycles left `running` by a previous process as `interrupted`.
-    pub fn mark_interrupted(&self) {
-        for mut cycle in self.list().unwrap_or_default() {
-            if cycle.status == CycleStatus::Running {
-                cycle.status = CycleStatus::Interrupted;
-                cycle.summary = "interrupted: the server stopped while this cycle ran".into();
-                cycle.finished_at_ms = Some(unix_millis());
-                if let Err(e) = self.save(&cycle) {
-                    tracing::warn!(cycle = %cycle.id, error = %e, "cannot mark a heal cycle interrupted");
+    /// Mark this server's cycles left `running` by its previous run as `interrupted`. Call
+    /// before any cycle starts.
+    pub async fn mark_interrupted(&self) -> Result<(), StoreError> {
+        let running = self
+            .store
+            .heal_cycles_of(&self.server, CycleStatus::Running.as_str())
+            .await?;
+        for record in running {
+            let mut cycle = parse(&record)?;
+            cycle.status = CycleStatus::Interrupted;
+            cycle.summary = "interrupted: the server stopped while this cycle ran".into();
+            cycle.finished_at_ms = Some(unix_millis());
+            save(&self.store, &self.server, &cycle).await?;
+        }
+        Ok(())
+    }
+
+    /// Import the cycles an older version kept as `<id>.json` files in `dir`, then rename
+    /// `dir` to `<dir>.imported-<unix seconds>`.
+    pub async fn import_legacy(&self, dir: &Path) {
+        let Some(files) = crate::fs::json_files::<Cycle>(dir) else {
+            return;
+        };
+        let mut imported = 0;
+        for (path, cycle) in files {
+            let cycle = match cycle {
+                Ok(cycle) => cycle,
+                Err(e) => {
+                    tracing::warn!(file = %path.display(), error = %e, "heal cycle file not imported into the store; the renamed directory keeps it");
+                    continue;
                 }
+            };
+            if let Err(e) = save(&self.store, &self.server, &cycle).await {
+                tracing::error!(dir = %dir.display(), error = %e, "the heal cycles of an older version could not be imported; they stay in place");
+                return;
+            }
+            imported += 1;
+        }
+        match crate::fs::set_aside(dir, "imported") {
+            Ok(aside) => {
+                tracing::info!(imported, kept_at = %aside.display(), "heal cycles of an older version imported into the store")
+            }
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), error = %e, "heal cycles imported, but their directory could not be renamed; they will be imported again (without duplicates)")
             }
         }
     }
+}
+
+async fn save(store: &Store, server: &str, cycle: &Cycle) -> Result<(), crate::store::StoreError> {
+    let record = serde_json::to_string(cycle).expect("cycles serialize");
+    store
+        .save_heal_cycle(
+            &cycle.id,
+            &cycle.adapter,
+            cycle.status.as_str(),
+            server,
+            &record,
+        )
+        .await
+}
+
+fn parse(record: &str) -> Result<Cycle, StoreError> {
+    serde_json::from_str(record).map_err(|e| StoreError::Corrupt {
+        id: serde_json::from_str::<serde_json::Value>(record)
+            .ok()
+            .and_then(|v| v["id"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| "?".to_owned()),
+        reason: e.to_string(),
+    })
 }
 
 /// A fresh cycle id: `heal_`, the time in milliseconds (hex) and 4 random hex digits.
@@ -382,22 +465,60 @@ mod tests {
         cycle
     }
 
-    #[test]
-    fn cycles_are_listed_newest_first_and_running_ones_become_interrupted() {
+    #[tokio::test]
+    async fn cycles_are_listed_newest_first_and_running_ones_become_interrupted() {
         let dir = tempfile::tempdir().unwrap();
-        let store = CycleStore::new(dir.path().join("cycles"));
-        assert!(store.list().unwrap().is_empty());
-        store.save(&cycle("heal_1", CycleStatus::Swapped)).unwrap();
-        store.save(&cycle("heal_2", CycleStatus::Running)).unwrap();
-        let ids: Vec<String> = store.list().unwrap().into_iter().map(|c| c.id).collect();
-        assert_eq!(ids, ["heal_2", "heal_1"]);
-        store.mark_interrupted();
+        let db = Store::open(&dir.path().join("aratta.db")).await.unwrap();
+        let store = CycleStore::new(db.clone(), "me".into());
+        assert!(store.list().await.unwrap().is_empty());
+        store.save(&cycle("heal_1", CycleStatus::Swapped));
+        store.save(&cycle("heal_2", CycleStatus::Running));
+        let ids: Vec<String> = store
+            .list()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
         assert_eq!(
-            store.get("heal_2").unwrap().status,
-            CycleStatus::Interrupted
+            ids,
+            ["heal_2", "heal_1"],
+            "reads see the saves queued before them"
         );
-        assert_eq!(store.get("heal_1").unwrap().status, CycleStatus::Swapped);
-        assert!(matches!(store.get("../x"), Err(StoreError::NotFound(_))));
+        // Another server's running cycle is its own business.
+        let other = CycleStore::new(db, "other".into());
+        other.save(&cycle("heal_3", CycleStatus::Running));
+        other.list().await.unwrap();
+        store.mark_interrupted().await.unwrap();
+        let status = |id: &'static str| {
+            let store = store.clone();
+            async move { store.get(id).await.unwrap().status }
+        };
+        assert_eq!(status("heal_2").await, CycleStatus::Interrupted);
+        assert_eq!(status("heal_1").await, CycleStatus::Swapped);
+        assert_eq!(status("heal_3").await, CycleStatus::Running);
+        assert!(matches!(
+            store.get("../x").await,
+            Err(StoreError::NotFound(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn an_older_versions_cycles_are_imported_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let legacy = dir.path().join("cycles");
+        std::fs::create_dir_all(&legacy).unwrap();
+        let old = serde_json::to_vec(&cycle("heal_1", CycleStatus::Running)).unwrap();
+        std::fs::write(legacy.join("heal_1.json"), old).unwrap();
+        std::fs::write(legacy.join("heal_2.json"), b"{not json").unwrap();
+        let db = Store::open(&dir.path().join("aratta.db")).await.unwrap();
+        let store = CycleStore::new(db, "me".into());
+        store.import_legacy(&legacy).await;
+        store.mark_interrupted().await.unwrap();
+        assert!(!legacy.exists(), "renamed");
+        let all = store.list().await.unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].status, CycleStatus::Interrupted);
     }
 
     #[test]

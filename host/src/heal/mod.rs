@@ -94,8 +94,14 @@ struct Failure {
 }
 
 impl HealWorker {
-    /// A worker for `gateway`'s adapters, swapping through `reload`, keeping cycles in `home`.
-    pub fn new(gateway: Arc<Gateway>, reload: Arc<ReloadManager>, home: &Home) -> Arc<Self> {
+    /// A worker for `gateway`'s adapters, swapping through `reload`, keeping cycles in `store`
+    /// and its builds in `home`. Call within a tokio runtime (the cycles' writer runs on it).
+    pub fn new(
+        gateway: Arc<Gateway>,
+        reload: Arc<ReloadManager>,
+        home: &Home,
+        store: crate::store::Store,
+    ) -> Arc<Self> {
         let settings = gateway.config.healing.clone();
         // Every configured provider's adapter has its heal series from the start, at zero.
         let outcomes = CycleStatus::COUNTED.map(CycleStatus::as_str);
@@ -112,7 +118,7 @@ impl HealWorker {
             .ok()
         });
         Arc::new(HealWorker {
-            store: CycleStore::new(home.heal_dir().join("cycles")),
+            store: CycleStore::new(store, home.server_name()),
             home: home.clone(),
             settings,
             gateway,
@@ -122,10 +128,16 @@ impl HealWorker {
         })
     }
 
-    /// Mark cycles a previous process left running as interrupted and, when `[healing]
-    /// enabled`, start a cycle for every heal trigger from now on.
-    pub fn start(self: &Arc<Self>) {
-        self.store.mark_interrupted();
+    /// Import the cycles an older version kept as files, mark the cycles this server's previous
+    /// run left running as interrupted and, when `[healing] enabled`, start a cycle for every
+    /// heal trigger from now on.
+    pub async fn start(self: &Arc<Self>) {
+        self.store
+            .import_legacy(&self.home.heal_dir().join("cycles"))
+            .await;
+        if let Err(e) = self.store.mark_interrupted().await {
+            tracing::warn!(error = %e, "heal cycles left running by the previous run could not be marked interrupted");
+        }
         if !self.settings.enabled {
             return;
         }
@@ -154,13 +166,13 @@ impl HealWorker {
     }
 
     /// Every cycle, newest first.
-    pub fn cycles(&self) -> Result<Vec<Cycle>, StoreError> {
-        self.store.list()
+    pub async fn cycles(&self) -> Result<Vec<Cycle>, StoreError> {
+        self.store.list().await
     }
 
     /// The cycle `id`.
-    pub fn cycle(&self, id: &str) -> Result<Cycle, StoreError> {
-        self.store.get(id)
+    pub async fn cycle(&self, id: &str) -> Result<Cycle, StoreError> {
+        self.store.get(id).await
     }
 
     /// Start a cycle for `adapter` now (an operator's request), healing the most recent
@@ -299,9 +311,7 @@ impl HealWorker {
     }
 
     fn save(&self, cycle: &Cycle) {
-        if let Err(e) = self.store.save(cycle) {
-            tracing::warn!(cycle = %cycle.id, error = %e, "cannot save a heal cycle");
-        }
+        self.store.save(cycle);
     }
 
     /// Where heal builds keep their scratch copies and cargo's target directories.

@@ -235,18 +235,12 @@ impl Approvals {
     /// `approvals.imported-<unix seconds>`. Entries already in the store are kept as they are.
     pub async fn import_legacy(&self) {
         let dir = &self.legacy_dir;
-        let Ok(files) = std::fs::read_dir(dir) else {
+        let Some(files) = crate::fs::json_files::<Approval>(dir) else {
             return;
         };
         let mut imported = 0;
-        for path in files.filter_map(|f| f.ok().map(|f| f.path())) {
-            if path.extension().is_none_or(|e| e != "json") {
-                continue;
-            }
-            let entry: Approval = match std::fs::read(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
-            {
+        for (path, entry) in files {
+            let entry = match entry {
                 Ok(entry) => entry,
                 Err(e) => {
                     tracing::warn!(file = %path.display(), error = %e, "approval file not imported into the store; the renamed directory keeps it");
@@ -260,11 +254,9 @@ impl Approvals {
             }
             imported += 1;
         }
-        let mut aside = dir.as_os_str().to_owned();
-        aside.push(format!(".imported-{}", crate::clock::unix_seconds()));
-        match std::fs::rename(dir, &aside) {
-            Ok(()) => {
-                tracing::info!(imported, kept_at = %PathBuf::from(&aside).display(), "approval queue of an older version imported into the store")
+        match crate::fs::set_aside(dir, "imported") {
+            Ok(aside) => {
+                tracing::info!(imported, kept_at = %aside.display(), "approval queue of an older version imported into the store")
             }
             Err(e) => {
                 tracing::warn!(dir = %dir.display(), error = %e, "approval queue imported, but its directory could not be renamed; it will be imported again (without duplicates)")

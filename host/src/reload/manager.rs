@@ -413,6 +413,11 @@ impl ReloadManager {
             self.history.backup(name, served, &current.bytes)?;
         }
         self.history.push(name, record.clone(), &candidate.bytes)?;
+        if reach == Reach::HereOnly {
+            // A version followed from another server is on disk before it serves here, so a
+            // file an operator drops once they see it serving is never overwritten by it.
+            self.persist(&candidate);
+        }
         let runtime = &self.gateway.runtime;
         runtime.install(candidate.clone());
         if probation {
@@ -540,9 +545,15 @@ impl ReloadManager {
     /// Make sure a restart loads the version serving `name` now: write it into the adapters
     /// directory unless it is built in or its file there still holds it.
     pub(super) fn persist_current(&self, name: &str) {
-        let Some(current) = self.gateway.runtime.adapter(name) else {
-            return;
-        };
+        if let Some(current) = self.gateway.runtime.adapter(name) {
+            self.persist(&current);
+        }
+    }
+
+    /// Write `current` into the adapters directory unless it is built in or its file there
+    /// still holds it.
+    fn persist(&self, current: &Adapter) {
+        let name = &current.info.name;
         let target = match &current.source {
             AdapterSource::Builtin => return,
             AdapterSource::File(p) if p.parent() == Some(self.adapters_dir.as_path()) => p.clone(),

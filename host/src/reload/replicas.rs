@@ -106,7 +106,8 @@ impl ReloadManager {
     }
 
     /// Swap in `bytes`, published to the store as `shared`, through the same checks,
-    /// verification, backup and probation as a dropped file, without publishing it again.
+    /// verification, backup and probation as a dropped file, without publishing it again. It
+    /// is written into the adapters directory (`swap` does so before it serves).
     async fn install_shared(
         &self,
         shared: &SharedVersion,
@@ -142,9 +143,6 @@ impl ReloadManager {
         }
         .await;
         self.note(&origin, &shared.sha256, &result);
-        if let Ok(swap) = &result {
-            self.persist_current(&swap.adapter);
-        }
         result
     }
 }

@@ -55,6 +55,7 @@ pub fn router(worker: Arc<HealWorker>) -> Router {
 #[utoipa::path(get, path = "/api/v1/heal", responses((status = 200, body = Vec<Cycle>)))]
 async fn cycles(State(w): State<Arc<HealWorker>>) -> Result<Json<Vec<Cycle>>, Response> {
     w.cycles()
+        .await
         .map(Json)
         .map_err(|e| failure(&HealError::Store(e)))
 }
@@ -72,6 +73,7 @@ async fn cycle(
     Path(id): Path<String>,
 ) -> Result<Json<Cycle>, Response> {
     w.cycle(&id)
+        .await
         .map(Json)
         .map_err(|e| failure(&HealError::Store(e)))
 }

@@ -3,9 +3,10 @@
 //! (`[store] url = "postgres://…"`) that several servers share. Opened with its schema migrated
 //! to this version. Holds the client keys ([`keys`]), a usage record per request ([`usage`]),
 //! each server's counts per key for the limits ([`counters`]), the tool registry ([`tools`]), the
-//! approval queue ([`approvals`]), and the adapter version each adapter serves, shared by the
-//! servers on the store ([`adapters`]). SQLite runs in WAL mode, so the server and a CLI
-//! command can use the file at once; every write is a transaction, committed with a full sync.
+//! approval queue ([`approvals`]), the heal cycles ([`heal_cycles`]), and the adapter version
+//! each adapter serves, shared by the servers on the store ([`adapters`]). SQLite runs in WAL
+//! mode, so the server and a CLI command can use the file at once; every write is a
+//! transaction, committed with a full sync.
 //!
 //! Both databases run the same SQL wherever their dialects agree (`$1` parameters, `ON
 //! CONFLICT`, sums cast to `BIGINT`); [`on_pool!`] compiles a body once per backend.
@@ -13,6 +14,7 @@
 pub mod adapters;
 pub mod approvals;
 pub mod counters;
+pub mod heal_cycles;
 pub mod keys;
 pub mod tools;
 pub mod usage;
@@ -110,6 +112,11 @@ const SQLITE_MIGRATIONS: &[Step] = &[
         "approvals",
         include_str!("migrations/sqlite/0006_approvals.sql"),
     ),
+    (
+        7,
+        "heal cycles",
+        include_str!("migrations/sqlite/0007_heal_cycles.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[Step] = &[
@@ -142,6 +149,11 @@ const POSTGRES_MIGRATIONS: &[Step] = &[
         6,
         "approvals",
         include_str!("migrations/postgres/0006_approvals.sql"),
+    ),
+    (
+        7,
+        "heal cycles",
+        include_str!("migrations/postgres/0007_heal_cycles.sql"),
     ),
 ];
 

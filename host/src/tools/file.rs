@@ -88,11 +88,7 @@ impl ToolsFile {
 
     /// Move the file out of the way as `<file>.<why>-<unix seconds>`, returning where it went.
     pub fn set_aside(&self, why: &str) -> std::io::Result<PathBuf> {
-        let mut aside = self.path.as_os_str().to_owned();
-        aside.push(format!(".{why}-{}", crate::clock::unix_seconds()));
-        let aside = PathBuf::from(aside);
-        std::fs::rename(&self.path, &aside)?;
-        Ok(aside)
+        crate::fs::set_aside(&self.path, why)
     }
 }
 
