@@ -267,6 +267,7 @@ pub enum StoreError {
 }
 
 /// A write for the store's writer task.
+#[derive(Debug)]
 enum Write {
     Save(Box<Cycle>),
     /// Answered once every write queued before it is done.
@@ -281,15 +282,6 @@ pub struct CycleStore {
     /// The server running the cycles saved through this handle.
     server: String,
     queue: mpsc::UnboundedSender<Write>,
-}
-
-impl std::fmt::Debug for Write {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Write::Save(cycle) => write!(f, "Save({})", cycle.id),
-            Write::Flush(_) => f.write_str("Flush"),
-        }
-    }
 }
 
 impl CycleStore {
