@@ -63,7 +63,7 @@ pub async fn serve(config: Config, home: Home) -> anyhow::Result<()> {
     let bound = listener.local_addr()?;
     // Hot swaps: the adapters directory is watched from here on (see crate::reload).
     let reload = crate::reload::ReloadManager::new(gateway.clone(), &home, keys.store.clone());
-    reload.import_legacy_approvals().await;
+    reload.import_legacy().await;
     // Files overriding a built-in get a hot swap's real call before anything is served.
     reload.verify_overrides().await;
     reload.start();

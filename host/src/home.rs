@@ -1,4 +1,4 @@
-//! Aratta's home directory: where the config, installed adapters, caches and history live.
+//! Aratta's home directory: where the config, installed adapters, caches and the store live.
 //!
 //! | what           | path                                         |
 //! | -------------- | -------------------------------------------- |
@@ -6,10 +6,10 @@
 //! | config file    | `$ARATTA_CONFIG`, else `<home>/config.toml`   |
 //! | adapters       | `<home>/adapters`                            |
 //! | cache          | `<home>/cache`                               |
-//! | history        | `<home>/history` (kept adapter versions)     |
+//! | old history    | `<home>/history` (imported into the store once) |
 //! | heal           | `<home>/heal` (adapter sources, build cache)  |
 //! | server name    | `<home>/server-id` (see [`Home::server_name`]) |
-//! | store          | `<home>/aratta.db` (client keys, usage, tools; `[store] url` moves it) |
+//! | store          | `<home>/aratta.db` (client keys, usage, tools, approvals, heal cycles, adapter history; `[store] url` moves it) |
 //! | agents         | `<home>/agent-audit.jsonl`, `<home>/agent-tools.json` (see `crate::agent::setup`) |
 //!
 //! Relative paths in the variables are resolved against the current directory once, at startup,
@@ -130,7 +130,8 @@ impl Home {
             .map_or_else(|| self.cache_dir(), PathBuf::from)
     }
 
-    /// Where earlier adapter versions are kept, one directory per adapter, for rollback.
+    /// Where older versions kept earlier adapter versions, one directory per adapter; imported
+    /// into the store once (see `crate::reload::history`).
     pub fn history_dir(&self) -> PathBuf {
         self.root.join("history")
     }

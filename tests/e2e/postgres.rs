@@ -558,6 +558,30 @@ async fn a_swap_on_one_replica_is_verified_and_served_by_the_others() {
     // A replica started later (its adapters directory holding plain 1.0.0) catches up.
     let (_mock_c, c) = swap_kit::setup(&store).await;
     wait_for_sha(&c, &sha256(&v1_marked)).await;
+
+    // The history is shared: c never served 2.0.0, yet lists it (kept when a and b swapped
+    // it in) and rolls back to it, and the others follow.
+    let history = swap_kit::versioned(&c).await["history"].clone();
+    assert!(
+        history
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["sha256"] == sha256(v2)),
+        "{history}"
+    );
+    Answer::read(
+        c.post_json(
+            "/api/v1/adapters/versioned/rollback",
+            &json!({"version": "2.0.0"}),
+        )
+        .await,
+    )
+    .await
+    .assert_status(200);
+    for gateway in [&c, &a, &b] {
+        wait_for_sha(gateway, &sha256(v2)).await;
+    }
 }
 
 /// Waits (10 s at most) until `versioned` on `gateway` is the component with `sha`.

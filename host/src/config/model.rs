@@ -289,7 +289,7 @@ pub struct ReloadConfig {
     pub watch: bool,
     /// How long a changed file must stay quiet before it is read, in milliseconds.
     pub debounce_ms: u64,
-    /// Versions kept per adapter in `<home>/history/`.
+    /// Versions kept per adapter in the history (in the store), for rollback.
     pub history_limit: usize,
     /// Longest a verification call may take.
     pub verify_timeout_seconds: u64,

@@ -431,10 +431,11 @@ impl super::ReloadManager {
             .await
     }
 
-    /// Import the approval queue an older version kept as files, once (see
-    /// [`Approvals::import_legacy`]).
-    pub async fn import_legacy_approvals(&self) {
+    /// Import the approval queue and the adapter history an older version kept as files, once
+    /// (see [`Approvals::import_legacy`] and [`super::History::import_legacy`]).
+    pub async fn import_legacy(&self) {
         self.approvals.import_legacy().await;
+        self.history.import_legacy().await;
     }
 }
 

@@ -172,7 +172,12 @@ impl ReloadManager {
                 .seed_swaps(&provider.config.adapter, &SWAP_ACTIONS);
         }
         Arc::new(ReloadManager {
-            history: History::new(home.history_dir(), settings.history_limit),
+            history: History::new(
+                store.clone(),
+                home.server_name(),
+                settings.history_limit,
+                home.history_dir(),
+            ),
             approvals: Approvals::new(store, home.approvals_dir()),
             adapters_dir: home.adapters_dir(),
             settings,
@@ -383,7 +388,8 @@ impl ReloadManager {
             verification.summary(),
         );
         let previous_sha256 = current.as_ref().map(|c| c.sha256.clone());
-        self.swap(current, candidate, record.clone(), true, reach)?;
+        self.swap(current, candidate, record.clone(), true, reach)
+            .await?;
         Ok(Swap {
             adapter: name,
             changed: true,
@@ -395,7 +401,7 @@ impl ReloadManager {
 
     /// Back up `current`, keep `record`, swap `candidate` in, start or end probation, and
     /// publish it to the servers `reach` names.
-    pub(super) fn swap(
+    pub(super) async fn swap(
         &self,
         current: Option<Arc<Adapter>>,
         candidate: Arc<Adapter>,
@@ -410,9 +416,15 @@ impl ReloadManager {
                 None,
                 "served before it was replaced; not verified by the reload manager".into(),
             );
-            self.history.backup(name, served, &current.bytes)?;
+            self.history.backup(name, &served, &current.bytes).await?;
         }
-        self.history.push(name, record.clone(), &candidate.bytes)?;
+        if reach == Reach::HereOnly {
+            // The server that published it kept it in the shared history already, with its
+            // own verification; a follower only makes sure it is there.
+            self.history.backup(name, &record, &candidate.bytes).await?;
+        } else {
+            self.history.push(name, &record, &candidate.bytes).await?;
+        }
         if reach == Reach::HereOnly {
             // A version followed from another server is on disk before it serves here, so a
             // file an operator drops once they see it serving is never overwritten by it.
@@ -453,13 +465,16 @@ impl ReloadManager {
 
 impl ReloadManager {
     /// Every loaded adapter with its serving version and its history.
-    pub fn adapters(&self) -> Vec<AdapterVersions> {
+    pub async fn adapters(&self) -> Vec<AdapterVersions> {
         let runtime = &self.gateway.runtime;
         let now = Instant::now();
-        runtime
-            .adapters()
-            .values()
-            .map(|a| AdapterVersions {
+        let mut listed = Vec::new();
+        for a in runtime.adapters().values() {
+            let history = self.history.list(&a.info.name).await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "cannot read adapter history");
+                Vec::new()
+            });
+            listed.push(AdapterVersions {
                 name: a.info.name.clone(),
                 version: a.info.version.clone(),
                 sha256: a.sha256.clone(),
@@ -469,12 +484,10 @@ impl ReloadManager {
                     .probation
                     .until(&a.info.name)
                     .map(|until| until.saturating_duration_since(now).as_secs()),
-                history: self.history.list(&a.info.name).unwrap_or_else(|e| {
-                    tracing::warn!(error = %e, "cannot read adapter history");
-                    Vec::new()
-                }),
-            })
-            .collect()
+                history,
+            });
+        }
+        listed
     }
 
     /// What the manager did recently, oldest first.

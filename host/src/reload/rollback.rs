@@ -52,10 +52,11 @@ impl ReloadManager {
             .adapter(name)
             .ok_or_else(|| ReloadError::UnknownAdapter(name.to_owned()))?;
         let target = match wanted {
-            Some(wanted) => self.history.find(name, wanted)?,
+            Some(wanted) => self.history.find(name, wanted).await?,
             None => self
                 .history
-                .list(name)?
+                .list(name)
+                .await?
                 .into_iter()
                 .rev()
                 .find(|r| r.sha256 != current.sha256)
@@ -64,12 +65,13 @@ impl ReloadManager {
         if target.sha256 == current.sha256 {
             return Ok(unchanged(&current));
         }
-        let path = self.history.component_path(name, &target.sha256);
-        let bytes = self.history.component(name, &target.sha256)?;
+        let bytes = self.history.component(name, &target.sha256).await?;
+        // A restored file version is written back into the adapters directory (below), so a
+        // restart loads it; that file is its source from now on.
         let source = if target.source == AdapterSource::Builtin.to_string() {
             AdapterSource::Builtin
         } else {
-            AdapterSource::File(path)
+            AdapterSource::File(self.adapters_dir.join(format!("{name}.wasm")))
         };
         let restored = Arc::new(
             runtime
@@ -91,7 +93,8 @@ impl ReloadManager {
             record.clone(),
             false,
             Reach::Everywhere,
-        )?;
+        )
+        .await?;
         if let AdapterSource::File(path) = &current.source {
             self.set_aside(path, &current.sha256, "rolled-back");
         }

@@ -70,7 +70,7 @@ pub struct AdapterList {
 #[utoipa::path(get, path = "/api/v1/adapters", responses((status = 200, body = AdapterList)))]
 async fn adapters(State(m): State<Arc<ReloadManager>>) -> Json<AdapterList> {
     Json(AdapterList {
-        adapters: m.adapters(),
+        adapters: m.adapters().await,
         events: m.events(),
     })
 }
@@ -252,7 +252,8 @@ fn reload_failure(e: &ReloadError) -> Response {
             "adapter_error",
             "declaration_changed",
         ),
-        ReloadError::Approval(ApprovalError::Store(_)) => (
+        ReloadError::Approval(ApprovalError::Store(_))
+        | ReloadError::History(HistoryError::Store(_)) => (
             StatusCode::SERVICE_UNAVAILABLE,
             "api_error",
             "store_unavailable",

@@ -70,7 +70,7 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await
             .map_err(StoreError::query(doing))?;
-            // Only the serving component is kept: the history of each server keeps the rest.
+            // Only the serving component is kept here: the history (`super::history`) keeps the rest.
             sqlx::query("DELETE FROM adapter_components WHERE adapter = $1 AND sha256 <> $2")
                 .bind(adapter)
                 .bind(sha256)

@@ -3,10 +3,10 @@
 //! (`[store] url = "postgres://…"`) that several servers share. Opened with its schema migrated
 //! to this version. Holds the client keys ([`keys`]), a usage record per request ([`usage`]),
 //! each server's counts per key for the limits ([`counters`]), the tool registry ([`tools`]), the
-//! approval queue ([`approvals`]), the heal cycles ([`heal_cycles`]), and the adapter version
-//! each adapter serves, shared by the servers on the store ([`adapters`]). SQLite runs in WAL
-//! mode, so the server and a CLI command can use the file at once; every write is a
-//! transaction, committed with a full sync.
+//! approval queue ([`approvals`]), the heal cycles ([`heal_cycles`]), the versions each adapter
+//! has run ([`history`]), and the version each adapter serves, shared by the servers on the
+//! store ([`adapters`]). SQLite runs in WAL mode, so the server and a CLI command can use the
+//! file at once; every write is a transaction, committed with a full sync.
 //!
 //! Both databases run the same SQL wherever their dialects agree (`$1` parameters, `ON
 //! CONFLICT`, sums cast to `BIGINT`); [`on_pool!`] compiles a body once per backend.
@@ -15,6 +15,7 @@ pub mod adapters;
 pub mod approvals;
 pub mod counters;
 pub mod heal_cycles;
+pub mod history;
 pub mod keys;
 pub mod tools;
 pub mod usage;
@@ -117,6 +118,11 @@ const SQLITE_MIGRATIONS: &[Step] = &[
         "heal cycles",
         include_str!("migrations/sqlite/0007_heal_cycles.sql"),
     ),
+    (
+        8,
+        "adapter history",
+        include_str!("migrations/sqlite/0008_adapter_history.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[Step] = &[
@@ -154,6 +160,11 @@ const POSTGRES_MIGRATIONS: &[Step] = &[
         7,
         "heal cycles",
         include_str!("migrations/postgres/0007_heal_cycles.sql"),
+    ),
+    (
+        8,
+        "adapter history",
+        include_str!("migrations/postgres/0008_adapter_history.sql"),
     ),
 ];
 
