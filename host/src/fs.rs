@@ -1,7 +1,7 @@
 //! Durable file writes, in one place: every file Aratta keeps for the user (the config,
-//! installed adapters, the adapter history, the agent audit log) is written through here, and
+//! installed adapters, the agent audit log) is written through here, and
 //! what an older version kept in files is read and set aside through here once the store has
-//! it ([`json_files`], [`set_aside`]).
+//! it ([`json_files`], [`set_aside`], [`retire_imported`]).
 //!
 //! [`write_atomic`] writes a whole file so that a crash or power cut leaves either the old
 //! content or the new, never a mix: the bytes go to a temporary file in the same directory,
@@ -57,6 +57,20 @@ pub fn set_aside(path: &Path, why: &str) -> std::io::Result<PathBuf> {
     let aside = PathBuf::from(aside);
     std::fs::rename(path, &aside)?;
     Ok(aside)
+}
+
+/// Set aside `dir`, whose `imported` items of `what` (e.g. "heal cycles") the store now holds,
+/// as `<dir>.imported-<unix seconds>`, and say so in the log; when it cannot be renamed, say
+/// that the next start imports it again (every import is idempotent).
+pub fn retire_imported(dir: &Path, what: &str, imported: usize) {
+    match set_aside(dir, "imported") {
+        Ok(aside) => {
+            tracing::info!(imported, kept_at = %aside.display(), "{what} of an older version imported into the store")
+        }
+        Err(e) => {
+            tracing::warn!(dir = %dir.display(), error = %e, "{what} imported, but the directory could not be renamed; the next start imports it again (without duplicates)")
+        }
+    }
 }
 
 /// Every `*.json` file in `dir`, each parsed as a `T` or with why it could not be; `None` when

@@ -387,14 +387,7 @@ impl CycleStore {
             }
             imported += 1;
         }
-        match crate::fs::set_aside(dir, "imported") {
-            Ok(aside) => {
-                tracing::info!(imported, kept_at = %aside.display(), "heal cycles of an older version imported into the store")
-            }
-            Err(e) => {
-                tracing::warn!(dir = %dir.display(), error = %e, "heal cycles imported, but their directory could not be renamed; they will be imported again (without duplicates)")
-            }
-        }
+        crate::fs::retire_imported(dir, "heal cycles", imported);
     }
 }
 

@@ -254,14 +254,7 @@ impl Approvals {
             }
             imported += 1;
         }
-        match crate::fs::set_aside(dir, "imported") {
-            Ok(aside) => {
-                tracing::info!(imported, kept_at = %aside.display(), "approval queue of an older version imported into the store")
-            }
-            Err(e) => {
-                tracing::warn!(dir = %dir.display(), error = %e, "approval queue imported, but its directory could not be renamed; it will be imported again (without duplicates)")
-            }
-        }
+        crate::fs::retire_imported(dir, "approval queue", imported);
     }
 }
 

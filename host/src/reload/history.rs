@@ -201,14 +201,7 @@ impl History {
                 imported += 1;
             }
         }
-        match crate::fs::set_aside(dir, "imported") {
-            Ok(aside) => {
-                tracing::info!(imported, kept_at = %aside.display(), "adapter history of an older version imported into the store")
-            }
-            Err(e) => {
-                tracing::warn!(dir = %dir.display(), error = %e, "adapter history imported, but its directory could not be renamed; it will be imported again")
-            }
-        }
+        crate::fs::retire_imported(dir, "adapter history", imported);
     }
 }
 
