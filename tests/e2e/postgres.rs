@@ -598,3 +598,67 @@ async fn wait_for_sha(gateway: &Gateway, sha: &str) {
         gateway.logs()
     );
 }
+
+/// Two servers on one database see the same provider drift: the first heals, and the second's
+/// trigger, within the cooldown of that cycle, is skipped naming it, rather than running a
+/// second cycle of its own. An operator's run (which does not wait for a cooldown) goes ahead.
+#[tokio::test]
+async fn servers_sharing_a_store_heal_an_adapter_once_between_them() {
+    use aratta_tests::heal::{self, DriftSwitch, HealModel, Setup};
+    use aratta_tests::upstream::Upstream;
+    let pg = Postgres::start();
+    let url = pg.database("heal_claims");
+    let drifted = DriftSwitch::default();
+    let anthropic_up = Upstream::start(heal::anthropic(drifted.clone())).await;
+    // No scripted answer: each cycle fails at its diagnosis, which is all this needs.
+    let model = HealModel::start(Vec::new()).await;
+    let toml = heal::config(
+        &anthropic_up.url(),
+        &model.upstream.url(),
+        &Setup::default(),
+    ) + &format!("\n[store]\nurl = \"{url}\"\n");
+    let start = || {
+        Gateway::builder_toml(&toml)
+            .env("ANTHROPIC_API_KEY", "sk-ant-test")
+            .start()
+    };
+    let (a, b) = (start().await, start().await);
+
+    heal::drift_and_fail(&a, &drifted).await;
+    let first = heal::finished_cycle(&a, None).await;
+    assert_eq!(first["status"], "failed", "{first:#}");
+    let first_id = first["id"].as_str().unwrap();
+
+    heal::drift_and_fail(&b, &drifted).await;
+    let until = Instant::now() + Duration::from_secs(20);
+    while heal::cycle_count(&b).await < 2 {
+        assert!(
+            Instant::now() < until,
+            "b's trigger made no cycle\n{}",
+            b.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let second = heal::finished_cycle(&b, None).await;
+    assert_eq!(second["status"], "skipped", "{second:#}");
+    let summary = second["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("within the cooldown") && summary.contains(first_id),
+        "{summary}"
+    );
+    assert_eq!(
+        model.schemas().len(),
+        2,
+        "only a's cycle asked the heal model (its diagnosis and one retry)"
+    );
+
+    let run = Answer::read(
+        b.post_json("/api/v1/heal/run", &json!({"adapter": "anthropic"}))
+            .await,
+    )
+    .await;
+    run.assert_status(202);
+    assert_eq!(run.json()["status"], "running", "{}", run.text);
+    let third = heal::finished_cycle(&b, run.json()["id"].as_str()).await;
+    assert_eq!(third["status"], "failed", "{third:#}");
+}

@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use super::edits::Edit;
 use crate::clock::unix_millis;
 use crate::store::Store;
+use crate::store::heal_cycles::HealClaimed;
 
 /// The most of a model's raw answer, a build log or a finding a record keeps.
 pub const MAX_KEPT_TEXT: usize = 16 * 1024;
@@ -314,6 +315,32 @@ impl CycleStore {
     /// Queue `cycle` to be written (a failure is logged).
     pub fn save(&self, cycle: &Cycle) {
         let _ = self.queue.send(Write::Save(Box::new(cycle.clone())));
+    }
+
+    /// Claim `cycle`'s adapter among the servers on the store, honouring a `cooldown` (seconds)
+    /// when given (see `crate::store::heal_cycles`).
+    pub async fn claim(
+        &self,
+        cycle: &Cycle,
+        cooldown: Option<u64>,
+    ) -> Result<HealClaimed, crate::store::StoreError> {
+        let now = crate::clock::unix_seconds();
+        self.store
+            .claim_heal(&cycle.adapter, &self.server, &cycle.id, now, cooldown)
+            .await
+    }
+
+    /// `cycle` ended: its claim holds for the cooldown only (a failure is logged; the claim
+    /// then runs out after an hour).
+    pub async fn end_claim(&self, cycle: &Cycle) {
+        let now = crate::clock::unix_seconds();
+        if let Err(e) = self
+            .store
+            .end_heal_claim(&cycle.adapter, &cycle.id, now)
+            .await
+        {
+            tracing::warn!(cycle = %cycle.id, error = %e, "the heal claim could not be ended; other servers wait for it to run out");
+        }
     }
 
     /// Wait until every save queued so far is written.

@@ -3,7 +3,9 @@
 //! proves it on a real call and swaps it in, or hands a human a verified proposal.
 //!
 //! One cycle per heal trigger from the health monitor (or per `aratta heal run`), at most one
-//! running per adapter, and `[healing] cooldown_seconds` between two cycles of one adapter:
+//! running per adapter, and `[healing] cooldown_seconds` between two cycles of one adapter,
+//! among all the servers sharing a store: a server claims the adapter in the store before its
+//! cycle starts (`crate::store::heal_cycles`), so two servers seeing one failure run one cycle:
 //!
 //! 1. **diagnose**: the heal model reads the error samples and the adapter's source
 //!    ([`prompts`], [`ask`]);
@@ -17,7 +19,7 @@
 //! 6. **decide**: swap through the reload manager, or queue for a human.
 //!
 //! Every model call goes through the gateway, never through the adapter being healed. Each
-//! cycle is kept under `<home>/heal/cycles/` ([`cycle`]).
+//! cycle is kept in the store, listed by every server on it ([`cycle`]).
 
 pub mod ask;
 pub mod builder;
@@ -42,6 +44,7 @@ use crate::reload::ReloadManager;
 use crate::resilience::alerts::WebhookSink;
 use crate::resilience::monitor::HealTrigger;
 use crate::resilience::samples::ErrorSample;
+use crate::store::heal_cycles::HealClaimed;
 
 pub use cycle::{Cycle, CycleStatus, CycleStore, StoreError};
 
@@ -146,7 +149,7 @@ impl HealWorker {
         tokio::spawn(async move {
             loop {
                 match triggers.recv().await {
-                    Ok(trigger) => me.on_trigger(&trigger),
+                    Ok(trigger) => me.on_trigger(&trigger).await,
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                         tracing::warn!(
                             missed = n,
@@ -178,7 +181,7 @@ impl HealWorker {
     /// Start a cycle for `adapter` now (an operator's request), healing the most recent
     /// errors the monitor has seen for it. Returns the cycle as it starts (or as skipped,
     /// when one is running already); it goes on in the background.
-    pub fn run_now(self: &Arc<Self>, adapter: &str) -> Result<Cycle, HealError> {
+    pub async fn run_now(self: &Arc<Self>, adapter: &str) -> Result<Cycle, HealError> {
         if !self.settings.enabled {
             return Err(HealError::Disabled);
         }
@@ -197,10 +200,10 @@ impl HealWorker {
             started_by: "operator",
             samples,
         };
-        Ok(self.begin(adapter, failure, false))
+        Ok(self.begin(adapter, failure, false).await)
     }
 
-    fn on_trigger(self: &Arc<Self>, trigger: &HealTrigger) {
+    async fn on_trigger(self: &Arc<Self>, trigger: &HealTrigger) {
         let failure = Failure {
             provider: trigger.provider.clone(),
             class: trigger.class.as_str().to_owned(),
@@ -208,12 +211,18 @@ impl HealWorker {
             started_by: "trigger",
             samples: trigger.samples.clone(),
         };
-        let cycle = self.begin(&trigger.adapter, failure, true);
+        let cycle = self.begin(&trigger.adapter, failure, true).await;
         tracing::info!(cycle = %cycle.id, adapter = %cycle.adapter, status = cycle.status.as_str(), "heal trigger received");
     }
 
-    /// Take the adapter's slot and spawn the cycle, or record why not.
-    fn begin(self: &Arc<Self>, adapter: &str, failure: Failure, honour_cooldown: bool) -> Cycle {
+    /// Take the adapter's slot here and its claim among the servers on the store, and spawn
+    /// the cycle, or record why not.
+    async fn begin(
+        self: &Arc<Self>,
+        adapter: &str,
+        failure: Failure,
+        honour_cooldown: bool,
+    ) -> Cycle {
         let version = self
             .gateway
             .runtime
@@ -228,7 +237,7 @@ impl HealWorker {
             failure.trigger_id.clone(),
             failure.started_by,
         );
-        let skipped = {
+        let mut skipped = {
             let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
             let cooldown = Duration::from_secs(self.settings.cooldown_seconds);
             if slots.running.contains(adapter) {
@@ -246,12 +255,18 @@ impl HealWorker {
                 ))
             } else {
                 slots.running.insert(adapter.to_owned());
-                slots
-                    .last_started
-                    .insert(adapter.to_owned(), Instant::now());
                 None
             }
         };
+        if skipped.is_none() {
+            skipped = self.claim(&cycle, honour_cooldown).await;
+        }
+        if skipped.is_none() {
+            let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+            slots
+                .last_started
+                .insert(adapter.to_owned(), Instant::now());
+        }
         if let Some(why) = skipped {
             cycle.status = CycleStatus::Skipped;
             cycle.summary = format!("skipped: {why}");
@@ -274,10 +289,44 @@ impl HealWorker {
                 .with_label_values(&["total"])
                 .observe(t0.elapsed().as_secs_f64());
             me.finish(&cycle);
+            me.store.end_claim(&cycle).await;
             let mut slots = me.slots.lock().unwrap_or_else(|e| e.into_inner());
             slots.running.remove(&adapter);
         });
         cycle
+    }
+
+    /// Claim `cycle`'s adapter among the servers on the store; on refusal, give this server's
+    /// slot back and say who holds it. A store that cannot be asked does not stop healing.
+    async fn claim(&self, cycle: &Cycle, honour_cooldown: bool) -> Option<String> {
+        let cooldown = honour_cooldown.then_some(self.settings.cooldown_seconds);
+        let held = match self.store.claim(cycle, cooldown).await {
+            Ok(HealClaimed::Taken) => return None,
+            Ok(HealClaimed::Held(held)) => held,
+            Err(e) => {
+                tracing::warn!(adapter = %cycle.adapter, error = %e, "cannot ask the store whether another server heals this adapter; healing here");
+                return None;
+            }
+        };
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        slots.running.remove(&cycle.adapter);
+        drop(slots);
+        let now = crate::clock::unix_seconds();
+        Some(match held.finished_at {
+            None => format!(
+                "server {} is healing this adapter (cycle {}, started {} s ago)",
+                held.server,
+                held.cycle_id,
+                now.saturating_sub(held.claimed_at)
+            ),
+            Some(_) => format!(
+                "within the cooldown: the last cycle of this adapter (cycle {} on server {}) started {} s ago; [healing] cooldown_seconds is {}",
+                held.cycle_id,
+                held.server,
+                now.saturating_sub(held.claimed_at),
+                self.settings.cooldown_seconds
+            ),
+        })
     }
 
     /// Save, count, log and announce a finished cycle.

@@ -103,6 +103,7 @@ async fn run(
 ) -> Result<(StatusCode, Json<Cycle>), Response> {
     let request: HealRun = parse_json(&body).map_err(|e: Failure| e.into_response())?;
     w.run_now(&request.adapter)
+        .await
         .map(|c| (StatusCode::ACCEPTED, Json(c)))
         .map_err(|e| failure(&e))
 }

@@ -123,6 +123,11 @@ const SQLITE_MIGRATIONS: &[Step] = &[
         "adapter history",
         include_str!("migrations/sqlite/0008_adapter_history.sql"),
     ),
+    (
+        9,
+        "heal claims",
+        include_str!("migrations/sqlite/0009_heal_claims.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[Step] = &[
@@ -165,6 +170,11 @@ const POSTGRES_MIGRATIONS: &[Step] = &[
         8,
         "adapter history",
         include_str!("migrations/postgres/0008_adapter_history.sql"),
+    ),
+    (
+        9,
+        "heal claims",
+        include_str!("migrations/postgres/0009_heal_claims.sql"),
     ),
 ];
 
