@@ -420,7 +420,12 @@ async fn a_database_that_goes_down_fails_key_checks_closed_and_loses_no_usage() 
         "{:?}",
         refused.headers
     );
-    assert!(down_at.elapsed() >= Duration::from_secs(30));
+    // The last read that worked was up to one refresh (a second) before the halt.
+    assert!(
+        down_at.elapsed() >= Duration::from_secs(29),
+        "refused {:?} after the halt",
+        down_at.elapsed()
+    );
     let answered = mock.chat_requests().len();
 
     // Back: keys work again within the ring's next reads, and every answered request was
