@@ -390,6 +390,98 @@ async fn on_loopback_keys_are_optional_but_a_bad_aratta_key_is_refused() {
 }
 
 #[tokio::test]
+async fn a_key_limited_to_some_models_is_listed_only_those_in_every_dialect() {
+    let (_mock, gateway) = gateway("[aliases]\nfast = [\"local:llama3.2:latest\"]\n", &[]).await;
+    let key = make(
+        &gateway,
+        json!({"name": "coder", "models": ["fast", "local:qwen*"], "routes": ["chat", "models"]}),
+    )
+    .await;
+    let secret = key["secret"].as_str().unwrap();
+    let client = gateway.client();
+    let listed = |request: reqwest::RequestBuilder, names: &'static str, field: &'static str| async move {
+        let answer = Answer::read(request.send().await.unwrap()).await;
+        answer.assert_status(200);
+        let body = answer.json();
+        let mut ids: Vec<String> = body[names]
+            .as_array()
+            .unwrap_or_else(|| panic!("no `{names}`: {body}"))
+            .iter()
+            .map(|m| {
+                m[field]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("models/")
+                    .to_owned()
+            })
+            .collect();
+        ids.sort();
+        ids
+    };
+    let openai = || client.get(gateway.url("/v1/models"));
+    let anthropic = || {
+        client
+            .get(gateway.url("/v1/models"))
+            .header("anthropic-version", "2023-06-01")
+    };
+    let gemini = || client.get(gateway.url("/v1beta/models"));
+    let allowed = ["fast", "local:qwen2.5-coder:7b"];
+
+    // Anonymous on loopback: everything.
+    let everything = listed(openai(), "data", "id").await;
+    assert_eq!(everything.len(), 4, "{everything:?}");
+    // With the key, in each SDK's way of sending it: only what the key may ask for.
+    assert_eq!(
+        listed(openai().bearer_auth(secret), "data", "id").await,
+        allowed
+    );
+    assert_eq!(
+        listed(anthropic().header("x-api-key", secret), "data", "id").await,
+        allowed
+    );
+    assert_eq!(
+        listed(gemini().header("x-goog-api-key", secret), "models", "name").await,
+        allowed
+    );
+    let scri: Value = client
+        .get(gateway.url("/api/v1/models"))
+        .bearer_auth(secret)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = scri["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["local:qwen2.5-coder:7b"], "{scri}");
+    assert_eq!(scri["aliases"], json!({"fast": ["local:llama3.2:latest"]}));
+    // One model by name: what the key may not ask for is not there.
+    let hidden = openai_model(&gateway, "local:llama3.2:latest", Some(secret)).await;
+    assert_eq!(hidden, 404);
+    assert_eq!(
+        openai_model(&gateway, "local:llama3.2:latest", None).await,
+        200
+    );
+    assert_eq!(openai_model(&gateway, "fast", Some(secret)).await, 200);
+}
+
+/// `GET /v1/models/{id}` as the OpenAI SDK sends it; the status.
+async fn openai_model(gateway: &Gateway, id: &str, key: Option<&str>) -> u16 {
+    let mut request = gateway
+        .client()
+        .get(gateway.url(&format!("/v1/models/{id}")));
+    if let Some(key) = key {
+        request = request.bearer_auth(key);
+    }
+    request.send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
 async fn a_store_that_is_not_a_database_stops_the_server_with_its_name() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("garbage.db");

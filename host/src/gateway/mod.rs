@@ -285,8 +285,9 @@ impl Gateway {
         answer
     }
 
-    /// Every enabled provider's models, asked concurrently; failures are listed, not fatal.
-    /// What the providers answer also refreshes the lists bare model names route by.
+    /// Every enabled provider's models and the aliases (those the request's client key may ask
+    /// for), asked concurrently; failures are listed, not fatal. What the providers answer also
+    /// refreshes the lists bare model names route by, whoever asks.
     pub async fn models(&self) -> scri::ModelList {
         let request_id = &request_id();
         let calls = self
@@ -322,6 +323,10 @@ impl Gateway {
                 }),
             }
         }
+        // A client key limited to some models is shown only the names it may ask for.
+        let may_ask = |name: &str| crate::keys::check_model(name).is_ok();
+        list.models.retain(|m| may_ask(&m.id) || may_ask(&m.model));
+        list.aliases.retain(|alias, _| may_ask(alias));
         list
     }
 }
