@@ -90,6 +90,9 @@ pub enum KeysCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Change a key's name, owner, lifetime, models, routes or limits; its clients keep the
+    /// key (a running server applies the change within a second).
+    Update(KeysUpdateArgs),
     /// Revoke a key: refused from now on (within a second by a running server).
     Revoke {
         /// The key's id (`key_…`).
@@ -135,6 +138,52 @@ pub struct KeysCreateArgs {
     /// The budget's period: day, week or month (default month).
     #[arg(long, value_name = "PERIOD", value_parser = parse_period)]
     pub budget_period: Option<crate::keys::Period>,
+    /// Where the store is, and how to print.
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Options of `aratta keys update`: each given option is set, each `--clear`ed one removed,
+/// the rest kept.
+#[derive(Debug, Args)]
+pub struct KeysUpdateArgs {
+    /// The key's id (`key_…`, see `aratta keys list`).
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// A new name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// A new owner.
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// Stop working this long from now, e.g. `30d`.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub expires_in: Option<std::time::Duration>,
+    /// The models it may ask for, comma-separated (replaces the list).
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    pub models: Vec<String>,
+    /// The routes it may use, comma-separated (replaces the list).
+    #[arg(long, value_name = "A,B", value_delimiter = ',', value_parser = parse_route)]
+    pub routes: Vec<crate::keys::Route>,
+    /// Requests per minute at most.
+    #[arg(long, value_name = "N")]
+    pub rpm: Option<u64>,
+    /// Tokens (input and output) per minute at most.
+    #[arg(long, value_name = "N")]
+    pub tpm: Option<u64>,
+    /// Requests at once at most.
+    #[arg(long, value_name = "N")]
+    pub max_concurrent: Option<u64>,
+    /// US dollars per budget period at most.
+    #[arg(long, value_name = "USD")]
+    pub budget_usd: Option<f64>,
+    /// The budget's period: day, week or month.
+    #[arg(long, value_name = "PERIOD", value_parser = parse_period)]
+    pub budget_period: Option<crate::keys::Period>,
+    /// Remove a setting, comma-separated or repeated: owner, expiry, models, routes, rpm, tpm,
+    /// max-concurrent, budget (its period too).
+    #[arg(long, value_name = "WHAT", value_delimiter = ',', value_parser = ["owner", "expiry", "models", "routes", "rpm", "tpm", "max-concurrent", "budget"])]
+    pub clear: Vec<String>,
     /// Where the store is, and how to print.
     #[command(flatten)]
     pub store: StoreArgs,

@@ -481,6 +481,151 @@ async fn openai_model(gateway: &Gateway, id: &str, key: Option<&str>) -> u16 {
     request.send().await.unwrap().status().as_u16()
 }
 
+/// One OpenAI chat with `key`; the answer.
+async fn one_chat(gateway: &Gateway, key: &str) -> Answer {
+    let response = gateway
+        .client()
+        .post(gateway.url("/v1/chat/completions"))
+        .bearer_auth(key)
+        .json(&hello("local:m"))
+        .send()
+        .await
+        .unwrap();
+    Answer::read(response).await
+}
+
+/// `PATCH /api/v1/keys/{id}` with `body` as JSON.
+async fn patch(gateway: &Gateway, id: &str, body: &Value) -> Answer {
+    let response = gateway
+        .client()
+        .patch(gateway.url(&format!("/api/v1/keys/{id}")))
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    Answer::read(response).await
+}
+
+#[tokio::test]
+async fn a_key_is_changed_in_place_by_the_api_and_the_cli_and_its_clients_keep_it() {
+    let (_mock, gateway) = gateway(REQUIRED, &[]).await;
+    let key = make(
+        &gateway,
+        json!({"name": "ci", "owner": "platform", "models": ["local:other"], "rpm": 2}),
+    )
+    .await;
+    let (id, secret) = (key["id"].as_str().unwrap(), key["secret"].as_str().unwrap());
+    let refused = one_chat(&gateway, secret).await;
+    refused.assert_status(403);
+
+    // Through the API: in effect from the answer on, the same secret, the rest kept.
+    let changed = patch(&gateway, id, &json!({"models": null, "name": "ci-2"})).await;
+    changed.assert_status(200);
+    let record = changed.json();
+    assert_eq!(
+        (
+            &record["name"],
+            &record["models"],
+            &record["rpm"],
+            &record["owner"]
+        ),
+        (&json!("ci-2"), &Value::Null, &json!(2), &json!("platform")),
+        "{record}"
+    );
+    assert!(record.get("secret").is_none(), "{record}");
+    // The refused request counted: the second of the minute is the last.
+    one_chat(&gateway, secret).await.assert_status(200);
+    let limited = one_chat(&gateway, secret).await;
+    limited.assert_status(429);
+    patch(&gateway, id, &json!({"rpm": null}))
+        .await
+        .assert_status(200);
+    one_chat(&gateway, secret).await.assert_status(200);
+
+    // Through the CLI, which writes the store: the server applies it within a second.
+    let cli = keys_cli(&gateway, &["update", id, "--rpm", "3", "--clear", "owner"]).await;
+    assert_eq!(
+        (&cli["rpm"], &cli["owner"]),
+        (&json!(3), &Value::Null),
+        "{cli}"
+    );
+    let start = Instant::now();
+    loop {
+        let status = one_chat(&gateway, secret).await.status.as_u16();
+        if status == 429 {
+            break;
+        }
+        assert_eq!(status, 200);
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "the CLI's rpm never applied"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let both = run_aratta(
+        gateway.home(),
+        &["keys", "update", id, "--rpm", "5", "--clear", "rpm"],
+        &[],
+    )
+    .await;
+    assert!(!both.status.success());
+    assert!(
+        String::from_utf8_lossy(&both.stderr).contains("`--clear rpm` and a new value"),
+        "{}",
+        String::from_utf8_lossy(&both.stderr)
+    );
+
+    // Bad changes name the field and change nothing.
+    for (body, field) in [
+        (json!({"rpm": 0}), "rpm"),
+        (json!({"name": null}), "name"),
+        (json!({}), "body"),
+        (json!({"budget_period": "week"}), "budget_period"),
+    ] {
+        let bad = patch(&gateway, id, &body).await;
+        bad.assert_status(400);
+        let message = bad.json()["error"]["message"].as_str().unwrap().to_owned();
+        assert!(
+            message.starts_with(&format!("{field}:")),
+            "{body}: {message}"
+        );
+    }
+    let unknown = patch(&gateway, id, &json!({"secret": "ark_x"})).await;
+    unknown.assert_status(400);
+    let form = gateway
+        .client()
+        .patch(gateway.url(&format!("/api/v1/keys/{id}")))
+        .header("content-type", "text/plain")
+        .body(r#"{"rpm":null}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 415);
+    let shown: Value = gateway
+        .get(&format!("/api/v1/keys/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((&shown["rpm"], &shown["name"]), (&json!(3), &json!("ci-2")));
+    patch(&gateway, "key_nope", &json!({"rpm": 1}))
+        .await
+        .assert_status(404);
+
+    // A revoked key stays revoked, and as it was.
+    let revoked = gateway
+        .client()
+        .delete(gateway.url(&format!("/api/v1/keys/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    let conflict = patch(&gateway, id, &json!({"rpm": null})).await;
+    conflict.assert_status(409);
+    assert_eq!(conflict.json()["error"]["code"], "key_revoked");
+    one_chat(&gateway, secret).await.assert_status(401);
+}
+
 #[tokio::test]
 async fn a_store_that_is_not_a_database_stops_the_server_with_its_name() {
     let dir = tempfile::tempdir().unwrap();

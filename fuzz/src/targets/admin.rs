@@ -105,15 +105,16 @@ fn tool_defs(input: &[u8]) -> Result<(), String> {
     }
 }
 
-/// `POST /api/v1/keys`.
+/// `POST /api/v1/keys` and `PATCH /api/v1/keys/{id}`.
 pub const KEY_SPEC: Target = Target {
     name: "key_spec",
-    about: "client key spec and its checks (server::bodies::key_spec)",
+    about: "client key spec, key change and their checks (server::bodies::key_spec, key_change)",
     dict: dict::SCRI,
     check: key_spec,
 };
 
 fn key_spec(input: &[u8]) -> Result<(), String> {
+    key_change(input)?;
     let spec = match bodies::key_spec(input) {
         Ok(spec) => spec,
         Err(failure) => return is_bad_request(&failure),
@@ -127,6 +128,58 @@ fn key_spec(input: &[u8]) -> Result<(), String> {
             "an accepted spec is refused when re-read: {}",
             failure.0
         )),
+    }
+}
+
+/// The same bytes as a change to a key with every setting: a refusal names a field; an
+/// accepted change re-encodes to itself and leaves the key's identity and no zero limit.
+fn key_change(input: &[u8]) -> Result<(), String> {
+    let change = match bodies::key_change(input) {
+        Ok(change) => change,
+        Err(failure) => return is_bad_request(&failure),
+    };
+    let text = serde_json::to_vec(&change)
+        .map_err(|e| format!("an accepted change does not encode: {e}"))?;
+    match bodies::key_change(&text) {
+        Ok(again) => ensure(again == change, || {
+            format!("{change:?} re-read as {again:?}")
+        })?,
+        Err(failure) => {
+            return Err(format!(
+                "an accepted change is refused when re-read: {}",
+                failure.0
+            ));
+        }
+    }
+    let key = aratta_host::keys::KeyRecord {
+        id: "key_0123456789abcdef".into(),
+        hint: "ark_abcd…wxyz".into(),
+        name: "ci".into(),
+        owner: Some("platform".into()),
+        models: Some(vec!["fast".into()]),
+        routes: Some(vec!["chat".into()]),
+        created_at: 1_000,
+        expires_at: Some(5_000),
+        rpm: Some(10),
+        tpm: Some(1_000),
+        max_concurrent: Some(2),
+        budget_usd: Some(5.0),
+        budget_period: Some("day".into()),
+        ..Default::default()
+    };
+    match change.apply(&key, 2_000) {
+        Ok(new) => ensure(
+            new.id == key.id
+                && new.hash == key.hash
+                && new.created_at == key.created_at
+                && ![new.rpm, new.tpm, new.max_concurrent].contains(&Some(0))
+                && !new.name.trim().is_empty()
+                && (new.budget_period.is_some() == new.budget_usd.is_some()),
+            || format!("{change:?} made {new:?}"),
+        ),
+        Err(e) => ensure(!e.field.is_empty() && !e.reason.is_empty(), || {
+            format!("a refusal without a field or reason: {e:?}")
+        }),
     }
 }
 

@@ -1,13 +1,13 @@
-//! `aratta keys create|list|show|revoke`: client keys, read and written in the store itself
+//! `aratta keys create|list|show|update|revoke`: client keys, read and written in the store itself
 //! (`[store] url`, else `<home>/aratta.db`), so keys can be made before the server first runs;
 //! a running server picks changes up within a second (see `crate::keys::KeyRing`).
 
 use std::fmt::Write as _;
 
-use crate::cli::{KeysCommand, KeysCreateArgs, StoreArgs};
+use crate::cli::{KeysCommand, KeysCreateArgs, KeysUpdateArgs, StoreArgs};
 use crate::clock::unix_seconds;
 use crate::home::Home;
-use crate::keys::{self, IssuedKey, KeyRecord, KeySpec};
+use crate::keys::{self, IssuedKey, KeyChange, KeyRecord, KeySpec};
 
 /// Run `aratta keys <command>`; returns what to print.
 pub async fn run(command: &KeysCommand, home: &Home) -> anyhow::Result<String> {
@@ -30,6 +30,7 @@ pub async fn run(command: &KeysCommand, home: &Home) -> anyhow::Result<String> {
             }
             Ok(details(&key, unix_seconds()))
         }
+        KeysCommand::Update(args) => update(args, home).await,
         KeysCommand::Revoke { id, store } => {
             let key = open(store, home)
                 .await?
@@ -72,6 +73,68 @@ async fn create(args: &KeysCreateArgs, home: &Home) -> anyhow::Result<String> {
         issued.secret
     );
     Ok(out)
+}
+
+async fn update(args: &KeysUpdateArgs, home: &Home) -> anyhow::Result<String> {
+    let cleared = |what: &str| args.clear.iter().any(|c| c == what);
+    // An option both set and cleared is a mistake worth naming, not a coin toss.
+    for (what, given) in [
+        ("owner", args.owner.is_some()),
+        ("expiry", args.expires_in.is_some()),
+        ("models", !args.models.is_empty()),
+        ("routes", !args.routes.is_empty()),
+        ("rpm", args.rpm.is_some()),
+        ("tpm", args.tpm.is_some()),
+        ("max-concurrent", args.max_concurrent.is_some()),
+        (
+            "budget",
+            args.budget_usd.is_some() || args.budget_period.is_some(),
+        ),
+    ] {
+        if given && cleared(what) {
+            anyhow::bail!("`--clear {what}` and a new value for it were both given; choose one");
+        }
+    }
+    let change = KeyChange {
+        name: args.name.clone().map(Some),
+        owner: set_or_clear(args.owner.clone(), cleared("owner")),
+        expires_in_seconds: set_or_clear(
+            args.expires_in.map(|d| d.as_secs().max(1)),
+            cleared("expiry"),
+        ),
+        models: set_or_clear(
+            (!args.models.is_empty()).then(|| args.models.clone()),
+            cleared("models"),
+        ),
+        routes: set_or_clear(
+            (!args.routes.is_empty()).then(|| args.routes.clone()),
+            cleared("routes"),
+        ),
+        rpm: set_or_clear(args.rpm, cleared("rpm")),
+        tpm: set_or_clear(args.tpm, cleared("tpm")),
+        max_concurrent: set_or_clear(args.max_concurrent, cleared("max-concurrent")),
+        budget_usd: set_or_clear(args.budget_usd, cleared("budget")),
+        budget_period: args.budget_period.map(Some),
+    };
+    let store = open(&args.store, home).await?;
+    let key = keys::update(&store, &args.id, &change, unix_seconds())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no client key `{}`; see `aratta keys list`", args.id))?;
+    if args.store.json {
+        return json(&key);
+    }
+    let mut out = details(&key, unix_seconds());
+    out.push_str("\nChanged; a running server applies it within a second.\n");
+    Ok(out)
+}
+
+/// A `--clear`ed setting is removed, a given one set, any other kept.
+fn set_or_clear<T>(value: Option<T>, cleared: bool) -> Option<Option<T>> {
+    match value {
+        Some(v) => Some(Some(v)),
+        None if cleared => Some(None),
+        None => None,
+    }
 }
 
 async fn open(args: &StoreArgs, home: &Home) -> anyhow::Result<crate::store::Store> {

@@ -3,12 +3,14 @@
 //! the owner made, and can lose it. A key (`ark_` and 43 base64url characters, 256 random
 //! bits) is shown once when it is made; the store keeps its SHA-256 and what it may do.
 //!
-//! - [`issue`]: make a key from a [`KeySpec`] (`aratta keys create`, `POST /api/v1/keys`).
+//! - [`issue`]: make a key from a [`KeySpec`] (`aratta keys create`, `POST /api/v1/keys`);
+//!   [`update`]: change one by a [`KeyChange`] (`aratta keys update`, `PATCH /api/v1/keys/{id}`).
 //! - [`KeyRing`]: the keys in memory, reloaded when the store's counter moves, so a key made
 //!   or revoked by another process takes effect within a second without a lookup per request.
 //! - [`ClientAuth`]: the rule at the server's door, and the [`Caller`] a request runs as.
 
 mod caller;
+mod change;
 mod limits;
 mod ring;
 mod spec;
@@ -19,6 +21,7 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 
 pub use caller::{CALLER, Caller, ClientAuth, Denied, check_model};
+pub use change::KeyChange;
 pub use limits::{Admitted, Limited, Limits, period_start};
 pub use ring::KeyRing;
 pub use spec::{KeySpec, Period, Route, SpecError};
@@ -58,6 +61,12 @@ pub enum KeyError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The key was revoked, and a revoked key stays as it was.
+    #[error("client key {id} is revoked; make a new one (`aratta keys create`)")]
+    Revoked {
+        /// The key.
+        id: String,
+    },
 }
 
 /// Make and keep a key as `spec` describes, at `now` (Unix seconds).
@@ -69,10 +78,24 @@ pub async fn issue(store: &Store, spec: &KeySpec, now: u64) -> Result<IssuedKey,
         "{PREFIX}{}",
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&bytes[..32])
     );
-    let record = KeyRecord {
-        id: format!("key_{}", hex::encode(&bytes[32..])),
-        hash: hash(&secret),
-        hint: hint(&secret),
+    let record = record_of(
+        spec,
+        KeyRecord {
+            id: format!("key_{}", hex::encode(&bytes[32..])),
+            hash: hash(&secret),
+            hint: hint(&secret),
+            created_at: now,
+            expires_at: spec.expires_in_seconds.map(|s| now.saturating_add(s)),
+            ..KeyRecord::default()
+        },
+    );
+    store.insert_key(&record).await?;
+    Ok(IssuedKey { secret, record })
+}
+
+/// `key` (its identity and lifetime) with what `spec` says it may do.
+fn record_of(spec: &KeySpec, key: KeyRecord) -> KeyRecord {
+    KeyRecord {
         name: spec.name.trim().to_owned(),
         owner: spec.owner.clone().filter(|o| !o.trim().is_empty()),
         models: spec.models.clone(),
@@ -80,9 +103,6 @@ pub async fn issue(store: &Store, spec: &KeySpec, now: u64) -> Result<IssuedKey,
             .routes
             .as_ref()
             .map(|r| r.iter().map(|r| r.as_str().to_owned()).collect()),
-        created_at: now,
-        expires_at: spec.expires_in_seconds.map(|s| now.saturating_add(s)),
-        revoked_at: None,
         rpm: spec.rpm,
         tpm: spec.tpm,
         max_concurrent: spec.max_concurrent,
@@ -90,9 +110,30 @@ pub async fn issue(store: &Store, spec: &KeySpec, now: u64) -> Result<IssuedKey,
         budget_period: spec
             .budget_usd
             .map(|_| spec.budget_period.unwrap_or_default().as_str().to_owned()),
+        ..key
+    }
+}
+
+/// Change the key named `id` as `change` says, at `now` (Unix seconds). `None` when there is
+/// no such key; a revoked key is not changed.
+pub async fn update(
+    store: &Store,
+    id: &str,
+    change: &KeyChange,
+    now: u64,
+) -> Result<Option<KeyRecord>, KeyError> {
+    let Some(old) = store.key(id).await? else {
+        return Ok(None);
     };
-    store.insert_key(&record).await?;
-    Ok(IssuedKey { secret, record })
+    if old.revoked_at.is_some() {
+        return Err(KeyError::Revoked { id: id.to_owned() });
+    }
+    let new = change.apply(&old, now)?;
+    if !store.update_key(&new).await? {
+        // Revoked between the read and the write.
+        return Err(KeyError::Revoked { id: id.to_owned() });
+    }
+    Ok(Some(new))
 }
 
 /// The first and last four characters of the random part: enough to tell keys apart in a
@@ -125,6 +166,17 @@ impl Keys {
         let issued = issue(&self.store, spec, crate::clock::unix_seconds()).await?;
         self.ring.refresh().await?;
         Ok(issued)
+    }
+
+    /// Change a key, and apply the change at once. `None` when there is no such key.
+    pub async fn update(
+        &self,
+        id: &str,
+        change: &KeyChange,
+    ) -> Result<Option<KeyRecord>, KeyError> {
+        let updated = update(&self.store, id, change, crate::clock::unix_seconds()).await?;
+        self.ring.refresh().await?;
+        Ok(updated)
     }
 
     /// Revoke a key, and refuse it at once. `None` when there is no such key.

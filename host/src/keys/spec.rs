@@ -76,6 +76,9 @@ pub enum Period {
 }
 
 impl Period {
+    /// Every period.
+    pub const ALL: [Period; 3] = [Period::Day, Period::Week, Period::Month];
+
     /// The name used in specs and records.
     pub fn as_str(self) -> &'static str {
         match self {

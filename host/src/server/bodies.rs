@@ -5,7 +5,7 @@
 //! [`crate::dialects`].)
 
 use crate::dialects::scri::{Failure, bad_request, parse_json};
-use crate::keys::KeySpec;
+use crate::keys::{KeyChange, KeySpec};
 use crate::tools::ToolDef;
 
 pub use super::adapter_routes::{Rejection, RollbackTo};
@@ -36,6 +36,11 @@ pub fn key_spec(body: &[u8]) -> Result<KeySpec, Failure> {
     spec.check()
         .map_err(|e| bad_request(&e.to_string(), Some(e.field.into())))?;
     Ok(spec)
+}
+
+/// `PATCH /api/v1/keys/{id}`: the fields to change (checked against the key itself later).
+pub fn key_change(body: &[u8]) -> Result<KeyChange, Failure> {
+    parse_json(body)
 }
 
 /// `POST /api/v1/adapters/{name}/rollback`: which version; an empty body names none.

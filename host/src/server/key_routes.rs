@@ -1,4 +1,4 @@
-//! Client keys (`/api/v1/keys`): make, list, show and revoke the keys clients send to the
+//! Client keys (`/api/v1/keys`): make, list, show, change and revoke the keys clients send to the
 //! inference routes. Every route is an admin action (the token beyond loopback), listings
 //! included: names and owners are the operator's business. A key is shown once, in the
 //! answer that made it; the store keeps only its hash.
@@ -12,7 +12,7 @@ use http::StatusCode;
 use utoipa::OpenApi;
 
 use crate::dialects::scri::Failure;
-use crate::keys::{IssuedKey, KeyError, KeyRecord, KeySpec, Keys, Route};
+use crate::keys::{IssuedKey, KeyChange, KeyError, KeyRecord, KeySpec, Keys, Route};
 use crate::scri::ApiError;
 
 use super::adapter_routes::status_error;
@@ -21,8 +21,8 @@ use super::admin_routes::Admin;
 /// The key routes in the OpenAPI document (merged into `/api/v1/openapi.json`).
 #[derive(OpenApi)]
 #[openapi(
-    paths(list, create, show, revoke),
-    components(schemas(KeyRecord, KeySpec, IssuedKey, Route))
+    paths(list, create, show, update, revoke),
+    components(schemas(KeyRecord, KeySpec, KeyChange, IssuedKey, Route))
 )]
 pub struct KeyApi;
 
@@ -30,7 +30,7 @@ pub struct KeyApi;
 pub fn router(keys: Keys) -> Router {
     Router::new()
         .route("/api/v1/keys", get(list).post(create))
-        .route("/api/v1/keys/{id}", get(show).delete(revoke))
+        .route("/api/v1/keys/{id}", get(show).patch(update).delete(revoke))
         .with_state(keys)
 }
 
@@ -86,6 +86,35 @@ async fn show(
     }
 }
 
+/// Change a key (admin): a JSON merge patch of the fields of its spec (`null` removes one),
+/// in effect from this answer on here, within a second on other servers. Its clients keep
+/// their key.
+#[utoipa::path(patch, path = "/api/v1/keys/{id}",
+    params(("id" = String, Path, description = "The key's id (`key_…`)")),
+    request_body(content = KeyChange, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Changed", body = KeyRecord),
+        (status = 400, description = "A field is invalid; the message names it", body = ApiError),
+        (status = 404, description = "No such key", body = ApiError),
+        (status = 409, description = "The key is revoked", body = ApiError),
+    ))]
+async fn update(
+    _admin: Admin,
+    State(keys): State<Keys>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<KeyRecord>, Response> {
+    let change = super::bodies::key_change(&body).map_err(Failure::into_response)?;
+    match keys.update(&id, &change).await {
+        Ok(Some(key)) => {
+            tracing::info!(key = %key.id, name = %key.name, "client key changed");
+            Ok(Json(key))
+        }
+        Ok(None) => Err(not_found(&id)),
+        Err(e) => Err(failure(&e)),
+    }
+}
+
 /// Revoke a key (admin): refused from this answer on by this server, within a second by
 /// others on the same store. The record stays, marked with when.
 #[utoipa::path(delete, path = "/api/v1/keys/{id}",
@@ -125,6 +154,12 @@ fn failure(e: &KeyError) -> Response {
             "invalid_request_error",
             "invalid_key_spec",
             spec.to_string(),
+        ),
+        KeyError::Revoked { .. } => status_error(
+            StatusCode::CONFLICT,
+            "invalid_request_error",
+            "key_revoked",
+            e.to_string(),
         ),
         KeyError::Random(_) | KeyError::Store(_) => {
             tracing::error!(error = %e, "client key route failed");

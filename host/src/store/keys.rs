@@ -117,6 +117,44 @@ impl Store {
         })
     }
 
+    /// Write `key`'s name, owner, lifetime and limits over its stored ones, unless it is
+    /// revoked (or gone): whether it was written.
+    pub async fn update_key(&self, key: &KeyRecord) -> Result<bool, StoreError> {
+        let doing = "change a client key";
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(StoreError::query(doing))?;
+            let changed = sqlx::query(
+                "UPDATE client_keys SET name = $2, owner = $3, models = $4, routes = $5, expires_at = $6,
+                     rpm = $7, tpm = $8, max_concurrent = $9, budget_usd = $10, budget_period = $11
+                 WHERE id = $1 AND revoked_at IS NULL",
+            )
+            .bind(&key.id)
+            .bind(&key.name)
+            .bind(&key.owner)
+            .bind(key.models.as_ref().map(json_list))
+            .bind(key.routes.as_ref().map(json_list))
+            .bind(key.expires_at.map(sql_int))
+            .bind(key.rpm.map(sql_int))
+            .bind(key.tpm.map(sql_int))
+            .bind(key.max_concurrent.map(sql_int))
+            .bind(key.budget_usd)
+            .bind(&key.budget_period)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::query(doing))?
+            .rows_affected();
+            if changed > 0 {
+                sqlx::query(BUMP)
+                    .bind(TOPIC)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::query(doing))?;
+            }
+            tx.commit().await.map_err(StoreError::query(doing))?;
+            Ok(changed > 0)
+        })
+    }
+
     /// Revoke the key named `id` at `at` (Unix seconds); a key already revoked keeps its first
     /// revocation time. `None` when there is no such key.
     pub async fn revoke_key(&self, id: &str, at: u64) -> Result<Option<KeyRecord>, StoreError> {
