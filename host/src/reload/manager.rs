@@ -420,15 +420,13 @@ impl ReloadManager {
         }
         if reach == Reach::HereOnly {
             // The server that published it kept it in the shared history already, with its
-            // own verification; a follower only makes sure it is there.
+            // own verification; a follower only makes sure it is there. And it is on disk
+            // before it serves here, so a file an operator drops once they see it serving is
+            // never overwritten by it.
             self.history.backup(name, &record, &candidate.bytes).await?;
+            self.persist(&candidate);
         } else {
             self.history.push(name, &record, &candidate.bytes).await?;
-        }
-        if reach == Reach::HereOnly {
-            // A version followed from another server is on disk before it serves here, so a
-            // file an operator drops once they see it serving is never overwritten by it.
-            self.persist(&candidate);
         }
         let runtime = &self.gateway.runtime;
         runtime.install(candidate.clone());
