@@ -1,7 +1,8 @@
 //! `[store] url = "postgres://…"` against a real PostgreSQL 15 (unpacked from Debian's
 //! packages by the test setup, see `aratta_tests::postgres`): the store's every read and write
 //! on PostgreSQL's dialect, and two `aratta serve` replicas on one database sharing client
-//! keys, rate limits, budgets and the tool registry, and following each other's adapter swaps.
+//! keys, rate limits, requests at once, budgets and the tool registry, and following each
+//! other's adapter swaps.
 
 mod swap_kit;
 
@@ -14,7 +15,7 @@ use aratta_host::store::{Location, Store};
 use aratta_tests::config::Config;
 use aratta_tests::expect::Answer;
 use aratta_tests::gateway::{Gateway, hello};
-use aratta_tests::mock::{MockUpstream, Script};
+use aratta_tests::mock::{Behaviour, MockUpstream, Script};
 use aratta_tests::postgres::Postgres;
 use serde_json::{Value, json};
 
@@ -185,8 +186,26 @@ async fn the_store_keeps_keys_usage_counters_and_heal_cycles_in_postgres() {
         (spent[0].period.as_deref(), spent[0].spent_nano_usd),
         (Some("week"), 7)
     );
-    store.prune_counters(101, 21).await.unwrap();
+    let inflight = |n| vec![("key_a".to_owned(), n)];
+    store
+        .write_inflight("r1", &inflight(2), 5_000)
+        .await
+        .unwrap();
+    store
+        .write_inflight("r1", &inflight(1), 9_000)
+        .await
+        .unwrap();
+    store
+        .write_inflight("r2", &inflight(4), 1_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.others_inflight("r3", 2_000).await.unwrap(),
+        inflight(1)
+    );
+    store.prune_counters(101, 21, 2_000).await.unwrap();
     assert!(store.others_minutes("r3", 0).await.unwrap().is_empty());
+    assert_eq!(store.others_inflight("r3", 0).await.unwrap(), inflight(1));
 
     // Heal cycles: rewritten in place, listed newest first, found by server and status.
     for (id, status, server) in [
@@ -354,6 +373,21 @@ async fn two_replicas_on_one_database_share_keys_tools_rate_limits_and_budgets()
         "requests_per_minute_exceeded"
     );
     eventually(&b, &rpm, 429, Some("requests_per_minute_exceeded")).await;
+
+    // One request at once between both: while one is held on a (its upstream answers after
+    // 6 s), b refuses another once it has heard of it, and admits again once it has ended.
+    let (_, one) = make_key(&a, json!({"name": "one", "max_concurrent": 1})).await;
+    eventually(&b, &one, 200, None).await;
+    mock.push([Behaviour::Delay(Duration::from_secs(6))]);
+    let (held, ()) = tokio::join!(chat(&a, &one), async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let refused = chat(&a, &one).await;
+        refused.assert_status(429);
+        assert_eq!(refused.json()["error"]["code"], "concurrency_exceeded");
+        eventually(&b, &one, 429, Some("concurrency_exceeded")).await;
+    });
+    held.assert_status(200);
+    eventually(&b, &one, 200, None).await;
 
     // A budget of $0.003 a day: each answer (2,016 tokens at $1 per million) spends about
     // $0.002. One on b; a, having heard of it, answers one and then refuses, though it has

@@ -14,15 +14,17 @@
 //! counts and spend (the servers sharing a PostgreSQL store, and earlier runs of this one; the
 //! spend is what the usage recorder wrote with each batch of usage), so replicas enforce one
 //! set of limits, each seeing the others' traffic within a second; a budget carries over a
-//! restart the same way. Requests at once are counted per server. Shared counters in the store
-//! rather than a Redis-compatible server: the store is already there, and a second's delay is
-//! well inside what per-minute limits and budgets need.
+//! restart the same way. Requests at once are shared the same way: each server writes how many
+//! it has in flight on a key and reads the others' sum, so two servers can each admit one
+//! request the other has not heard of yet, within that second, and a server that stops counts
+//! for nothing after [`INFLIGHT_FRESH_MS`]. Shared counters in the store rather than a
+//! Redis-compatible server: the store is already there, a second's delay is well inside what
+//! per-minute limits and budgets need, and exact requests at once across servers would put a
+//! store round trip on every request's path twice.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
-
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::KeyRecord;
 use crate::store::counters::{MinuteCount, PeriodStarts};
@@ -222,11 +224,18 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> u64 {
     (era * 146_097 + doe - 719_468).max(0) as u64
 }
 
+/// Another server's requests in flight count while the row it rewrites about once a second is
+/// at most this old: longer than a busy store's slow write, short enough that a server that
+/// stopped mid-request frees its share of a key's requests at once soon.
+pub const INFLIGHT_FRESH_MS: u64 = 10_000;
+
 /// What the other servers sharing the store counted on one key, as of the last sync.
 #[derive(Debug, Default, Clone)]
 struct Others {
     requests: Window,
     tokens: Window,
+    /// Their requests in flight.
+    inflight: u64,
     /// Their spend in the key's budget period, and that period, [start, end) in Unix ms.
     spend: Option<((u64, u64), u64)>,
 }
@@ -243,6 +252,10 @@ struct Counters {
     others: Others,
     /// Counted since the last sync wrote them.
     dirty: bool,
+    /// This server's requests in flight (kept only for a key limited in requests at once).
+    inflight: u64,
+    /// What the last sync wrote of `inflight`; `None` before the first write.
+    inflight_written: Option<u64>,
 }
 
 impl Counters {
@@ -264,13 +277,23 @@ impl Counters {
 #[derive(Debug)]
 struct KeyState {
     counters: Mutex<Counters>,
-    slots: Option<Arc<Semaphore>>,
+    /// Whether the key limits requests at once, so its requests in flight are counted.
+    counts_inflight: bool,
 }
 
-/// What an admitted request holds until it ends: its slot among the key's concurrent requests.
+/// What an admitted request holds until it ends: its place among the key's requests in flight.
 #[derive(Debug)]
 pub struct Admitted {
-    _slot: Option<OwnedSemaphorePermit>,
+    inflight: Option<Arc<KeyState>>,
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        if let Some(state) = self.inflight.take() {
+            let mut c = state.counters.lock().unwrap_or_else(|e| e.into_inner());
+            c.inflight = c.inflight.saturating_sub(1);
+        }
+    }
 }
 
 /// Every key's counters.
@@ -328,9 +351,7 @@ impl Limits {
                 others,
                 ..Counters::default()
             }),
-            slots: key
-                .max_concurrent
-                .map(|n| Arc::new(Semaphore::new(usize::try_from(n).unwrap_or(usize::MAX)))),
+            counts_inflight: key.max_concurrent.is_some(),
         });
         keys.insert(key.id.clone(), state.clone());
         state
@@ -339,20 +360,19 @@ impl Limits {
     /// Admit a request on `key` at `now_ms`, or say which limit refuses it.
     pub fn admit(&self, key: &KeyRecord, now_ms: u64) -> Result<Admitted, Limited> {
         if !key.has_limits() {
-            return Ok(Admitted { _slot: None });
+            return Ok(Admitted { inflight: None });
         }
         let state = self.state(key);
-        let slot = match (&state.slots, key.max_concurrent) {
-            (Some(slots), Some(limit)) => Some(slots.clone().try_acquire_owned().map_err(
-                |_| Limited::Concurrency {
-                    id: key.id.clone(),
-                    limit,
-                },
-            )?),
-            _ => None,
-        };
         let mut c = state.counters.lock().unwrap_or_else(|e| e.into_inner());
         let c = &mut *c;
+        if let Some(limit) = key.max_concurrent
+            && c.inflight.saturating_add(c.others.inflight) >= limit
+        {
+            return Err(Limited::Concurrency {
+                id: key.id.clone(),
+                limit,
+            });
+        }
         if let Some(budget) = key.budget_usd {
             let period = key.budget_period.as_deref().unwrap_or("month");
             let (start, end) = period_start(period, now_ms);
@@ -393,7 +413,11 @@ impl Limits {
             c.requests.add(now_ms, 1);
             c.dirty = true;
         }
-        Ok(Admitted { _slot: slot })
+        let inflight = state.counts_inflight.then(|| {
+            c.inflight += 1;
+            state.clone()
+        });
+        Ok(Admitted { inflight })
     }
 
     /// Charge a finished request's tokens and cost to `key_id` at `now_ms`.
@@ -439,8 +463,13 @@ impl Limits {
             .collect();
         let mut minutes = Vec::new();
         let mut written = Vec::new();
+        let mut inflight = Vec::new();
         for (id, state) in &states {
             let mut c = state.counters.lock().unwrap_or_else(|e| e.into_inner());
+            // Rewritten while there are any, so the row stays fresh; once more at none.
+            if state.counts_inflight && (c.inflight > 0 || c.inflight_written != Some(c.inflight)) {
+                inflight.push((id.clone(), c.inflight));
+            }
             if !std::mem::take(&mut c.dirty) {
                 continue;
             }
@@ -473,6 +502,21 @@ impl Limits {
             }
             return Err(e);
         }
+        if !inflight.is_empty() {
+            store
+                .write_inflight(&self.replica, &inflight, now_ms)
+                .await?;
+            let keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+            for (id, n) in &inflight {
+                if let Some(state) = keys.get(id) {
+                    state
+                        .counters
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .inflight_written = Some(*n);
+                }
+            }
+        }
 
         let minute = now_ms / MINUTE_MS;
         let day = |ms: u64| ms / DAY_MS;
@@ -483,6 +527,9 @@ impl Limits {
         };
         let counts = store.others_minutes(&self.replica, minute - 1).await?;
         let spent = store.others_spend(&self.replica, starts).await?;
+        let inflight = store
+            .others_inflight(&self.replica, now_ms.saturating_sub(INFLIGHT_FRESH_MS))
+            .await?;
         let mut others: HashMap<String, Others> = HashMap::new();
         for m in counts {
             let o = others.entry(m.key_id).or_default();
@@ -499,6 +546,9 @@ impl Limits {
             let period = period_start(s.period.as_deref().unwrap_or("month"), now_ms);
             others.entry(s.key_id).or_default().spend = Some((period, s.spent_nano_usd));
         }
+        for (key_id, n) in inflight {
+            others.entry(key_id).or_default().inflight = n;
+        }
         for (id, state) in &states {
             let mut c = state.counters.lock().unwrap_or_else(|e| e.into_inner());
             c.others = others.get(id).cloned().unwrap_or(Others {
@@ -511,6 +561,7 @@ impl Limits {
                     ..Window::default()
                 },
                 spend: None,
+                inflight: 0,
             });
         }
         *self.others.lock().unwrap_or_else(|e| e.into_inner()) = others;
@@ -552,7 +603,11 @@ impl Limits {
                     // Two minutes of counts and 40 days of spend cover every window and period.
                     let minute = now / MINUTE_MS;
                     if let Err(e) = store
-                        .prune_counters(minute.saturating_sub(5), (now / DAY_MS).saturating_sub(40))
+                        .prune_counters(
+                            minute.saturating_sub(5),
+                            (now / DAY_MS).saturating_sub(40),
+                            now.saturating_sub(3_600_000),
+                        )
                         .await
                     {
                         tracing::warn!(error = %e, "old client key counters could not be deleted");
@@ -623,6 +678,45 @@ mod tests {
         assert_eq!(refused.retry_after(), None);
         drop(a);
         assert!(limits.admit(&k, T0).is_ok());
+    }
+
+    /// Requests at once are held to one limit across servers sharing a store: each hears of the
+    /// others' at its next sync, and a server that stopped counts for nothing once its row is
+    /// stale.
+    #[tokio::test]
+    async fn servers_sharing_a_store_share_requests_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("a.db")).await.unwrap();
+        let k = key(|k| k.max_concurrent = Some(3));
+        let (a, b) = (Limits::new(), Limits::new());
+        let held_on_a = [a.admit(&k, T0).unwrap(), a.admit(&k, T0).unwrap()];
+        let on_b = b.admit(&k, T0).unwrap();
+        a.sync(&store, T0 + 1).await.unwrap();
+        b.sync(&store, T0 + 1).await.unwrap();
+        let refused = b.admit(&k, T0 + 2).unwrap_err();
+        assert!(
+            matches!(refused, Limited::Concurrency { limit: 3, .. }),
+            "{refused}"
+        );
+        a.sync(&store, T0 + 3).await.unwrap();
+        assert!(a.admit(&k, T0 + 4).is_err(), "a has heard of b's one");
+
+        // One of a's ends: once b hears of it, b has room for one more, and only one.
+        drop(on_b);
+        let [first, _second] = held_on_a;
+        drop(first);
+        a.sync(&store, T0 + 1_000).await.unwrap();
+        b.sync(&store, T0 + 1_000).await.unwrap();
+        let _more = [
+            b.admit(&k, T0 + 1_001).unwrap(),
+            b.admit(&k, T0 + 1_001).unwrap(),
+        ];
+        assert!(b.admit(&k, T0 + 1_002).is_err(), "1 on a + 2 on b");
+
+        // a stops without a word: once its row is stale, b no longer counts its one.
+        let stale = T0 + 1_000 + INFLIGHT_FRESH_MS + 1;
+        b.sync(&store, stale).await.unwrap();
+        assert!(b.admit(&k, stale + 1).is_ok());
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! its own rows and reads the sum of everyone else's. Minute counts are written by
 //! `crate::keys::Limits` about once a second, as absolute values (a repeated write never counts
 //! twice); spend is added by [`Store::insert_usage`] in the transaction that records the usage
-//! it comes from, so budgets and usage records never disagree.
+//! it comes from, so budgets and usage records never disagree. Requests in flight, for keys
+//! limited in requests at once, are rewritten about once a second while there are any, each
+//! row stamped with when, so a stopped server's stop counting.
 
 use super::{Store, StoreError, StoreRow, on_pool, sql_int};
 
@@ -182,13 +184,80 @@ impl Store {
         })
     }
 
-    /// Delete minute counts before `minute` and day spend before `day`: the limits read only
-    /// the last two minutes, and budgets at most the last month.
-    pub async fn prune_counters(&self, minute: u64, day: u64) -> Result<(), StoreError> {
+    /// Write `replica`'s requests in flight per key (replacing its earlier rows), stamped
+    /// `now_ms`, in one transaction.
+    pub async fn write_inflight(
+        &self,
+        replica: &str,
+        inflight: &[(String, u64)],
+        now_ms: u64,
+    ) -> Result<(), StoreError> {
+        let doing = "write the client keys' requests in flight";
+        let numbered = matches!(self.pool(), super::Pool::Postgres(_));
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(StoreError::query(doing))?;
+            for chunk in inflight.chunks(ROWS_PER_UPSERT) {
+                let sql = format!(
+                    "INSERT INTO key_inflight (key_id, replica, inflight, updated_ms){} ON CONFLICT (key_id, replica) DO UPDATE SET inflight = excluded.inflight, updated_ms = excluded.updated_ms",
+                    super::values_sql(chunk.len(), 4, numbered)
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (key_id, n) in chunk {
+                    q = q
+                        .bind(key_id)
+                        .bind(replica)
+                        .bind(sql_int(*n))
+                        .bind(sql_int(now_ms));
+                }
+                q.execute(&mut *tx).await.map_err(StoreError::query(doing))?;
+            }
+            tx.commit().await.map_err(StoreError::query(doing))
+        })
+    }
+
+    /// Every other server's requests in flight per key, summed, from rows written at
+    /// `since_ms` or later (older ones are a stopped server's).
+    pub async fn others_inflight(
+        &self,
+        replica: &str,
+        since_ms: u64,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
+        let doing = "read the other servers' requests in flight";
+        on_pool!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT key_id, CAST(SUM(inflight) AS BIGINT) AS inflight
+                 FROM key_inflight WHERE replica <> $1 AND updated_ms >= $2 AND inflight > 0
+                 GROUP BY key_id",
+            )
+            .bind(replica)
+            .bind(sql_int(since_ms))
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::query(doing))?;
+            rows.iter()
+                .map(|row| Ok((column(row, "key_id")?, count(row, "inflight")?)))
+                .collect()
+        })
+    }
+
+    /// Delete minute counts before `minute`, day spend before `day`, and requests in flight
+    /// last written before `inflight_ms`: the limits read only the last two minutes, budgets
+    /// at most the last month, and requests in flight only from servers still running.
+    pub async fn prune_counters(
+        &self,
+        minute: u64,
+        day: u64,
+        inflight_ms: u64,
+    ) -> Result<(), StoreError> {
         let doing = "prune the client keys' counters";
         on_pool!(self, pool => {
             sqlx::query("DELETE FROM key_minutes WHERE minute < $1")
                 .bind(sql_int(minute))
+                .execute(pool)
+                .await
+                .map_err(StoreError::query(doing))?;
+            sqlx::query("DELETE FROM key_inflight WHERE updated_ms < $1")
+                .bind(sql_int(inflight_ms))
                 .execute(pool)
                 .await
                 .map_err(StoreError::query(doing))?;
@@ -311,7 +380,23 @@ mod tests {
             "key_d counts today only; key_m its whole month"
         );
 
-        store.prune_counters(100, 20).await.unwrap();
+        // Requests in flight: a's rewritten row replaces its first; b's stale one is a
+        // stopped server's.
+        let mine = |n| vec![("key_d".to_owned(), n)];
+        store.write_inflight("a", &mine(3), 5_000).await.unwrap();
+        store.write_inflight("a", &mine(2), 9_000).await.unwrap();
+        store.write_inflight("b", &mine(4), 1_000).await.unwrap();
+        store.write_inflight("d", &mine(1), 9_000).await.unwrap();
+        assert_eq!(
+            store.others_inflight("c", 2_000).await.unwrap(),
+            mine(3),
+            "a's 2 and d's 1, not b's stale 4"
+        );
+        assert_eq!(store.others_inflight("a", 2_000).await.unwrap(), mine(1));
+        assert_eq!(store.others_inflight("c", 0).await.unwrap(), mine(7));
+
+        store.prune_counters(100, 20, 2_000).await.unwrap();
+        assert_eq!(store.others_inflight("c", 0).await.unwrap(), mine(3));
         assert_eq!(store.others_minutes("c", 0).await.unwrap().len(), 1);
         let left = store.others_spend("b", starts).await.unwrap();
         assert_eq!(left.len(), 1, "day 3 and day 19 are gone: {left:?}");

@@ -128,6 +128,11 @@ const SQLITE_MIGRATIONS: &[Step] = &[
         "heal claims",
         include_str!("migrations/sqlite/0009_heal_claims.sql"),
     ),
+    (
+        10,
+        "key requests in flight",
+        include_str!("migrations/sqlite/0010_key_inflight.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[Step] = &[
@@ -175,6 +180,11 @@ const POSTGRES_MIGRATIONS: &[Step] = &[
         9,
         "heal claims",
         include_str!("migrations/postgres/0009_heal_claims.sql"),
+    ),
+    (
+        10,
+        "key requests in flight",
+        include_str!("migrations/postgres/0010_key_inflight.sql"),
     ),
 ];
 
