@@ -110,34 +110,9 @@ pub struct KeysCreateArgs {
     /// What the key is for ("ci", "alice's laptop").
     #[arg(long)]
     pub name: String,
-    /// Who holds it.
-    #[arg(long)]
-    pub owner: Option<String>,
-    /// How long until it stops working, e.g. `30d`, `12h` (default: until revoked).
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
-    pub expires_in: Option<std::time::Duration>,
-    /// The models it may ask for, comma-separated: aliases, `provider:model`, bare names, or
-    /// prefixes ending in `*` (`openai:*`). Default: any.
-    #[arg(long, value_name = "A,B", value_delimiter = ',')]
-    pub models: Vec<String>,
-    /// The routes it may use, comma-separated: chat, embeddings, models. Default: all.
-    #[arg(long, value_name = "A,B", value_delimiter = ',', value_parser = parse_route)]
-    pub routes: Vec<crate::keys::Route>,
-    /// Requests per minute at most.
-    #[arg(long, value_name = "N")]
-    pub rpm: Option<u64>,
-    /// Tokens (input and output) per minute at most.
-    #[arg(long, value_name = "N")]
-    pub tpm: Option<u64>,
-    /// Requests at once at most.
-    #[arg(long, value_name = "N")]
-    pub max_concurrent: Option<u64>,
-    /// US dollars per budget period at most.
-    #[arg(long, value_name = "USD")]
-    pub budget_usd: Option<f64>,
-    /// The budget's period: day, week or month (default month).
-    #[arg(long, value_name = "PERIOD", value_parser = parse_period)]
-    pub budget_period: Option<crate::keys::Period>,
+    /// Who holds it, what it may use, and its limits (none unless set).
+    #[command(flatten)]
+    pub settings: KeySettingsArgs,
     /// Where the store is, and how to print.
     #[command(flatten)]
     pub store: StoreArgs,
@@ -153,16 +128,35 @@ pub struct KeysUpdateArgs {
     /// A new name.
     #[arg(long)]
     pub name: Option<String>,
-    /// A new owner.
+    /// New settings: each replaces the key's own (a list, whole).
+    #[command(flatten)]
+    pub settings: KeySettingsArgs,
+    /// Remove a setting, comma-separated or repeated: owner, expiry, models, routes, rpm, tpm,
+    /// max-concurrent, budget (its period too).
+    #[arg(long, value_name = "WHAT", value_delimiter = ',', value_parser = ["owner", "expiry", "models", "routes", "rpm", "tpm", "max-concurrent", "budget"])]
+    pub clear: Vec<String>,
+    /// Where the store is, and how to print.
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// A key's settings, as `keys create` sets them and `keys update` changes them: one
+/// declaration, so the two commands never disagree on a flag.
+#[derive(Debug, Args)]
+pub struct KeySettingsArgs {
+    /// Who holds it.
     #[arg(long)]
     pub owner: Option<String>,
-    /// Stop working this long from now, e.g. `30d`.
+    /// How long from now until it stops working, e.g. `30d`, `12h`; a key made without it
+    /// works until revoked.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub expires_in: Option<std::time::Duration>,
-    /// The models it may ask for, comma-separated (replaces the list).
+    /// The models it may ask for, comma-separated: aliases, `provider:model`, bare names, or
+    /// prefixes ending in `*` (`openai:*`); a key made without it may ask for any.
     #[arg(long, value_name = "A,B", value_delimiter = ',')]
     pub models: Vec<String>,
-    /// The routes it may use, comma-separated (replaces the list).
+    /// The routes it may use, comma-separated: chat, embeddings, models; a key made without it
+    /// may use all.
     #[arg(long, value_name = "A,B", value_delimiter = ',', value_parser = parse_route)]
     pub routes: Vec<crate::keys::Route>,
     /// Requests per minute at most.
@@ -177,16 +171,26 @@ pub struct KeysUpdateArgs {
     /// US dollars per budget period at most.
     #[arg(long, value_name = "USD")]
     pub budget_usd: Option<f64>,
-    /// The budget's period: day, week or month.
+    /// The budget's period: day, week or month (month unless set).
     #[arg(long, value_name = "PERIOD", value_parser = parse_period)]
     pub budget_period: Option<crate::keys::Period>,
-    /// Remove a setting, comma-separated or repeated: owner, expiry, models, routes, rpm, tpm,
-    /// max-concurrent, budget (its period too).
-    #[arg(long, value_name = "WHAT", value_delimiter = ',', value_parser = ["owner", "expiry", "models", "routes", "rpm", "tpm", "max-concurrent", "budget"])]
-    pub clear: Vec<String>,
-    /// Where the store is, and how to print.
-    #[command(flatten)]
-    pub store: StoreArgs,
+}
+
+impl KeySettingsArgs {
+    /// `--expires-in` in whole seconds, at least one.
+    pub fn expires_in_seconds(&self) -> Option<u64> {
+        self.expires_in.map(|d| d.as_secs().max(1))
+    }
+
+    /// `--models`, if given.
+    pub fn models(&self) -> Option<Vec<String>> {
+        (!self.models.is_empty()).then(|| self.models.clone())
+    }
+
+    /// `--routes`, if given.
+    pub fn routes(&self) -> Option<Vec<crate::keys::Route>> {
+        (!self.routes.is_empty()).then(|| self.routes.clone())
+    }
 }
 
 fn parse_period(name: &str) -> Result<crate::keys::Period, String> {

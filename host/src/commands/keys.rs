@@ -49,17 +49,18 @@ pub async fn run(command: &KeysCommand, home: &Home) -> anyhow::Result<String> {
 }
 
 async fn create(args: &KeysCreateArgs, home: &Home) -> anyhow::Result<String> {
+    let set = &args.settings;
     let spec = KeySpec {
         name: args.name.clone(),
-        owner: args.owner.clone(),
-        expires_in_seconds: args.expires_in.map(|d| d.as_secs().max(1)),
-        models: (!args.models.is_empty()).then(|| args.models.clone()),
-        routes: (!args.routes.is_empty()).then(|| args.routes.clone()),
-        rpm: args.rpm,
-        tpm: args.tpm,
-        max_concurrent: args.max_concurrent,
-        budget_usd: args.budget_usd,
-        budget_period: args.budget_period,
+        owner: set.owner.clone(),
+        expires_in_seconds: set.expires_in_seconds(),
+        models: set.models(),
+        routes: set.routes(),
+        rpm: set.rpm,
+        tpm: set.tpm,
+        max_concurrent: set.max_concurrent,
+        budget_usd: set.budget_usd,
+        budget_period: set.budget_period,
     };
     let store = open(&args.store, home).await?;
     let issued: IssuedKey = keys::issue(&store, &spec, unix_seconds()).await?;
@@ -76,19 +77,20 @@ async fn create(args: &KeysCreateArgs, home: &Home) -> anyhow::Result<String> {
 }
 
 async fn update(args: &KeysUpdateArgs, home: &Home) -> anyhow::Result<String> {
+    let set = &args.settings;
     let cleared = |what: &str| args.clear.iter().any(|c| c == what);
     // An option both set and cleared is a mistake worth naming, not a coin toss.
     for (what, given) in [
-        ("owner", args.owner.is_some()),
-        ("expiry", args.expires_in.is_some()),
-        ("models", !args.models.is_empty()),
-        ("routes", !args.routes.is_empty()),
-        ("rpm", args.rpm.is_some()),
-        ("tpm", args.tpm.is_some()),
-        ("max-concurrent", args.max_concurrent.is_some()),
+        ("owner", set.owner.is_some()),
+        ("expiry", set.expires_in.is_some()),
+        ("models", !set.models.is_empty()),
+        ("routes", !set.routes.is_empty()),
+        ("rpm", set.rpm.is_some()),
+        ("tpm", set.tpm.is_some()),
+        ("max-concurrent", set.max_concurrent.is_some()),
         (
             "budget",
-            args.budget_usd.is_some() || args.budget_period.is_some(),
+            set.budget_usd.is_some() || set.budget_period.is_some(),
         ),
     ] {
         if given && cleared(what) {
@@ -97,24 +99,15 @@ async fn update(args: &KeysUpdateArgs, home: &Home) -> anyhow::Result<String> {
     }
     let change = KeyChange {
         name: args.name.clone().map(Some),
-        owner: set_or_clear(args.owner.clone(), cleared("owner")),
-        expires_in_seconds: set_or_clear(
-            args.expires_in.map(|d| d.as_secs().max(1)),
-            cleared("expiry"),
-        ),
-        models: set_or_clear(
-            (!args.models.is_empty()).then(|| args.models.clone()),
-            cleared("models"),
-        ),
-        routes: set_or_clear(
-            (!args.routes.is_empty()).then(|| args.routes.clone()),
-            cleared("routes"),
-        ),
-        rpm: set_or_clear(args.rpm, cleared("rpm")),
-        tpm: set_or_clear(args.tpm, cleared("tpm")),
-        max_concurrent: set_or_clear(args.max_concurrent, cleared("max-concurrent")),
-        budget_usd: set_or_clear(args.budget_usd, cleared("budget")),
-        budget_period: args.budget_period.map(Some),
+        owner: set_or_clear(set.owner.clone(), cleared("owner")),
+        expires_in_seconds: set_or_clear(set.expires_in_seconds(), cleared("expiry")),
+        models: set_or_clear(set.models(), cleared("models")),
+        routes: set_or_clear(set.routes(), cleared("routes")),
+        rpm: set_or_clear(set.rpm, cleared("rpm")),
+        tpm: set_or_clear(set.tpm, cleared("tpm")),
+        max_concurrent: set_or_clear(set.max_concurrent, cleared("max-concurrent")),
+        budget_usd: set_or_clear(set.budget_usd, cleared("budget")),
+        budget_period: set.budget_period.map(Some),
     };
     let store = open(&args.store, home).await?;
     let key = keys::update(&store, &args.id, &change, unix_seconds())
