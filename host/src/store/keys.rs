@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::{BUMP, Store, StoreError, StoreRow, Value, on_pool, sql_int};
+use super::{Store, StoreError, StoreRow, Value, bump, on_pool, sql_int};
 
 /// The change counter [`Store::version`] reads for client keys.
 pub const TOPIC: &str = "client_keys";
@@ -83,11 +83,7 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(StoreError::query(doing))?;
-            sqlx::query(BUMP)
-                .bind(TOPIC)
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::query(doing))?;
+            bump!(tx, TOPIC, doing)?;
             tx.commit().await.map_err(StoreError::query(doing))
         })
     }
@@ -144,11 +140,7 @@ impl Store {
             .map_err(StoreError::query(doing))?
             .rows_affected();
             if changed > 0 {
-                sqlx::query(BUMP)
-                    .bind(TOPIC)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(StoreError::query(doing))?;
+                bump!(tx, TOPIC, doing)?;
             }
             tx.commit().await.map_err(StoreError::query(doing))?;
             Ok(changed > 0)
@@ -171,11 +163,7 @@ impl Store {
             .map_err(StoreError::query(doing))?
             .rows_affected();
             if changed > 0 {
-                sqlx::query(BUMP)
-                    .bind(TOPIC)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(StoreError::query(doing))?;
+                bump!(tx, TOPIC, doing)?;
             }
             let row = sqlx::query("SELECT * FROM client_keys WHERE id = $1")
                 .bind(id)

@@ -274,6 +274,20 @@ macro_rules! on_pool {
 }
 pub(crate) use on_pool;
 
+/// Bumps `$topic`'s change counter ([`BUMP`]) in `$tx`, the transaction of the change. A macro
+/// for the same reason as [`on_pool!`]: the transaction's type differs between the databases.
+macro_rules! bump {
+    ($tx:ident, $topic:expr, $doing:expr) => {
+        sqlx::query($crate::store::BUMP)
+            .bind($topic)
+            .execute(&mut *$tx)
+            .await
+            .map(drop)
+            .map_err($crate::store::StoreError::query($doing))
+    };
+}
+pub(crate) use bump;
+
 /// A value both databases decode, read from a row of either by column name.
 pub(crate) trait Value:
     for<'r> sqlx::Decode<'r, sqlx::Sqlite>

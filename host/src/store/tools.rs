@@ -5,7 +5,7 @@
 //! only the tools it names: two servers registering different tools at once both keep theirs,
 //! and a row this version cannot read is reported at start and left as it is.
 
-use super::{BUMP, Store, StoreError, StoreRow, on_pool, sql_int};
+use super::{Store, StoreError, StoreRow, bump, on_pool, sql_int};
 
 /// The change counter's topic.
 pub const TOPIC: &str = "tools";
@@ -101,11 +101,7 @@ impl Store {
                     .await
                     .map_err(StoreError::query(doing))?;
             }
-            sqlx::query(BUMP)
-                .bind(TOPIC)
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::query(doing))?;
+            bump!(tx, TOPIC, doing)?;
             tx.commit().await.map_err(StoreError::query(doing))?;
             Ok(ToolsWrite::Done)
         })
